@@ -1,0 +1,103 @@
+"""Problems found in an upload: one row each, with where it is and what to fix (SPEC §3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning: sheet, Excel row, column header as in the file, value, message."""
+
+    severity: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    field: str | None = None
+    cell: str | None = None
+    file: str | None = None
+
+    def as_dict(self) -> dict:
+        """Plain dict for JSON output."""
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """What ingesting one file produced: typed records and every problem found."""
+
+    file: str
+    records: pd.DataFrame | None = None
+    problems: list[Problem] = field(default_factory=list)
+    quarter: str | None = None
+    sheets_read: list[str] = field(default_factory=list)
+    rejected_rows: int = 0
+    all_rows: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that block loading."""
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems that are reported but do not block."""
+        return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def row_count(self) -> int:
+        """Number of valid records."""
+        return 0 if self.records is None else len(self.records)
+
+
+def column_letter(index: int) -> str:
+    """Excel column letters for a 0-based column index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+SEVERITY_LABELS = {ERROR: "错误", WARNING: "提示"}
+TABLE_COLUMNS = {
+    "severity": "类别",
+    "file": "文件",
+    "sheet": "工作表",
+    "row": "行号",
+    "column": "列",
+    "value": "填写内容",
+    "message": "问题说明",
+}
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    """Problems as a table with Chinese headers, errors first."""
+    rows = [p.as_dict() for p in problems]
+    frame = pd.DataFrame(rows, columns=list(Problem.__dataclass_fields__))
+    frame["severity"] = frame["severity"].map(SEVERITY_LABELS)
+    frame = frame.sort_values("severity", key=lambda s: s.ne("错误"), kind="stable")
+    return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)
+
+
+def format_problem(p: Problem) -> str:
+    """One line of Chinese for the terminal."""
+    where = []
+    if p.file:
+        where.append(f"文件「{p.file}」")
+    if p.sheet:
+        where.append(f"工作表「{p.sheet}」")
+    if p.row:
+        where.append(f"第{p.row}行")
+    if p.column:
+        where.append(f"列「{p.column}」" + (f"({p.cell})" if p.cell else ""))
+    value = f" 填写值「{p.value}」" if p.value not in (None, "") else ""
+    return f"[{SEVERITY_LABELS[p.severity]}] {' '.join(where)}{value}：{p.message}"

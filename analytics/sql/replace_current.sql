@@ -1,0 +1,5 @@
+-- Mark as replaced by $batch the current rows of the organizations in the incoming upload.
+UPDATE records SET replaced_by = $batch
+WHERE quarter = $quarter
+  AND replaced_by IS NULL
+  AND org_id IN (SELECT org_id FROM incoming_ids);

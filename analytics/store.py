@@ -1,0 +1,329 @@
+"""The DuckDB store: connect, migrate, load_batch, rollback, batches and records (SPEC §2)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.problems import Report
+from analytics.template import load_template
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = Path(__file__).with_name("sql")
+SCHEMA_VERSION = 1
+LOCK_WAIT_SECONDS = 15.0
+KEY_COLUMNS = ["system_key", "unit_key", "name_key"]
+
+
+class StoreError(Exception):
+    """A store operation the user asked for cannot be done; the message says why, in Chinese."""
+
+
+@cache
+def sql(name: str) -> str:
+    """A fixed query from analytics/sql/NAME.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def value_columns() -> list[str]:
+    """Per-quarter value columns of a record: the template minus the organization identity."""
+    return [n for n in load_template().names if n not in ("system", "unit", "org_name")]
+
+
+def db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """--db, else $DANGJIAN_DB, else data/dangjian.duckdb in the project."""
+    return Path(explicit or os.environ.get("DANGJIAN_DB") or ROOT / "data" / "dangjian.duckdb")
+
+
+@contextlib.contextmanager
+def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An open, migrated connection; waits a little if another process holds the file."""
+    target = db_path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"无法创建数据目录 {target.parent}：{exc.strerror}") from exc
+    con = _open(target)
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _open(target: Path) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(target))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise StoreError(f"无法打开数据库 {target}：文件被其他程序占用或不可写，请稍后再试。") from exc
+            time.sleep(0.2)
+        except duckdb.Error as exc:
+            raise StoreError(f"无法打开数据库 {target}：文件已损坏或不是本系统的数据库。") from exc
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of the open file (0 for a new file)."""
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchall()[0][0]
+    if not found:
+        return 0
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply schema_vN.sql for every version above the file's, each in one transaction."""
+    current = schema_version(con)
+    if current > SCHEMA_VERSION:
+        raise StoreError(f"数据库版本（{current}）比本程序（{SCHEMA_VERSION}）新，请升级程序。")
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with transaction(con):
+            con.execute(sql(f"schema_v{version}"))
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v), ('data_version', coalesce("
+                "(SELECT value FROM meta WHERE key = 'data_version'), '0'))",
+                {"v": str(version)},
+            )
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, rolled back on any exception: a failure leaves the file as before."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> int:
+    """A number that changes with every load and rollback (cache key for the pages)."""
+    rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def _bump_version(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Outcome of loading one file: a new batch, or the batch that already holds these bytes."""
+
+    batch_id: int
+    quarter: str
+    rows: int
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    already_loaded: bool = False
+
+
+def sha256(data: bytes) -> str:
+    """Hex digest identifying an upload's bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def find_identical(con: duckdb.DuckDBPyConnection, digest: str) -> int | None:
+    """The active batch holding exactly these bytes, if any."""
+    rows = con.execute(
+        "SELECT batch_id FROM batches WHERE sha256 = $h AND status = 'active' ORDER BY batch_id LIMIT 1",
+        {"h": digest},
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _register_incoming(con: duckdb.DuckDBPyConnection, records: pd.DataFrame) -> None:
+    frame = records.drop(columns=[c for c in ("source_sheet", "source_row") if c not in records])
+    con.register("incoming_df", frame)
+    con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT row_number() OVER () AS seq, * FROM incoming_df")
+    con.unregister("incoming_df")
+
+
+def _changes_sql() -> str:
+    """Per incoming row: new / changed / unchanged against the current row, and which fields differ."""
+    cols = value_columns()
+    differs = " OR ".join(f"i.{c} IS DISTINCT FROM c.{c}" for c in cols)
+    fields = ", ".join(f"CASE WHEN i.{c} IS DISTINCT FROM c.{c} THEN '{c}' END" for c in cols)
+    return f"""
+        SELECT i.seq, i.system, i.unit, i.org_name, o.org_id,
+               CASE WHEN c.org_id IS NULL THEN 'new' WHEN {differs} THEN 'changed' ELSE 'unchanged' END AS change,
+               CASE WHEN c.org_id IS NULL THEN [] ELSE list_filter([{fields}], lambda x: x IS NOT NULL) END AS fields
+        FROM incoming i
+        LEFT JOIN organizations o USING (system_key, unit_key, name_key)
+        LEFT JOIN records c ON c.org_id = o.org_id AND c.quarter = $quarter AND c.replaced_by IS NULL
+        ORDER BY i.seq"""
+
+
+def compare(con: duckdb.DuckDBPyConnection, quarter: str, records: pd.DataFrame) -> pd.DataFrame:
+    """How an upload differs from what is stored for its quarter, without changing anything."""
+    _register_incoming(con, records)
+    return con.execute(_changes_sql(), {"quarter": quarter}).df()
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    report: Report,
+    data: bytes,
+    uploader: str,
+    valid_rows_only: bool = False,
+) -> LoadResult:
+    """Store the report's records as one batch in one transaction; identical bytes change nothing."""
+    if report.errors and not valid_rows_only or report.records is None or report.quarter is None:
+        raise StoreError("文件有错误，未载入。")
+    digest = sha256(data)
+    existing = find_identical(con, digest)
+    if existing is not None:
+        return LoadResult(existing, report.quarter, report.row_count, already_loaded=True)
+    try:
+        with transaction(con):
+            return _insert_batch(con, report, data, digest, uploader, valid_rows_only)
+    except duckdb.TransactionException as exc:
+        raise StoreError("另一个上传或回退正在同时进行，本次未载入任何数据，请稍后重试。") from exc
+
+
+def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, valid_only: bool) -> LoadResult:
+    batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
+    params = {"batch": batch, "quarter": report.quarter}
+    _register_incoming(con, report.records)
+    changes = con.execute(_changes_sql(), {"quarter": report.quarter}).df()["change"].value_counts()
+    con.execute(sql("insert_organizations"), {"batch": batch})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT o.org_id, i.* EXCLUDE (system_key, unit_key, name_key) "
+        "FROM incoming i JOIN organizations o USING (system_key, unit_key, name_key)"
+    )
+    con.execute(sql("replace_current"), params)
+    cols = ", ".join(value_columns())
+    con.execute(
+        f"INSERT INTO records (batch_id, quarter, org_id, source_sheet, source_row, {cols}) "
+        f"SELECT $batch, $quarter, org_id, source_sheet, source_row, {cols} FROM incoming_ids ORDER BY seq",
+        params,
+    )
+    problems = json.dumps([p.as_dict() for p in report.problems], ensure_ascii=False)
+    con.execute(
+        "INSERT INTO batches VALUES ($batch, $quarter, $file, $sha, $uploader, $at, $rows, $new, $changed,"
+        " $unchanged, $skipped, $valid_only, 'active', NULL, NULL, $problems)",
+        params
+        | {
+            "file": report.file, "sha": digest, "uploader": uploader, "at": dt.datetime.now(),
+            "rows": report.row_count, "new": int(changes.get("new", 0)), "changed": int(changes.get("changed", 0)),
+            "unchanged": int(changes.get("unchanged", 0)), "skipped": report.rejected_rows,
+            "valid_only": valid_only, "problems": problems,
+        },
+    )
+    con.execute("INSERT INTO batch_files VALUES ($batch, $content)", {"batch": batch, "content": data})
+    _bump_version(con)
+    return LoadResult(batch, report.quarter, report.row_count, int(changes.get("new", 0)),
+                      int(changes.get("changed", 0)), int(changes.get("unchanged", 0)), report.rejected_rows)
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """Outcome of a rollback: rows withdrawn, rows restored, later batches that kept their rows."""
+
+    batch_id: int
+    withdrawn: int
+    restored: int
+    kept_by_later: tuple[int, ...]
+
+
+def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> RollbackResult:
+    """Withdraw a batch and restore exactly what it replaced; later batches keep their rows."""
+    rows = con.execute("SELECT status FROM batches WHERE batch_id = $b", {"b": batch_id}).fetchall()
+    if not rows:
+        raise StoreError(f"批次 {batch_id} 不存在。")
+    if rows[0][0] != "active":
+        raise StoreError(f"批次 {batch_id} 已经回退过，无需再次回退。")
+    params = {"batch": batch_id}
+    try:
+        with transaction(con):
+            later = tuple(r[0] for r in con.execute(sql("later_batches"), params).fetchall())
+            restored = con.execute("SELECT count(*) FROM records WHERE replaced_by = $batch AND batch_id <> $batch", params).fetchall()[0][0]
+            withdrawn = con.execute("SELECT count(*) FROM records WHERE batch_id = $batch AND replaced_by IS NULL", params).fetchall()[0][0]
+            con.execute(sql("rollback_restore"), params)
+            con.execute(sql("rollback_withdraw"), params)
+            con.execute(
+                "UPDATE batches SET status = 'rolled_back', rolled_back_at = $at, rolled_back_by = $user WHERE batch_id = $batch",
+                params | {"at": dt.datetime.now(), "user": user},
+            )
+            _bump_version(con)
+    except duckdb.TransactionException as exc:
+        raise StoreError("另一个上传或回退正在同时进行，本次回退未执行，请稍后重试。") from exc
+    return RollbackResult(batch_id, withdrawn, restored, later)
+
+
+def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every batch, oldest first (id, quarter, file, rows, status, created_at, …)."""
+    return con.execute(sql("list_batches")).df()
+
+
+def batch_file(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[str, bytes] | None:
+    """The original file name and bytes of a batch."""
+    rows = con.execute(
+        "SELECT b.file_name, f.content FROM batches b JOIN batch_files f USING (batch_id) WHERE batch_id = $b",
+        {"b": batch_id},
+    ).fetchall()
+    return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+
+def batch_changes(con: duckdb.DuckDBPyConnection, batch_id: int) -> pd.DataFrame:
+    """Organizations of a batch with what each replaced: new or changed (and which fields)."""
+    cols = value_columns()
+    fields = ", ".join(f"CASE WHEN n.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in cols)
+    return con.execute(
+        f"""SELECT o.system, o.unit, o.org_name,
+                   CASE WHEN p.org_id IS NULL THEN 'new'
+                        WHEN len(list_filter([{fields}], lambda x: x IS NOT NULL)) > 0 THEN 'changed'
+                        ELSE 'unchanged' END AS change,
+                   CASE WHEN p.org_id IS NULL THEN [] ELSE list_filter([{fields}], lambda x: x IS NOT NULL) END AS fields
+            FROM records n JOIN organizations o USING (org_id)
+            LEFT JOIN records p ON p.org_id = n.org_id AND p.quarter = n.quarter
+                 AND p.replaced_by = n.batch_id AND p.batch_id <> n.batch_id
+            WHERE n.batch_id = $b ORDER BY n.source_sheet, n.source_row""",
+        {"b": batch_id},
+    ).df()
+
+
+def quarter_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
+    """Current records of a quarter: the template's columns in SPEC order, sorted by system, unit, name."""
+    names = ", ".join(load_template().names)
+    return con.execute(
+        f"SELECT {names} FROM current_records WHERE quarter = $q ORDER BY system, unit, org_name", {"q": quarter}
+    ).df()
+
+
+def quarters(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Quarters that have current records, oldest first."""
+    return [r[0] for r in con.execute("SELECT DISTINCT quarter FROM current_records ORDER BY 1").fetchall()]
+
+
+def known_units(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every (system, unit) ever loaded, with their normalized keys."""
+    return con.execute("SELECT DISTINCT system, unit, system_key, unit_key FROM organizations").df()
+
+
+def overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per quarter: organizations, units, systems, batches and last upload time."""
+    return con.execute(
+        """SELECT r.quarter AS quarter, count(*) AS organizations, count(DISTINCT r.unit) AS units,
+                  count(DISTINCT r.system) AS systems,
+                  (SELECT count(*) FROM batches b WHERE b.quarter = r.quarter AND b.status = 'active') AS batches,
+                  (SELECT max(created_at) FROM batches b WHERE b.quarter = r.quarter AND b.status = 'active') AS last_upload
+           FROM current_records r GROUP BY r.quarter ORDER BY r.quarter"""
+    ).df()

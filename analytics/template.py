@@ -1,0 +1,170 @@
+"""SPEC §3 template loaded from template.toml into frozen dataclasses, and header matching."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+TEMPLATE_PATH = Path(__file__).with_name("template.toml")
+TYPES = {"text", "org_type", "int", "number", "rate", "yesno", "date", "grade", "level"}
+NUMERIC_TYPES = {"int", "number", "rate"}
+CHOICE_TYPES = {"org_type", "grade", "level"}
+
+# A trailing unit or note in brackets: (次) （%） [元] (单位：元)
+_SUFFIX = re.compile(r"[(\[【{][^()\[\]【】{}]*[)\]】}]$")
+_WHITESPACE = re.compile(r"\s+")
+
+
+class TemplateError(ValueError):
+    """The template file itself is malformed (a developer error, reported in Chinese)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the quarterly template."""
+
+    header: str
+    name: str
+    type: str
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    warn_above: float | None = None
+    choices: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Markers:
+    """Cell texts with a fixed meaning: missing, yes/no, total rows, notes, index columns."""
+
+    missing: frozenset[str]
+    zero_for_counts: frozenset[str]
+    yes: frozenset[str]
+    no: frozenset[str]
+    total_rows: tuple[str, ...]
+    note_prefixes: tuple[str, ...]
+    index_headers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Template:
+    """The whole template: columns in SPEC order and the markers."""
+
+    version: int
+    columns: tuple[Column, ...]
+    markers: Markers
+
+    @property
+    def names(self) -> list[str]:
+        """Internal column names in SPEC order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The column with this internal name."""
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required(self) -> list[Column]:
+        """Columns every file must have."""
+        return [c for c in self.columns if c.required]
+
+
+def normalize_key(text: str) -> str:
+    """NFKC, then no whitespace at all: the identity of names and text keys (SPEC §2)."""
+    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", str(text)))
+
+
+def header_key(text: str) -> str:
+    """A header cell reduced for matching: normalized, unit suffixes like (次) removed."""
+    key = normalize_key(text)
+    while True:
+        stripped = _SUFFIX.sub("", key)
+        if stripped == key or not stripped:
+            return key.casefold()
+        key = stripped
+
+
+def _column(entry: dict) -> Column:
+    name = entry.get("name", "?")
+    if entry.get("type") not in TYPES:
+        raise TemplateError(f"模板列 {name} 的类型 {entry.get('type')!r} 无效")
+    if entry["type"] in CHOICE_TYPES and not entry.get("choices"):
+        raise TemplateError(f"模板列 {name} 缺少可选值 choices")
+    unknown = set(entry.get("aliases", {}).values()) - set(entry.get("choices", ()))
+    if unknown:
+        raise TemplateError(f"模板列 {name} 的别名指向不存在的可选值：{sorted(unknown)}")
+    return Column(
+        header=entry["header"],
+        name=name,
+        type=entry["type"],
+        required=bool(entry.get("required", False)),
+        min=entry.get("min"),
+        max=entry.get("max"),
+        warn_above=entry.get("warn_above"),
+        choices=tuple(entry.get("choices", ())),
+        synonyms=tuple(entry.get("synonyms", ())),
+        aliases=tuple((normalize_key(k), v) for k, v in entry.get("aliases", {}).items()),
+        help=entry.get("help", ""),
+    )
+
+
+def parse_template(text: str) -> Template:
+    """Template from TOML text; raises TemplateError naming the bad entry."""
+    raw = tomllib.loads(text)
+    columns = tuple(_column(e) for e in raw["column"])
+    m = raw["markers"]
+    markers = Markers(
+        missing=frozenset(normalize_key(x) for x in m["missing"]),
+        zero_for_counts=frozenset(m["zero_for_counts"]),
+        yes=frozenset(normalize_key(x) for x in m["yes"]),
+        no=frozenset(normalize_key(x) for x in m["no"]),
+        total_rows=tuple(m["total_rows"]),
+        note_prefixes=tuple(normalize_key(x) for x in m["note_prefixes"]),
+        index_headers=frozenset(header_key(x) for x in m["index_headers"]),
+    )
+    template = Template(version=raw["version"], columns=columns, markers=markers)
+    _check_unique_keys(template)
+    return template
+
+
+def _check_unique_keys(template: Template) -> None:
+    seen: dict[str, str] = {}
+    for col in template.columns:
+        for text in (col.header, *col.synonyms):
+            key = header_key(text)
+            if seen.setdefault(key, col.name) != col.name:
+                raise TemplateError(f"表头 {text!r} 同时对应 {seen[key]} 和 {col.name}")
+
+
+@cache
+def load_template() -> Template:
+    """The bundled template (parsed once per process)."""
+    return parse_template(TEMPLATE_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def header_lookup() -> dict[str, str]:
+    """Matching key of every header and synonym -> internal column name."""
+    template = load_template()
+    return {
+        header_key(text): col.name
+        for col in template.columns
+        for text in (col.header, *col.synonyms)
+    }
+
+
+def match_header(cell: object) -> str | None:
+    """The internal name a header cell stands for, or None."""
+    if cell is None:
+        return None
+    text = str(cell)
+    if not text.strip():
+        return None
+    return header_lookup().get(header_key(text))

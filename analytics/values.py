@@ -1,0 +1,174 @@
+"""Whole-column parsing of text cells into typed values, with masks of bad cells (SPEC §3.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics.template import Column, Markers
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+MIN_YEAR = 1921
+# Trailing units offices type after numbers: 3次, 12人, 1,200元
+_UNIT_SUFFIX = r"(次|个|人|名|元|项|场|份|期|家)$"
+_DATE_YMD = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
+_DATE_YM = r"^(\d{4})[-/.年](\d{1,2})月?$"
+_DATE_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
+_EXCEL_DATETIME = r"^(\d{4})-(\d{2})-(\d{2})[ T]?\d{2}:\d{2}:\d{2}(?:\.\d+)?$"
+
+DTYPES = {
+    "text": "string",
+    "org_type": "string",
+    "grade": "string",
+    "level": "string",
+    "int": "Int64",
+    "number": "Float64",
+    "rate": "Float64",
+    "yesno": "boolean",
+    "date": "datetime64[s]",
+}
+
+
+@dataclass
+class Parsed:
+    """Typed values of one column plus the cells that are wrong or suspicious."""
+
+    values: pd.Series
+    errors: list[tuple[pd.Series, str]] = field(default_factory=list)
+    warnings: list[tuple[pd.Series, str]] = field(default_factory=list)
+
+
+def normalized(raw: pd.Series) -> pd.Series:
+    """NFKC text without any whitespace; NA for empty cells."""
+    text = raw.astype("string").str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    return text.mask(text == "")
+
+
+def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
+    """True where a cell is empty or a missing marker such as - / ** 未填."""
+    return norm.isna() | norm.isin(markers.missing)
+
+
+def parse_column(raw: pd.Series, col: Column, markers: Markers, today: dt.date) -> Parsed:
+    """Typed values for one template column; bad cells become NA and are reported."""
+    norm = normalized(raw)
+    missing = missing_mask(norm, markers)
+    present = norm.mask(missing)
+    parser = {
+        "text": _text,
+        "int": _number,
+        "number": _number,
+        "rate": _rate,
+        "yesno": _yesno,
+        "date": _date,
+    }.get(col.type, _choice)
+    parsed = parser(raw, present, col, markers, today)
+    if col.required:
+        parsed.errors.append((missing.fillna(True), "必填项为空"))
+    return parsed
+
+
+def _text(raw, present, col, markers, today) -> Parsed:
+    display = raw.astype("string").str.normalize("NFKC").str.strip().str.replace(r"\s+", " ", regex=True)
+    return Parsed(display.mask(present.isna()))
+
+
+def _choice(raw, present, col, markers, today) -> Parsed:
+    aliases = dict(col.aliases)
+    mapped = present.replace(aliases) if aliases else present
+    bad = mapped.notna() & ~mapped.isin(col.choices)
+    expected = " / ".join(col.choices)
+    return Parsed(mapped.mask(bad), errors=[(bad, f"无法识别，应填写：{expected}")])
+
+
+def _to_number(present: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers from text with thousands separators and unit suffixes; mask of unparseable cells."""
+    text = present.str.replace(",", "", regex=False).str.replace(_UNIT_SUFFIX, "", regex=True)
+    numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
+    bad = present.notna() & numbers.isna()
+    return numbers, bad
+
+
+def _number(raw, present, col, markers, today) -> Parsed:
+    if col.type == "int":
+        present = present.mask(present.isin(markers.zero_for_counts), "0")
+    numbers, bad = _to_number(present)
+    errors = [(bad, "应填写数字")]
+    if col.type == "int":
+        fractional = numbers.notna() & (numbers != numbers.round())
+        errors.append((fractional.fillna(False), "应填写整数"))
+        numbers = numbers.mask(fractional)
+    parsed = _bounded(numbers, col, errors)
+    if col.type == "int":
+        parsed.values = parsed.values.round().astype("Int64")
+    return parsed
+
+
+def _bounded(numbers: pd.Series, col: Column, errors: list) -> Parsed:
+    warnings = []
+    if col.min is not None:
+        low = (numbers < col.min).fillna(False)
+        errors.append((low, "不能为负数" if col.min == 0 else f"不能小于 {col.min:g}"))
+        numbers = numbers.mask(low)
+    if col.max is not None:
+        high = (numbers > col.max).fillna(False)
+        errors.append((high, f"应在 {col.min:g}–{col.max:g} 之间"))
+        numbers = numbers.mask(high)
+    if col.warn_above is not None:
+        warnings.append(((numbers > col.warn_above).fillna(False), f"数值偏大（超过 {col.warn_above:g}），请核实"))
+    return Parsed(numbers, errors, warnings)
+
+
+def _rate(raw, present, col, markers, today) -> Parsed:
+    has_percent = present.str.endswith("%").fillna(False)
+    numbers, bad = _to_number(present.str.rstrip("%"))
+    plain = numbers[~has_percent].dropna()
+    # A percent-formatted Excel column arrives as fractions: 0.85 means 85 (SPEC §3.1)
+    if len(plain) and plain.between(0, 1).all():
+        numbers = numbers.mask(~has_percent, numbers * 100)
+    return _bounded(numbers, col, [(bad, "应填写 0–100 的百分比数字（如 85 或 85%）")])
+
+
+def _yesno(raw, present, col, markers, today) -> Parsed:
+    values = pd.Series(pd.NA, index=present.index, dtype="boolean")
+    values = values.mask(present.isin(markers.yes), True).mask(present.isin(markers.no), False)
+    bad = present.notna() & values.isna()
+    return Parsed(values, errors=[(bad, "应填写 是 / 否")])
+
+
+def _date(raw, present, col, markers, today) -> Parsed:
+    parts = pd.DataFrame(index=present.index, columns=["y", "m", "d"], dtype="Float64")
+    for pattern in (_EXCEL_DATETIME, _DATE_YMD, _DATE_COMPACT):
+        found = present.str.extract(pattern).iloc[:, :3].astype("Float64")
+        found.columns = ["y", "m", "d"]
+        parts = parts.fillna(found)
+    month_only = present.str.extract(_DATE_YM).astype("Float64")
+    month_only.columns = ["y", "m"]
+    month_rows = parts["y"].isna() & month_only["y"].notna()
+    parts = parts.fillna(month_only.assign(d=1.0))
+    dates = pd.to_datetime(
+        parts.rename(columns={"y": "year", "m": "month", "d": "day"}).astype("float64"),
+        errors="coerce",
+    )
+    serial = pd.to_numeric(present, errors="coerce")
+    from_serial = EXCEL_EPOCH + pd.to_timedelta(serial.where(serial.between(1, 2958465)), unit="D")
+    dates = dates.fillna(from_serial.dt.floor("D"))
+    bad = present.notna() & dates.isna()
+    out_of_range = dates.notna() & ((dates.dt.year < MIN_YEAR) | (dates > pd.Timestamp(today) + pd.Timedelta(days=366)))
+    dates = dates.mask(out_of_range)
+    return Parsed(
+        dates.astype("datetime64[s]"),
+        errors=[
+            (bad, "无法识别的日期，请填写如 2023-03-15 的日期"),
+            (out_of_range.fillna(False), f"日期不合理（应在 {MIN_YEAR} 年至今之间）"),
+        ],
+        warnings=[(month_rows.fillna(False) & dates.notna(), "日期只填到月份，按当月1日计")],
+    )
+
+
+def empty_column(col: Column, index: pd.Index) -> pd.Series:
+    """An all-missing column of the right dtype, for a template column absent from the file."""
+    return pd.Series(pd.NA if col.type != "date" else np.datetime64("NaT"), index=index, dtype=DTYPES[col.type])
