@@ -50,6 +50,8 @@ def ingest_bytes(
         if frame is not None:
             frames.append(frame)
     _finish(report, frames, quarter, titles, max_rows)
+    order = {s.name: i for i, s in enumerate(sheets)}
+    report.problems.sort(key=lambda p: (p.sheet is not None, order.get(p.sheet, -1), p.row or 0))
     return report
 
 
@@ -94,15 +96,16 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
         {name: table.column(j).to_pandas(types_mapper=pd.ArrowDtype).astype("string") for name, (j, _) in header.columns.items()}
     )
     raw.index = np.arange(len(raw)) + header.data_start + 1  # Excel row numbers
-    norm = raw.apply(V.normalized)
-    missing = norm.apply(lambda s: V.missing_mask(s, template.markers))
+    norm = pd.DataFrame({c: V.normalized(raw[c]) for c in raw}, index=raw.index)
+    missing = pd.DataFrame({c: V.missing_mask(norm[c], template.markers) for c in norm}, index=raw.index).astype(bool)
     filled = (~missing).sum(axis=1)
     has_key = (~missing[[c.name for c in template.required]]).any(axis=1)
     keep = filled > 0
     texts = norm[[c for c in ("org_name", "unit", "system", "org_type") if c in names]].copy()
     for j in {0, *header.index_columns}:
         texts[f"_c{j}"] = V.normalized(table.column(j).to_pandas(types_mapper=pd.ArrowDtype)).to_numpy()
-    keep &= ~texts.apply(lambda s: s.str.contains(_TOTAL_ROW, na=False)).any(axis=1)
+    totals = pd.DataFrame({c: texts[c].str.contains(_TOTAL_ROW, na=False) for c in texts}, index=raw.index)
+    keep &= ~totals.any(axis=1).astype(bool)
     keep &= ~norm["org_name"].isin(_header_texts("org_name"))
     keep &= has_key | (filled > 2)
     note_at = _first_note_row(sheet, header, template)
@@ -195,6 +198,9 @@ def _finish(report: Report, frames: list, quarter: str | None, titles: list[str]
             report.problems.append(Problem(ERROR, "文件中没有可识别的季度报表：请确认表头包含 所属系统、单位名称、党组织名称、组织类型 等列（可下载标准模板对照）。", file=report.file))
         return
     records = pd.concat(frames, ignore_index=True)
+    if records.empty:
+        report.problems.append(Problem(ERROR, "表格中没有任何党组织数据行（只有表头），请填写后再上传。", file=report.file))
+        return
     if len(records) > max_rows:
         report.problems.append(Problem(ERROR, f"数据共 {len(records)} 行，超过上限 {max_rows} 行，请拆分后上传。", file=report.file))
         return

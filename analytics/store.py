@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = Path(__file__).with_name("sql")
 SCHEMA_VERSION = 1
 LOCK_WAIT_SECONDS = 15.0
-KEY_COLUMNS = ["system_key", "unit_key", "name_key"]
+# One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks across processes.
+_WRITE_LOCK = threading.RLock()
 
 
 class StoreError(Exception):
@@ -184,18 +186,33 @@ def load_batch(
     uploader: str,
     valid_rows_only: bool = False,
 ) -> LoadResult:
-    """Store the report's records as one batch in one transaction; identical bytes change nothing."""
-    if report.errors and not valid_rows_only or report.records is None or report.quarter is None:
-        raise StoreError("文件有错误，未载入。")
-    digest = sha256(data)
-    existing = find_identical(con, digest)
-    if existing is not None:
-        return LoadResult(existing, report.quarter, report.row_count, already_loaded=True)
+    """Store one report's records as one batch in one transaction; identical bytes change nothing."""
+    return load_batches(con, [(report, data)], uploader, valid_rows_only)[0]
+
+
+def load_batches(
+    con: duckdb.DuckDBPyConnection,
+    uploads: list[tuple[Report, bytes]],
+    uploader: str,
+    valid_rows_only: bool = False,
+) -> list[LoadResult]:
+    """Store several reports, one batch each, all in one transaction (all or nothing)."""
+    for report, _ in uploads:
+        if (report.errors and not valid_rows_only) or report.records is None or report.quarter is None:
+            raise StoreError(f"文件「{report.file}」有错误，未载入。")
+    results = []
     try:
-        with transaction(con):
-            return _insert_batch(con, report, data, digest, uploader, valid_rows_only)
+        with _WRITE_LOCK, transaction(con):
+            for report, data in uploads:
+                digest = sha256(data)
+                existing = find_identical(con, digest)
+                if existing is not None:
+                    results.append(LoadResult(existing, report.quarter, report.row_count, already_loaded=True))
+                    continue
+                results.append(_insert_batch(con, report, data, digest, uploader, valid_rows_only))
     except duckdb.TransactionException as exc:
         raise StoreError("另一个上传或回退正在同时进行，本次未载入任何数据，请稍后重试。") from exc
+    return results
 
 
 def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, valid_only: bool) -> LoadResult:
@@ -252,7 +269,7 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> Rollba
         raise StoreError(f"批次 {batch_id} 已经回退过，无需再次回退。")
     params = {"batch": batch_id}
     try:
-        with transaction(con):
+        with _WRITE_LOCK, transaction(con):
             later = tuple(r[0] for r in con.execute(sql("later_batches"), params).fetchall())
             restored = con.execute("SELECT count(*) FROM records WHERE replaced_by = $batch AND batch_id <> $batch", params).fetchall()[0][0]
             withdrawn = con.execute("SELECT count(*) FROM records WHERE batch_id = $batch AND replaced_by IS NULL", params).fetchall()[0][0]

@@ -1,0 +1,250 @@
+"""python -m analytics COMMAND: the automation interface of SPEC §6 (parse, call, print, exit code)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analytics import store
+from analytics.blank import template_workbook
+from analytics.demo import load_demo
+from analytics.ingest import QUARTER_RE
+from analytics.problems import Report, format_problem
+from analytics.uploads import is_blocked, validate_uploads
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+CLI_USER = "cli"
+_ARGPARSE_ZH = [
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", r"参数 \1 的取值 \2 无效，可选：\3"),
+    (r"argument (\S+): invalid int value: (.*)", r"参数 \1 应为整数：\2"),
+    (r"argument (\S+): expected one argument", r"参数 \1 需要一个值"),
+]
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """argparse that reports usage errors in Chinese with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        for pattern, replacement in _ARGPARSE_ZH:
+            message = re.sub(pattern, replacement, message)
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"命令参数有误：{message}\n")
+
+
+class UsageError(Exception):
+    """Bad arguments found after parsing (exit 2)."""
+
+
+def _quarter(text: str) -> str:
+    label = text.strip().upper()
+    if not QUARTER_RE.match(label):
+        raise argparse.ArgumentTypeError(f"季度格式应为 2024Q1，收到「{text}」")
+    return label
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="DuckDB 数据库文件（默认 data/dangjian.duckdb 或环境变量 DANGJIAN_DB）")
+    parser = ChineseParser(prog="python -m analytics", description="党建质量看板 命令行")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseParser)
+    p = sub.add_parser("ingest", parents=[common], help="校验并载入季度报表")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--quarter", type=_quarter)
+    p.add_argument("--valid-rows-only", action="store_true", help="只载入无错误的行，其余行报告")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("batches", parents=[common], help="列出已载入的批次")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("rollback", parents=[common], help="回退一个批次")
+    p.add_argument("batch_id", type=int, metavar="BATCH_ID")
+    p = sub.add_parser("dump", parents=[common], help="导出某季度的原始记录（CSV）")
+    p.add_argument("--quarter", type=_quarter, required=True)
+    p = sub.add_parser("demo", parents=[common], help="载入内置演示数据")
+    p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
+    p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
+    p.add_argument("file", metavar="FILE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(encoding="utf-8")
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except UsageError as exc:
+        print(f"命令参数有误：{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except store.StoreError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_REJECTED
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Validate every file; load them all (one batch each) only if none has errors."""
+    files = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"文件不存在：{name}")
+        files.append((path.name, path.read_bytes()))
+    with store.connect(args.db) as con:
+        reports = validate_uploads(con, files, args.quarter)
+        blocked = is_blocked(reports, args.valid_rows_only)
+        uploads = [(r, data) for r, (_, data) in zip(reports, files, strict=True)]
+        results = [] if blocked else store.load_batches(con, uploads, CLI_USER, args.valid_rows_only)
+    _print_ingest(args, reports, results)
+    return EXIT_REJECTED if blocked else EXIT_OK
+
+
+def _print_ingest(args, reports: list[Report], results: list[store.LoadResult]) -> None:
+    problems = [p for r in reports for p in r.problems]
+    if args.json:
+        payload = {
+            "loaded": [_result_dict(r, rep) for r, rep in zip(results, reports, strict=False)],
+            "errors": [_problem_json(p) for p in problems if p.severity == "error"],
+            "warnings": [_problem_json(p) for p in problems if p.severity == "warning"],
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    for p in problems:
+        print(format_problem(p), file=sys.stderr if p.severity == "error" else sys.stdout)
+    if not results:
+        count = sum(len(r.errors) for r in reports)
+        print(f"未载入：共发现 {count} 个错误，请改正后重新上传（数据库未做任何更改）。", file=sys.stderr)
+    for result, report in zip(results, reports, strict=False):
+        print(_result_line(result, report))
+
+
+def _problem_json(p) -> dict:
+    d = p.as_dict()
+    d.pop("severity")
+    return d
+
+
+def _result_dict(result: store.LoadResult, report: Report) -> dict:
+    return {
+        "batch_id": result.batch_id, "file": report.file, "quarter": result.quarter, "rows": result.rows,
+        "new": result.new, "changed": result.changed, "unchanged": result.unchanged,
+        "skipped": result.skipped, "already_loaded": result.already_loaded,
+    }
+
+
+def _result_line(result: store.LoadResult, report: Report) -> str:
+    if result.already_loaded:
+        return f"批次 {result.batch_id}：文件「{report.file}」与该批次内容完全相同，已载入过，未做任何更改。"
+    skipped = f"，跳过有错误的行 {result.skipped}" if result.skipped else ""
+    return (
+        f"批次 {result.batch_id}：已载入「{report.file}」，{result.quarter}，{result.rows} 个党组织"
+        f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}{skipped}）。"
+    )
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    """List batches: a table whose first column is the id, or JSON."""
+    with store.connect(args.db) as con:
+        frame = store.batches(con)
+    if args.json:
+        cols = ["id", "quarter", "file", "rows", "status", "created_at", "uploader", "sha256", "new_count",
+                "changed_count", "unchanged_count", "skipped_count"]
+        out = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
+        for row in out:
+            row["created_at"] = row["created_at"].isoformat(timespec="seconds")
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if frame.empty:
+        print("还没有载入任何批次。")
+        return EXIT_OK
+    frame["created_at"] = frame["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame["status"] = frame["status"].map({"active": "有效", "rolled_back": "已回退"})
+    table = frame[["id", "quarter", "file", "rows", "status", "created_at", "uploader"]]
+    table.columns = ["批次", "季度", "文件", "行数", "状态", "载入时间", "上传人"]
+    print(table.to_string(index=False))
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Withdraw a batch; what it replaced becomes current again."""
+    with store.connect(args.db) as con:
+        result = store.rollback(con, args.batch_id, CLI_USER)
+    print(f"批次 {result.batch_id} 已回退：撤下 {result.withdrawn} 行，恢复此前数据 {result.restored} 行。")
+    if result.kept_by_later:
+        later = "、".join(map(str, result.kept_by_later))
+        print(f"注意：该批次的部分党组织此后已被批次 {later} 更新，这些党组织保留较新的数据。")
+    return EXIT_OK
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    """Current records of a quarter as CSV on stdout (ISO dates, true/false, empty for missing)."""
+    with store.connect(args.db) as con:
+        frame = store.quarter_records(con, args.quarter)
+        known = store.quarters(con)
+    if frame.empty:
+        have = "、".join(known) if known else "无"
+        print(f"错误：季度 {args.quarter} 没有数据（已有季度：{have}）。", file=sys.stderr)
+        return EXIT_REJECTED
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([_csv_value(v) for v in row])
+    return EXIT_OK
+
+
+def _csv_value(value) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the bundled demo district through the normal ingest path."""
+    with store.connect(args.db) as con:
+        if args.if_empty and not store.batches(con).empty:
+            print("数据库已有数据，未载入演示数据。")
+            return EXIT_OK
+        results = load_demo(con, uploader=CLI_USER)
+    failed = 0
+    for report, result in results:
+        if result is None:
+            failed += 1
+            for p in report.errors:
+                print(format_problem(p), file=sys.stderr)
+        else:
+            print(_result_line(result, report))
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write the blank quarterly template workbook."""
+    Path(args.file).write_bytes(template_workbook())
+    print(f"已生成空白模板：{args.file}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "batches": cmd_batches,
+    "rollback": cmd_rollback,
+    "dump": cmd_dump,
+    "demo": cmd_demo,
+    "template": cmd_template,
+}

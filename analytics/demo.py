@@ -1,0 +1,40 @@
+"""The bundled demo district: data/demo/manifest.toml lists its files in load order."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analytics import store
+from analytics.ingest import ingest_bytes
+from analytics.problems import Report
+
+DEMO_DIR = store.ROOT / "data" / "demo"
+
+
+@dataclass(frozen=True)
+class DemoFile:
+    """One demo workbook and the quarter it reports."""
+
+    path: Path
+    quarter: str
+
+
+def demo_files(folder: Path = DEMO_DIR) -> list[DemoFile]:
+    """The demo files in load order."""
+    manifest = tomllib.loads((folder / "manifest.toml").read_text(encoding="utf-8"))
+    return [DemoFile(folder / f["path"], f["quarter"]) for f in manifest["file"]]
+
+
+def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tuple[Report, store.LoadResult | None]]:
+    """Ingest every demo file through the normal path; files with errors are reported, not loaded."""
+    results = []
+    for item in demo_files():
+        data = item.path.read_bytes()
+        report = ingest_bytes(data, item.path.name, item.quarter)
+        loaded = None if report.errors else store.load_batch(con, report, data, uploader)
+        results.append((report, loaded))
+    return results

@@ -1,0 +1,77 @@
+"""Streamlit-only helpers shared by the pages: database location, cached reads, problem tables."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pandas as pd
+import streamlit as st
+
+from analytics import store
+from analytics.problems import Problem, problems_frame
+
+WEB_USER = "网页用户"
+
+
+def db_file() -> str:
+    """The database path for this app process ($DANGJIAN_DB or data/dangjian.duckdb)."""
+    return str(store.db_path())
+
+
+@contextlib.contextmanager
+def connection() -> Iterator:
+    """A store connection, or a Chinese error on the page (never a traceback)."""
+    try:
+        with store.connect(db_file()) as con:
+            yield con
+    except store.StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def data_version() -> int:
+    """Changes with every load and rollback: the cache key of every cached read."""
+    with connection() as con:
+        return store.data_version(con)
+
+
+@st.cache_data(show_spinner=False)
+def cached_overview(db: str, version: int) -> pd.DataFrame:
+    """Per-quarter counts, recomputed only when the data version changes."""
+    with store.connect(db) as con:
+        return store.overview(con)
+
+
+@st.cache_data(show_spinner=False)
+def cached_batches(db: str, version: int) -> pd.DataFrame:
+    """The batch list, recomputed only when the data version changes."""
+    with store.connect(db) as con:
+        return store.batches(con)
+
+
+def show_problems(problems: list[Problem]) -> None:
+    """Errors and warnings as a table (user text is shown as data, never as HTML)."""
+    if not problems:
+        return
+    st.dataframe(problems_frame(problems), hide_index=True, width="stretch")
+
+
+CHANGE_LABELS = {"new": "新增", "changed": "变更", "unchanged": "未变"}
+
+
+def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """A change list with Chinese headers and field names."""
+    from analytics.template import load_template
+
+    headers = {c.name: c.header for c in load_template().columns}
+    out = pd.DataFrame(
+        {
+            "所属系统": changes["system"],
+            "单位名称": changes["unit"],
+            "党组织名称": changes["org_name"],
+            "变化": changes["change"].map(CHANGE_LABELS),
+            "变化的项目": changes["fields"].map(lambda fs: "、".join(headers.get(f, f) for f in fs)),
+        }
+    )
+    return out

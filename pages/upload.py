@@ -1,0 +1,76 @@
+"""数据上传: validate quarterly files, show every problem, compare with stored data, then load."""
+
+import streamlit as st
+
+from analytics import store
+from analytics.blank import template_workbook
+from analytics.ingest import QUARTER_RE
+from analytics.uploads import is_blocked, validate_uploads
+from pages._ui import WEB_USER, changes_table, connection, show_problems
+
+st.title("数据上传")
+st.download_button("下载空白模板（含填表说明）", template_workbook(), file_name="季度报表模板.xlsx", icon="📄")
+
+files = st.file_uploader(
+    "选择季度报表（可多选；支持 xlsx、xlsm、xls、ods、csv）",
+    type=["xlsx", "xlsm", "xls", "ods", "csv"],
+    accept_multiple_files=True,
+    key="files",
+)
+quarter_choice = st.text_input("季度（如 2024Q1；留空则从表格标题或文件名识别）", key="quarter").strip().upper()
+valid_only = st.checkbox("只载入无错误的行（有错误的行不载入，并在下方列出）", key="valid_only")
+
+if quarter_choice and not QUARTER_RE.match(quarter_choice):
+    st.error(f"季度格式应为 2024Q1 这样的写法，当前填写的是「{quarter_choice}」。")
+    st.stop()
+if not files:
+    st.info("请选择要上传的文件。文件不会立即载入：先校验，确认无误后再点击「确认载入」。")
+    st.stop()
+
+uploads = [(f.name, f.getvalue()) for f in files]
+with st.status("正在校验文件…", expanded=False) as status, connection() as con:
+    reports = validate_uploads(con, uploads, quarter_choice or None)
+    diffs = [store.compare(con, r.quarter, r.records) if r.records is not None and r.quarter else None for r in reports]
+    status.update(label="校验完成", state="complete")
+
+for report, diff in zip(reports, diffs, strict=True):
+    with st.container(border=True):
+        st.subheader(report.file)
+        cols = st.columns(4)
+        cols[0].metric("季度", report.quarter or "未识别")
+        cols[1].metric("可载入的党组织", report.row_count)
+        cols[2].metric("错误", len(report.errors))
+        cols[3].metric("提示", len(report.warnings))
+        if report.quarter is None:
+            st.warning("无法识别季度：请在上方填写季度（如 2024Q1）。")
+        show_problems(report.problems)
+        if diff is not None and len(diff):
+            counts = diff["change"].value_counts()
+            st.write(
+                f"与已有 {report.quarter} 数据相比：新增 {counts.get('new', 0)} 个，"
+                f"变更 {counts.get('changed', 0)} 个，未变 {counts.get('unchanged', 0)} 个党组织。"
+            )
+            with st.expander("逐个查看变化"):
+                st.dataframe(changes_table(diff), hide_index=True, width="stretch")
+
+if is_blocked(reports, valid_only):
+    st.error("有错误，未载入任何数据。请按上表改正后重新上传，或勾选「只载入无错误的行」。")
+    st.stop()
+
+if st.button("确认载入", type="primary", key="load"):
+    with connection() as con:
+        try:
+            results = store.load_batches(con, list(zip(reports, [d for _, d in uploads], strict=True)), WEB_USER, valid_only)
+        except store.StoreError as exc:
+            st.error(str(exc))
+            st.stop()
+    for report, result in zip(reports, results, strict=True):
+        if result.already_loaded:
+            st.info(f"「{report.file}」与批次 {result.batch_id} 内容完全相同，已载入过，未做任何更改。")
+        else:
+            st.success(
+                f"已载入「{report.file}」：批次 {result.batch_id}，{result.quarter}，{result.rows} 个党组织"
+                f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}）。"
+            )
+    st.metric("本次载入党组织数", sum(r.rows for r in results if not r.already_loaded))
+    st.page_link("pages/batches.py", label="查看批次", icon="🗂️")

@@ -1,0 +1,26 @@
+"""Shared fixtures: a fresh DuckDB file per test and a clean Streamlit cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A path for a new DuckDB file, also exported as DANGJIAN_DB for pages and the CLI."""
+    path = tmp_path / "test.duckdb"
+    monkeypatch.setenv("DANGJIAN_DB", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clear_streamlit_cache():
+    """st.cache_data is process-global under pytest; every test starts empty."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    yield
