@@ -1,0 +1,53 @@
+"""Small builders of real upload files (CSV bytes) for store, CLI and page tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+HEADERS = {
+    "system": "所属系统",
+    "unit": "单位名称",
+    "org_name": "党组织名称",
+    "org_type": "组织类型",
+    "members_total": "党员总数",
+    "members_full": "正式党员数",
+    "members_probationary": "预备党员数",
+    "committee_meetings": "支委会次数",
+    "theme_days": "主题党日次数",
+    "online_record_rate": "三会一课线上录入率(%)",
+    "has_secretary": "书记是否配备",
+    "last_election_date": "本届选举日期",
+}
+
+
+def org(i: int, unit: int = 0, **values) -> dict:
+    """One organization row with plausible values; keyword arguments override them."""
+    row = {
+        "system": f"系统{unit % 3}",
+        "unit": f"单位{unit}",
+        "org_name": f"第{i}党支部",
+        "org_type": "党支部",
+        "members_total": 10,
+        "members_full": 8,
+        "members_probationary": 2,
+        "committee_meetings": 3,
+        "theme_days": 3,
+        "online_record_rate": 90,
+        "has_secretary": "是",
+        "last_election_date": "2023-03-15",
+    }
+    row.update(values)
+    return row
+
+
+def csv_bytes(rows: list[dict], quarter_title: str = "2024年第一季度", encoding: str = "utf-8") -> bytes:
+    """A CSV upload with a title line and Chinese headers for the keys used in rows."""
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([f"{quarter_title}区直机关基层党组织建设情况统计表"])
+    writer.writerow([HEADERS[n] for n in names])
+    for r in rows:
+        writer.writerow([r.get(n, "") for n in names])
+    return buffer.getvalue().encode(encoding)
