@@ -1,0 +1,126 @@
+"""The pages under streamlit.testing.v1.AppTest, on a real temp DuckDB file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from analytics import store
+from analytics.ingest import ingest_bytes
+from tests.records import csv_bytes, org
+
+ROOT = Path(__file__).resolve().parent.parent
+CSV_MIME = "text/csv"
+
+
+def app_on(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def seed(db_path: Path, rows: list[dict], title: str = "2024年第一季度") -> store.LoadResult:
+    data = csv_bytes(rows, title)
+    with store.connect(db_path) as con:
+        return store.load_batch(con, ingest_bytes(data, "seed.csv"), data, "tester")
+
+
+def test_home_without_data_tells_the_user_to_upload(db_path: Path):
+    at = app_on()
+    assert any("还没有任何数据" in i.value for i in at.info)
+
+
+def test_home_shows_what_is_loaded(db_path: Path):
+    seed(db_path, [org(i, unit=i % 4) for i in range(7)])
+    seed(db_path, [org(i) for i in range(3)], "2024年第二季度")
+    shown = metrics(app_on())
+    assert shown["已有季度"] == "2 个"
+    assert shown["2024Q2 党组织数"] == "3"
+    assert shown["2024Q2 单位数"] == "1"
+
+
+def test_upload_page_validates_then_loads_the_file_and_shows_the_count(db_path: Path):
+    data = csv_bytes([org(i, unit=i % 3) for i in range(5)])
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("季度报表.csv", data, CSV_MIME)
+    at.run()
+    assert metrics(at)["可载入的党组织"] == "5"
+    assert metrics(at)["季度"] == "2024Q1"
+    with store.connect(db_path) as con:
+        assert store.batches(con).empty  # validation alone stores nothing
+    at.button(key="load").click().run()
+    assert not at.exception
+    assert metrics(at)["本次载入党组织数"] == "5"
+    with store.connect(db_path) as con:
+        assert len(store.quarter_records(con, "2024Q1")) == 5
+
+
+def test_upload_page_lists_every_problem_and_loads_nothing(db_path: Path):
+    rows = [org(1), org(2, members_full=20), org(3, online_record_rate=130)]
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("bad.csv", csv_bytes(rows), CSV_MIME)
+    at.run()
+    assert metrics(at)["错误"] == "2"
+    table = at.dataframe[0].value
+    problems = table[table["类别"] == "错误"]
+    assert set(problems["行号"]) == {4, 5}  # title line 1, header line 2, data from line 3
+    assert set(problems["列"]) == {"正式党员数", "三会一课线上录入率(%)"}
+    assert not at.button  # no load button while errors block
+    assert any("未载入任何数据" in e.value for e in at.error)
+
+
+def test_upload_page_can_load_only_the_valid_rows(db_path: Path):
+    rows = [org(1), org(2, members_full=20), org(3)]
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("bad.csv", csv_bytes(rows), CSV_MIME)
+    at.run()
+    at.checkbox(key="valid_only").check().run()
+    at.button(key="load").click().run()
+    with store.connect(db_path) as con:
+        assert sorted(store.quarter_records(con, "2024Q1")["org_name"]) == ["第1党支部", "第3党支部"]
+        assert store.batches(con)["skipped_count"].tolist() == [1]
+
+
+def test_upload_page_asks_for_the_quarter_when_it_cannot_be_detected(db_path: Path):
+    data = csv_bytes([org(1)], quarter_title="某某")
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("无季度.csv", data, CSV_MIME)
+    at.run()
+    assert metrics(at)["季度"] == "未识别"
+    assert any("无法识别季度" in w.value for w in at.warning)
+    at.text_input(key="quarter").input("2023q4").run()
+    assert metrics(at)["季度"] == "2023Q4"
+    at.button(key="load").click().run()
+    with store.connect(db_path) as con:
+        assert store.quarters(con) == ["2023Q4"]
+
+
+def test_upload_page_shows_how_the_file_differs_from_stored_data(db_path: Path):
+    seed(db_path, [org(1), org(2)])
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("新.csv", csv_bytes([org(1), org(2, theme_days=0), org(3)]), CSV_MIME)
+    at.run()
+    assert any("新增 1 个，变更 1 个，未变 1 个" in m.value for m in at.markdown)
+
+
+def test_batches_page_rolls_back_only_after_confirmation(db_path: Path):
+    seed(db_path, [org(1, theme_days=1)])
+    second = seed(db_path, [org(1, theme_days=2), org(2)], "2024Q1")
+    at = app_on("pages/batches.py")
+    assert at.selectbox(key="batch").value == second.batch_id
+    assert at.button(key="rollback").disabled
+    at.checkbox(key="confirm").check().run()
+    at.button(key="rollback").click().run()
+    assert any(f"批次 {second.batch_id} 已回退" in s.value for s in at.success)
+    with store.connect(db_path) as con:
+        frame = store.quarter_records(con, "2024Q1")
+    assert frame["theme_days"].tolist() == [1]
