@@ -53,17 +53,15 @@ def test_reopening_does_not_migrate_again_and_keeps_data(db_path: Path):
 def test_file_from_a_newer_program_is_refused_in_chinese(db_path: Path):
     with store.connect(db_path) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(store.StoreError, match="比本程序"):
-        with store.connect(db_path):
-            pass
+    with pytest.raises(store.StoreError, match="比本程序"), store.connect(db_path):
+        pass
 
 
 def test_a_file_that_is_not_a_database_gives_a_chinese_error(tmp_path: Path):
     bad = tmp_path / "x.duckdb"
     bad.write_bytes(b"this is not duckdb" * 100)
-    with pytest.raises(store.StoreError, match="无法打开数据库"):
-        with store.connect(bad):
-            pass
+    with pytest.raises(store.StoreError, match="无法打开数据库"), store.connect(bad):
+        pass
 
 
 def test_load_stores_every_row_and_reports_new_changed_unchanged(db_path: Path):
