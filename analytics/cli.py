@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except store.StoreError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_REJECTED
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
