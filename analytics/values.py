@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.template import Column, Markers
 
@@ -41,10 +43,16 @@ class Parsed:
     warnings: list[tuple[pd.Series, str]] = field(default_factory=list)
 
 
+# Everything Python's \s matches, in RE2 syntax, so the whole column is cleaned inside Arrow (bench/)
+_ARROW_WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+"
+
+
 def normalized(raw: pd.Series) -> pd.Series:
     """NFKC text without any whitespace; NA for empty cells."""
-    text = raw.astype("string").str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
-    return text.mask(text == "")
+    arrow = pa.array(raw.astype("string[pyarrow]"))
+    arrow = pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, "")
+    arrow = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+    return pd.Series(arrow, index=raw.index, dtype="string[pyarrow]")
 
 
 def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
