@@ -9,7 +9,7 @@ st.title("批次管理")
 frame = cached_batches(db_file(), data_version())
 if frame.empty:
     st.info("还没有载入任何批次。")
-    st.page_link("pages/upload.py", label="去上传数据", icon="📤")
+    st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
     st.stop()
 
 STATUS = {"active": "有效", "rolled_back": "已回退"}

@@ -10,7 +10,7 @@ st.caption("区直机关基层党组织建设质量 · 季度数据")
 overview = cached_overview(db_file(), data_version())
 if overview.empty:
     st.info("还没有任何数据。请先到「数据上传」页面上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。")
-    st.page_link("pages/upload.py", label="去上传数据", icon="📤")
+    st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
     st.stop()
 
 latest = overview.iloc[-1]
@@ -18,7 +18,7 @@ cols = st.columns(4)
 cols[0].metric("已有季度", f"{len(overview)} 个", help="、".join(overview["quarter"]))
 cols[1].metric(f"{latest['quarter']} 党组织数", int(latest["organizations"]))
 cols[2].metric(f"{latest['quarter']} 单位数", int(latest["units"]))
-cols[3].metric("最近上传", overview["last_upload"].max().strftime("%Y-%m-%d %H:%M"))
+cols[3].metric("最近上传", overview["last_upload"].max().strftime("%m-%d %H:%M"))
 
 st.subheader("各季度数据")
 table = overview.rename(
@@ -26,4 +26,4 @@ table = overview.rename(
              "batches": "有效批次", "last_upload": "最近上传"}
 )
 st.dataframe(table, hide_index=True, width="stretch")
-st.page_link("pages/batches.py", label="查看全部批次", icon="🗂️")
+st.page_link("pages/batches.py", label="查看全部批次", icon=":material/inventory_2:")

@@ -9,7 +9,7 @@ from analytics.uploads import is_blocked, validate_uploads
 from pages._ui import WEB_USER, changes_table, connection, show_problems
 
 st.title("数据上传")
-st.download_button("下载空白模板（含填表说明）", template_workbook(), file_name="季度报表模板.xlsx", icon="📄")
+st.download_button("下载空白模板（含填表说明）", template_workbook(), file_name="季度报表模板.xlsx", icon=":material/description:")
 
 files = st.file_uploader(
     "选择季度报表（可多选；支持 xlsx、xlsm、xls、ods、csv）",
@@ -73,4 +73,4 @@ if st.button("确认载入", type="primary", key="load"):
                 f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}）。"
             )
     st.metric("本次载入党组织数", sum(r.rows for r in results if not r.already_loaded))
-    st.page_link("pages/batches.py", label="查看批次", icon="🗂️")
+    st.page_link("pages/batches.py", label="查看批次", icon=":material/inventory_2:")
