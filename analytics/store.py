@@ -219,7 +219,8 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
     batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
     params = {"batch": batch, "quarter": report.quarter}
     _register_incoming(con, report.records)
-    changes = con.execute(_changes_sql(), {"quarter": report.quarter}).df()["change"].value_counts()
+    counted = con.execute(f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter})
+    changes = dict(counted.fetchall())
     con.execute(sql("insert_organizations"), {"batch": batch})
     con.execute(
         "CREATE OR REPLACE TEMP TABLE incoming_ids AS SELECT o.org_id, i.* EXCLUDE (system_key, unit_key, name_key) "
