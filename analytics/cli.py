@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -92,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:  # a bug, not a user error: say so in Chinese, full trace only on request
+        if os.environ.get("DANGJIAN_DEBUG"):
+            raise
+        print(f"程序内部错误（{type(exc).__name__}: {exc}），数据库未做更改。请联系管理员；设置环境变量 DANGJIAN_DEBUG=1 可查看详细信息。", file=sys.stderr)
+        return EXIT_REJECTED
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

@@ -6,14 +6,13 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import pyarrow.compute as pc
-
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from analytics import values as V
-from analytics.problems import ERROR, WARNING, Problem, Report, column_letter
 from analytics.header import HEADER_SCAN_ROWS, HeaderMap, find_header, quarter_from_text
+from analytics.problems import ERROR, WARNING, Problem, Report, column_letter
 from analytics.template import Template, load_template
 from analytics.workbook import RawSheet, UnreadableFile, read_sheets
 

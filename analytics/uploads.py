@@ -24,7 +24,7 @@ def upload_checks(con: duckdb.DuckDBPyConnection, reports: list[Report]) -> None
 
 def _cross_file_duplicates(reports: list[Report]) -> None:
     frames = [
-        r.records.assign(_file=i)[[*KEYS, "org_name", "source_sheet", "source_row", "_file"]]
+        r.records.assign(file_index=i)[[*KEYS, "org_name", "source_sheet", "source_row", "file_index"]]
         for i, r in enumerate(reports)
         if r.records is not None and r.quarter
     ]
@@ -32,10 +32,10 @@ def _cross_file_duplicates(reports: list[Report]) -> None:
         return
     quarters = {i: r.quarter for i, r in enumerate(reports)}
     allrows = pd.concat(frames, ignore_index=True)
-    allrows["_quarter"] = allrows["_file"].map(quarters)
-    dup = allrows[allrows.duplicated([*KEYS, "_quarter"], keep="first")]
+    allrows["quarter"] = allrows["file_index"].map(quarters)
+    dup = allrows[allrows.duplicated([*KEYS, "quarter"], keep="first")]
     for row in dup.itertuples(index=False):
-        report = reports[row._file]
+        report = reports[row.file_index]
         report.problems.append(
             Problem(ERROR, "同一党组织在本次上传的另一个文件中已出现（同一季度只能出现一次）",
                     sheet=row.source_sheet, row=int(row.source_row), column="党组织名称", value=row.org_name,
