@@ -136,7 +136,7 @@ def _rate(raw, present, col, markers, today) -> Parsed:
     plain = numbers[~has_percent].dropna()
     # A percent-formatted Excel column arrives as fractions: 0.85 means 85 (SPEC §3.1)
     if len(plain) and plain.between(0, 1).all():
-        numbers = numbers.mask(~has_percent, numbers * 100)
+        numbers = numbers.mask(~has_percent, (numbers * 100).round(9))  # 0.714 -> 71.4, not 71.39999…
     return _bounded(numbers, col, [(bad, "应填写 0–100 的百分比数字（如 85 或 85%）")])
 
 
