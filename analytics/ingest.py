@@ -95,6 +95,7 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
         {name: table.column(j).to_pandas(types_mapper=pd.ArrowDtype).astype("string") for name, (j, _) in header.columns.items()}
     )
     raw.index = np.arange(len(raw)) + header.data_start + 1  # Excel row numbers
+    _fill_merged(raw, sheet, header)
     norm = pd.DataFrame({c: V.normalized(raw[c]) for c in raw}, index=raw.index)
     missing = pd.DataFrame({c: V.missing_mask(norm[c], template.markers) for c in norm}, index=raw.index).astype(bool)
     filled = (~missing).sum(axis=1)
@@ -111,6 +112,22 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
     if note_at is not None:
         keep &= raw.index < note_at
     return raw[keep], norm[keep]
+
+
+# Offices merge 所属系统 / 单位名称 down over a unit's rows; only the top cell holds the text.
+FILL_DOWN = ("system", "unit", "org_type")
+
+
+def _fill_merged(raw: pd.DataFrame, sheet: RawSheet, header: HeaderMap) -> None:
+    """Copy the top cell of each vertically merged range into the rows it covers (identity columns only)."""
+    columns = {sheet.first_col + j: name for name, (j, _) in header.columns.items() if name in FILL_DOWN}
+    for r1, c1, r2, c2 in sheet.merged:
+        name = columns.get(c1)
+        top, bottom = r1 + 1, r2 + 1  # Excel row numbers
+        if name is None or c1 != c2 or bottom <= top or top <= header.data_start:
+            continue
+        if top in raw.index:
+            raw.loc[top + 1 : bottom, name] = raw.at[top, name]
 
 
 def _header_texts(name: str) -> set[str]:

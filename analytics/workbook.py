@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from dataclasses import dataclass
+import re
+import zipfile
+from dataclasses import dataclass, field
 
 import fastexcel
 import pyarrow as pa
@@ -28,6 +30,8 @@ class RawSheet:
     table: pa.Table
     first_col: int = 0
     visible: bool = True
+    # Merged ranges as 0-based absolute (first_row, first_col, last_row, last_col)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @property
     def height(self) -> int:
@@ -68,10 +72,49 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
         reader = fastexcel.read_excel(data)
     except Exception as exc:
         raise UnreadableFile("无法打开该表格文件：文件已损坏、已加密或不是 Excel/WPS 格式。") from exc
-    sheets = []
-    for name in reader.sheet_names:
-        sheets.append(_excel_sheet(reader, name, max_rows))
+    sheets = [_excel_sheet(reader, name, max_rows) for name in reader.sheet_names]
+    if data.startswith(ZIP_MAGIC):
+        merges = xlsx_merged_ranges(data)
+        for sheet in sheets:
+            sheet.merged = merges.get(sheet.name, [])
     return sheets
+
+
+_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_REL_ENTRY = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+_MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _col_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Merged cell ranges per sheet name of an xlsx; empty when the package is unusual."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            book = package.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            targets = {m[0] or m[3]: m[1] or m[2] for m in _REL_ENTRY.findall(rels)}
+            result = {}
+            for name, rid in _SHEET_ENTRY.findall(book):
+                target = targets.get(rid, "").lstrip("/")
+                path = target if target.startswith("xl/") else f"xl/{target}"
+                xml = package.read(path).decode("utf-8", "replace")
+                tail = xml[xml.rfind("</sheetData>"):]  # merges follow the cell data
+                result[_unescape(name)] = [
+                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2)) for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
+                ]
+            return result
+    except (KeyError, zipfile.BadZipFile, ValueError):
+        return {}
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
 
 
 def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> RawSheet:

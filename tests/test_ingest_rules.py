@@ -309,3 +309,28 @@ def test_valid_rows_only_keeps_the_good_rows_and_counts_the_rest():
     report = parsed(xlsx(rows))
     assert report.records["org_name"].tolist() == ["c1", "c3"]
     assert report.rejected_rows == 1 and len(report.errors) == 1
+
+
+def test_vertically_merged_system_and_unit_cells_fill_the_rows_they_cover():
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet("汇总")
+    ws.write(0, 0, "2024年第一季度统计表")
+    for j, h in enumerate([*BASE, "党员总数"]):
+        ws.write(1, j, h)
+    ws.merge_range(2, 0, 5, 0, "教育系统")
+    ws.merge_range(2, 1, 3, 1, "区教育局")
+    ws.merge_range(4, 1, 5, 1, "区一中")
+    for r, name in enumerate(["机关支部", "二支部", "一中支部", "一中二支部"], start=2):
+        ws.write(r, 2, name)
+        ws.write(r, 3, "党支部")
+        ws.write(r, 4, 10 + r)
+    ws.write(6, 2, "缺单位支部")  # not merged: a blank unit stays an error, never filled blindly
+    ws.write(6, 3, "党支部")
+    book.close()
+    report = parsed(buffer.getvalue())
+    good = report.records
+    assert good["unit"].tolist() == ["区教育局", "区教育局", "区一中", "区一中"]
+    assert set(good["system"]) == {"教育系统"}
+    assert good["members_total"].tolist() == [12, 13, 14, 15]  # numbers are never filled
+    assert {(p.row, p.column) for p in report.errors} == {(7, "所属系统"), (7, "单位名称")}
