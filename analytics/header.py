@@ -55,10 +55,10 @@ def find_header(rows: list[list]) -> HeaderMap | None:
     header_rows = [best]
     # Two-row header: merged group cells (三会一课) over leaves (支委会 …); the leaf names the column
     for other in (best - 1, best + 1):
-        if 0 <= other < len(rows) and matches[other]:
-            if not set(matches[other].values()) & set(matches[best].values()):
-                header_rows = sorted([best, other])
-                break
+        disjoint = 0 <= other < len(rows) and not set(matches[other].values()) & set(matches[best].values())
+        if disjoint and matches[other]:
+            header_rows = sorted([best, other])
+            break
     merged: dict[int, str] = {}
     for i in header_rows:
         merged.update(matches[i])
