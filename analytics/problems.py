@@ -85,7 +85,10 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(Problem.__dataclass_fields__))
     frame["severity"] = frame["severity"].map(SEVERITY_LABELS)
     frame = frame.sort_values("severity", key=lambda s: s.ne("错误"), kind="stable")
-    return frame[list(TABLE_COLUMNS)].rename(columns=TABLE_COLUMNS).reset_index(drop=True)
+    frame = frame[list(TABLE_COLUMNS)]
+    text = [c for c in TABLE_COLUMNS if c != "row"]
+    frame = frame.assign(row=frame["row"].astype("Int64"), **{c: frame[c].astype("string").fillna("") for c in text})
+    return frame.rename(columns=TABLE_COLUMNS).reset_index(drop=True)
 
 
 def format_problem(p: Problem) -> str:

@@ -14,6 +14,17 @@ from analytics.problems import Problem, problems_frame
 WEB_USER = "网页用户"
 
 
+def ensure_app_frame() -> None:
+    """Rerun through app.py when Streamlit started this page as a legacy pages/ app."""
+    # Until some session has run app.py (whose st.navigation switches this off), Streamlit treats
+    # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def db_file() -> str:
     """The database path for this app process ($DANGJIAN_DB or data/dangjian.duckdb)."""
     return str(store.db_path())

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from analytics import store
-from pages._ui import WEB_USER, cached_batches, changes_table, connection, data_version, db_file
+from pages._ui import WEB_USER, cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame
 
+ensure_app_frame()
 st.title("批次管理")
 frame = cached_batches(db_file(), data_version())
 if frame.empty:
@@ -16,9 +17,18 @@ STATUS = {"active": "有效", "rolled_back": "已回退"}
 table = frame.assign(status=frame["status"].map(STATUS))[
     ["id", "quarter", "file", "rows", "new_count", "changed_count", "skipped_count", "status", "created_at", "uploader"]
 ].rename(
-    columns={"id": "批次", "quarter": "季度", "file": "文件", "rows": "党组织数", "new_count": "新增",
-             "changed_count": "变更", "skipped_count": "跳过的错误行", "status": "状态", "created_at": "载入时间",
-             "uploader": "上传人"}
+    columns={
+        "id": "批次",
+        "quarter": "季度",
+        "file": "文件",
+        "rows": "党组织数",
+        "new_count": "新增",
+        "changed_count": "变更",
+        "skipped_count": "跳过的错误行",
+        "status": "状态",
+        "created_at": "载入时间",
+        "uploader": "上传人",
+    }
 )
 st.dataframe(table.iloc[::-1], hide_index=True, width="stretch")
 

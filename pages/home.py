@@ -2,14 +2,17 @@
 
 import streamlit as st
 
-from pages._ui import cached_overview, data_version, db_file
+from pages._ui import cached_overview, data_version, db_file, ensure_app_frame
 
+ensure_app_frame()
 st.title("党建质量看板")
 st.caption("区直机关基层党组织建设质量 · 季度数据")
 
 overview = cached_overview(db_file(), data_version())
 if overview.empty:
-    st.info("还没有任何数据。请先到「数据上传」页面上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。")
+    st.info(
+        "还没有任何数据。请先到「数据上传」页面上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。"
+    )
     st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
     st.stop()
 
@@ -22,8 +25,14 @@ cols[3].metric("最近上传", overview["last_upload"].max().strftime("%m-%d %H:
 
 st.subheader("各季度数据")
 table = overview.rename(
-    columns={"quarter": "季度", "organizations": "党组织数", "units": "单位数", "systems": "系统数",
-             "batches": "有效批次", "last_upload": "最近上传"}
+    columns={
+        "quarter": "季度",
+        "organizations": "党组织数",
+        "units": "单位数",
+        "systems": "系统数",
+        "batches": "有效批次",
+        "last_upload": "最近上传",
+    }
 )
 st.dataframe(table, hide_index=True, width="stretch")
 st.page_link("pages/batches.py", label="查看全部批次", icon=":material/inventory_2:")
