@@ -20,7 +20,10 @@ def ensure_app_frame() -> None:
     # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # Only on a session's first run: a fresh page load has no widget event that a rerun could lose.
+    first_run = not st.session_state.get("_frame_checked")
+    st.session_state["_frame_checked"] = True
+    if PagesManager.uses_pages_directory and first_run:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
