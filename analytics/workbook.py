@@ -103,8 +103,8 @@ def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]
             for name, rid in _SHEET_ENTRY.findall(book):
                 target = targets.get(rid, "").lstrip("/")
                 path = target if target.startswith("xl/") else f"xl/{target}"
-                xml = package.read(path).decode("utf-8", "replace")
-                tail = xml[xml.rfind("</sheetData>"):]  # merges follow the cell data
+                xml = package.read(path)
+                tail = xml[max(xml.rfind(b"</sheetData>"), 0) :].decode("utf-8", "replace")  # merges follow the data
                 result[_unescape(name)] = [
                     (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2)) for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
                 ]
