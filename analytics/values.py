@@ -94,6 +94,13 @@ def _choice(raw, present, col, markers, today) -> Parsed:
 
 def _to_number(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers from text with thousands separators and unit suffixes; mask of unparseable cells."""
+    try:
+        # Fast path: a clean column casts in one Arrow call; anything odd takes the tolerant path
+        numbers = pd.Series(pc.cast(pa.array(present, pa.string()), pa.float64()), index=present.index, dtype="Float64")
+        numbers = numbers.mask(numbers.isna() | np.isinf(numbers.fillna(0).to_numpy()))
+        return numbers, present.notna() & numbers.isna()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     text = present.str.replace(",", "", regex=False).str.replace(_UNIT_SUFFIX, "", regex=True)
     numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
     bad = present.notna() & numbers.isna()
@@ -147,7 +154,13 @@ def _yesno(raw, present, col, markers, today) -> Parsed:
     return Parsed(values, errors=[(bad, "应填写 是 / 否")])
 
 
+_EXCEL_CELL_DATE = r"^\d{4}-\d{2}-\d{2}\d{2}:\d{2}:\d{2}$"  # a date cell as fastexcel writes it, spaces removed
+
+
 def _date(raw, present, col, markers, today) -> Parsed:
+    if present.str.match(_EXCEL_CELL_DATE).fillna(True).all():
+        dates = pd.to_datetime(present.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        return _dated(present, dates, pd.Series(False, index=present.index), today)
     parts = pd.DataFrame(index=present.index, columns=["y", "m", "d"], dtype="Float64")
     for pattern in (_EXCEL_DATETIME, _DATE_YMD, _DATE_COMPACT):
         found = present.str.extract(pattern).iloc[:, :3].astype("Float64")
@@ -164,6 +177,11 @@ def _date(raw, present, col, markers, today) -> Parsed:
     serial = pd.to_numeric(present, errors="coerce")
     from_serial = EXCEL_EPOCH + pd.to_timedelta(serial.where(serial.between(1, 2958465)), unit="D")
     dates = dates.fillna(from_serial.dt.floor("D"))
+    return _dated(present, dates, month_rows, today)
+
+
+def _dated(present: pd.Series, dates: pd.Series, month_rows: pd.Series, today: dt.date) -> Parsed:
+    """Dates with the unreadable and implausible cells flagged."""
     bad = present.notna() & dates.isna()
     out_of_range = dates.notna() & ((dates.dt.year < MIN_YEAR) | (dates > pd.Timestamp(today) + pd.Timedelta(days=366)))
     dates = dates.mask(out_of_range)
