@@ -1,341 +1,209 @@
-"""Deterministic generator of the bundled demo district (run: python data/demo/generate.py).
+"""Deterministic generator of the bundled demo district: python data/demo/generate.py [OUT_DIR].
 
-6 systems, 30 units, 156 organizations, 2023Q1-2024Q4, in the layouts offices send: an .xlsx with a
-title row and a merged two-row header, a GBK CSV with synonym headers, a legacy .xls with one sheet per
-system, and a late UTF-8-BOM CSV. Planted patterns (truth.json): a 两张皮 unit, a 业务化 unit, an
-improving and a declining unit, a missing and a late report, overdue elections, small branches.
+Simulates the district of district.py (6 systems, 30 units, 150 party organizations) over eight quarters,
+2023Q1–2024Q4 (simulate.py), and writes each quarter's report in one of the layouts real offices send
+(SPEC §3.1; workbooks.py, csv_files.py); then manifest.toml (the files in load order) and truth.json (the
+planted facts, read back from the generated records, for tests and for checking the pages). Every random
+draw comes from one numpy default_rng(SEED) in a fixed order and workbooks carry fixed dates, so
+re-running gives the same bytes.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import xlsxwriter
-import xlwt
+from csv_files import GB18030_SPACED, GBK_MIXED, GBK_SYNONYMS, LATE_LAYOUT, write_csv
+from district import (
+    BUSINESS_HEAVY_UNIT,
+    CITY_MODELS,
+    DECLINING_UNIT,
+    DISTRICT,
+    DISTRICT_MODELS,
+    IMPROVING_UNIT,
+    LATE_REPORT,
+    MEMBER_MISMATCH,
+    MISSING_REPORT,
+    NO_SECRETARY,
+    OVERDUE_ELECTIONS,
+    QUARTERS,
+    SEED,
+    SLIPPING_FROM,
+    SLIPPING_MODEL,
+    SMALL_BRANCHES,
+    TWO_SKINS_UNIT,
+    quarter_end,
+)
+from simulate import Org, all_records, is_overdue
+from workbooks import REMARK_COLUMN, write_sectioned_xlsx, write_two_row_xlsx, write_xls_by_system
 
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
-SEED = 2024
-QUARTERS = [f"{y}Q{q}" for y in (2023, 2024) for q in range(1, 5)]
-CN_Q = {1: "一", 2: "二", 3: "三", 4: "四"}
-SYSTEMS = {
-    "党群系统": ["区委办公室", "区委组织部", "区委宣传部", "区总工会", "团区委"],
-    "政法系统": ["区人民法院", "区人民检察院", "区公安分局", "区司法局", "区信访局"],
-    "经济系统": ["区发展和改革委员会", "区财政局", "区商务局", "区统计局", "区市场监督管理局"],
-    "教育系统": ["区教育局", "区第一中学", "区实验小学", "区职业技术学校", "区教师进修学校"],
-    "卫健系统": ["区卫生健康局", "区人民医院", "区中医医院", "区疾病预防控制中心", "区妇幼保健院"],
-    "城建系统": ["区住房和城乡建设局", "区自然资源局", "区交通运输局", "区城市管理局", "区水务局"],
+HERE = Path(__file__).resolve().parent
+MAIN_FILE = "{quarter}_区直机关党组织统计表{suffix}"
+LATE_FILE = f"{LATE_REPORT[1]}_补报_{LATE_REPORT[0]}.csv"
+
+# Layout of each quarter's main file: (file suffix, writer(path, quarter, records), manifest note).
+SCHEDULE: dict[str, tuple[str, Callable[[Path, str, list[dict]], None], str]] = {
+    "2023Q1": (
+        ".xlsx",
+        lambda p, q, r: write_two_row_xlsx(p, q, r, remarks=True),
+        "标题行、填报单位行；两行合并表头（党员情况、三会一课等分组，单层表头纵向合并，表头内换行与(次)（%）(元)后缀）；"
+        "序号列；多出的备注列（警告）；合计行；填表说明；比率写作 85；日期为 Excel 日期单元格",
+    ),
+    "2023Q2": (
+        ".csv",
+        lambda p, q, r: write_csv(p, q, r, GBK_SYNONYMS),
+        "GBK 编码 CSV；标题行；同义表头（系统、单位、党组织、支部委员会会议…）；日期 2023/3/15；是/否；党费带千分位",
+    ),
+    "2023Q3": (
+        ".xls",
+        write_xls_by_system,
+        "旧版 .xls：首个工作表“填表说明”无数据（应跳过），其后每个系统一个同格式工作表；标题行、小计行、注；日期单元格",
+    ),
+    "2023Q4": (
+        ".xlsx",
+        lambda p, q, r: write_two_row_xlsx(p, q, r, fraction_rates=True, merge_identity=True),
+        "两行合并表头；所属系统、单位名称纵向合并单元格；比率为百分比格式的小数（0.85 显示 85%）；合计行；填表说明",
+    ),
+    "2024Q1": (
+        ".csv",
+        lambda p, q, r: write_csv(p, q, r, GB18030_SPACED),
+        "GB18030 编码 CSV；表头含空格与全角括号单位；日期 2024年3月15日；√/×；党费带千分位；创建等级写作“区级示范党支部”",
+    ),
+    "2024Q2": (
+        ".xls",
+        write_xls_by_system,
+        f"旧版 .xls，每个系统一个工作表（另有填表说明工作表）；{MISSING_REPORT[0]}本季度未报送",
+    ),
+    "2024Q3": (
+        ".xlsx",
+        write_sectioned_xlsx,
+        f"标题写作（2024Q3）；一行表头；按系统分段，每段小计行后空一行；中文日期格式；{LATE_REPORT[0]}不在本表（见补报）",
+    ),
+    "2024Q4": (
+        ".csv",
+        lambda p, q, r: write_csv(p, q, r, GBK_MIXED),
+        "GBK 编码 CSV；另一套同义表头；日期 2022.5.16；书记 有/无；比率带 %；无党小组、无支委会的次数填“/”；0 写作“无”；小计、总计行；注",
+    ),
 }
-TWO_SKINS, BUSINESS_HEAVY = "区财政局", "区公安分局"
-IMPROVING, DECLINING = "区职业技术学校", "区城市管理局"
-MISSING_UNIT = ("区信访局", "2024Q2")
-LATE_UNIT = ("区水务局", "2024Q3")
-HEADERS = [
-    "所属系统",
-    "单位名称",
-    "党组织名称",
-    "组织类型",
-    "党员总数",
-    "正式党员数",
-    "预备党员数",
-    "书记是否配备",
-    "本届选举日期",
-    "支委会次数",
-    "党员大会次数",
-    "党小组会次数",
-    "党课次数",
-    "主题党日次数",
-    "组织生活会次数",
-    "民主评议党员是否完成",
-    "三会一课线上录入率(%)",
-    "学习强国参学率(%)",
-    "台账资料是否规范",
-    "党费应缴(元)",
-    "党费实缴(元)",
-    "入党积极分子数",
-    "发展对象数",
-    "接收预备党员数",
-    "预备党员转正数",
-    "党建业务同部署次数",
-    "党建+项目数",
-    "党员先锋岗数",
-    "业务目标完成率(%)",
-    "检视问题数",
-    "已整改问题数",
-    "书记述职评议等次",
-    "创建等级",
-]
-SYNONYMS = {
-    "单位名称": "单位",
-    "党组织名称": "党组织",
-    "支委会次数": "支部委员会会议",
-    "党员总数": "党员人数",
-    "所属系统": "系统",
-    "主题党日次数": "主题党日活动次数",
-}
+LATE_NOTE = f"{LATE_REPORT[0]}迟报的补报表：UTF-8 BOM 编码 CSV，只含该单位的党组织；须在本季度主表之后载入"
 
 
-def organizations(rng):
-    orgs = []
-    for system, units in SYSTEMS.items():
-        for u, unit in enumerate(units):
-            n = 5 if u != 0 else 6
-            for k in range(n):
-                if k == 0:
-                    name, kind = (
-                        f"{unit}机关党委" if u % 2 == 0 else f"{unit}党总支",
-                        "党委" if u % 2 == 0 else "党总支",
-                    )
-                elif k == n - 1 and u in (1, 3):
-                    name, kind = f"{unit}联合党支部", "联合党支部"
-                else:
-                    name, kind = f"{unit}第{'一二三四五六'[k - 1]}党支部", "党支部"
-                full = int(rng.integers(2, 4)) if (k == 2 and u == 4) else int(rng.integers(5, 40))
-                prob = int(rng.integers(0, 3))
-                overdue = k == 1 and u == 2
-                orgs.append(
-                    dict(
-                        system=system,
-                        unit=unit,
-                        name=name,
-                        kind=kind,
-                        full=full,
-                        prob=prob,
-                        election=dt.date(2020, 6, 1)
-                        if overdue
-                        else dt.date(2021, 1, 1) + dt.timedelta(days=int(rng.integers(0, 730))),
-                        overdue=overdue,
-                        secretary=not (k == 3 and u == 0),
-                        groups=full >= 10,
-                        level="市级样板"
-                        if (u == 0 and k == 1 and system in list(SYSTEMS)[:4])
-                        else ("区级示范" if (k == 1 and u in (1, 2)) else "无"),
-                    )
-                )
-    return orgs
+# ---------------------------------------------------------------------------------------------- outputs
 
 
-def quality(org, qi):
-    base = {"std": 0.8, "int": 0.8}
-    if org["unit"] == TWO_SKINS:
-        base = {"std": 0.95, "int": 0.45}
-    if org["unit"] == BUSINESS_HEAVY:
-        base = {"std": 0.5, "int": 0.95}
-    if org["unit"] == IMPROVING:
-        base = {"std": 0.45 + 0.07 * qi, "int": 0.5 + 0.06 * qi}
-    if org["unit"] == DECLINING:
-        base = {"std": 0.95 - 0.07 * qi, "int": 0.9 - 0.06 * qi}
-    if org["system"] == "城建系统":
-        base["std"] -= 0.1
-    return base
+def write_reports(out: Path, per_quarter: dict[str, list[dict]]) -> list[tuple[str, str, str, int]]:
+    """Write every quarter's files; (file, quarter, note, record count) in load order."""
+    entries = []
+    for quarter in QUARTERS:
+        suffix, writer, note = SCHEDULE[quarter]
+        records = [r for r in per_quarter[quarter] if (r["unit"], quarter) not in (MISSING_REPORT, LATE_REPORT)]
+        name = MAIN_FILE.format(quarter=quarter, suffix=suffix)
+        writer(out / name, quarter, records)
+        entries.append((name, quarter, note, len(records)))
+        if quarter == LATE_REPORT[1]:
+            late = [r for r in per_quarter[quarter] if r["unit"] == LATE_REPORT[0]]
+            write_csv(out / LATE_FILE, quarter, late, LATE_LAYOUT)
+            entries.append((LATE_FILE, quarter, LATE_NOTE, len(late)))
+    return entries
 
 
-def quarter_end(quarter):
-    year, q = int(quarter[:4]), int(quarter[-1])
-    return dt.date(year, 12, 31) if q == 4 else dt.date(year, 3 * q + 1, 1) - dt.timedelta(days=1)
+def write_manifest(path: Path, entries: list[tuple[str, str, str, int]]) -> None:
+    """manifest.toml: the demo files in load order with their quarter."""
+    lines = ["# The bundled demo district, in load order. Generated by generate.py: edit that, not this file."]
+    for name, quarter, note, _ in entries:
+        lines += ["", "[[file]]", f'path = "{name}"', f'quarter = "{quarter}"', f'note = "{note}"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def election(org, quarter):
-    """The election date in force: on-time organizations re-elect when their term ends."""
-    term = 5 if org["kind"] == "党委" else 3
-    date = org["election"]
-    while not org["overdue"] and date.replace(year=date.year + term) < quarter_end(quarter):
-        date = date.replace(year=date.year + term)
-    return date
+def first_quarter(per_quarter: dict[str, list[dict]], name: str, test: Callable[[dict], bool]) -> str | None:
+    """The first quarter in which the organization's record passes the test."""
+    return next((q for q in QUARTERS for r in per_quarter[q] if r["org_name"] == name and test(r)), None)
 
 
-def record(org, quarter, qi, rng):
-    q = quality(org, qi)
-    s, i = min(max(q["std"] + rng.normal(0, 0.07), 0.05), 1), min(max(q["int"] + rng.normal(0, 0.07), 0.05), 1)
-    if org["level"] == "区级示范" and org["unit"] == "区人民检察院" and quarter >= "2024Q1":
-        s, i = 0.5, 0.5
-    total = org["full"] + org["prob"]
-    due = round(total * float(rng.uniform(60, 150)), 2)
-    found = int(rng.integers(0, 8))
-    qn = int(quarter[-1])
-    return [
-        org["system"],
-        org["unit"],
-        org["name"],
-        org["kind"],
-        total,
-        org["full"],
-        org["prob"],
-        "是" if org["secretary"] else "否",
-        election(org, quarter),
-        int(round(3 * s + rng.uniform(-0.4, 0.4))),
-        int(s > 0.5),
-        int(round(3 * s)) if org["groups"] else None,
-        int(s > 0.6),
-        int(round(3 * s)),
-        int(qn == 4 or rng.random() < 0.2),
-        "是" if (qn == 4 and s > 0.5) else "否",
-        round(min(100, 100 * s + rng.uniform(-5, 3)), 1),
-        round(min(100, 95 * s + rng.uniform(-3, 3)), 1),
-        "是" if s > 0.6 else "否",
-        due,
-        round(due * min(1, s + 0.2), 2),
-        int(rng.integers(0, 5)),
-        int(rng.integers(0, 3)),
-        int(rng.integers(0, 2)),
-        int(rng.integers(0, 2)),
-        int(round(1.5 * i)),
-        int(i > 0.55) + int(i > 0.85),
-        int(round(total * 0.25 * i)),
-        round(min(100, 100 * i + rng.uniform(-3, 2)), 1),
-        found,
-        int(round(found * min(1, i))),
-        "好" if i > 0.85 else ("较好" if i > 0.65 else ("一般" if i > 0.4 else "差")),
-        org["level"],
-    ]
+def meeting_order(per_quarter: dict[str, list[dict]]) -> list[str]:
+    """Systems by their mean 三会一课 completion over all quarters, strongest first."""
+    done: dict[str, list[float]] = {}
+    reported = (r for q in QUARTERS for r in per_quarter[q] if (r["unit"], q) != MISSING_REPORT)
+    for record in reported:
+        parts = [min(record["general_meetings"], 1), min(record["party_lectures"], 1)]
+        if record["committee_meetings"] is not None:
+            parts.append(min(record["committee_meetings"] / 3, 1))
+        done.setdefault(record["system"], []).append(sum(parts) / len(parts))
+    return sorted(done, key=lambda s: -float(np.mean(done[s])))
 
 
-def title(quarter):
-    return f"{quarter[:4]}年第{CN_Q[int(quarter[-1])]}季度区直机关基层党组织建设情况统计表"
-
-
-def write_xlsx(path, quarter, rows, fraction_rates):
-    wb = xlsxwriter.Workbook(path, {"strings_to_formulas": False})
-    wb.set_properties({"created": dt.datetime(2025, 1, 10)})
-    ws = wb.add_worksheet("汇总")
-    head = wb.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True})
-    date_f, pct_f = wb.add_format({"num_format": "yyyy-mm-dd"}), wb.add_format({"num_format": "0%"})
-    ws.merge_range(0, 0, 0, 33, title(quarter), wb.add_format({"bold": True, "font_size": 14}))
-    ws.write(
-        1,
-        0,
-        f"填报单位：区直机关工委  填报日期：{quarter[:4]}年{int(quarter[-1]) * 3 + 1 if quarter[-1] != '4' else 1}月10日",
-    )
-    ws.merge_range(2, 0, 3, 0, "序号", head)
-    groups = {(5, 7): "党员情况", (10, 13): "三会一课"}
-    for (a, b), label in groups.items():
-        ws.merge_range(2, a, 2, b, label, head)
-    for j, h in enumerate(HEADERS, start=1):
-        in_group = any(a <= j <= b for a, b in groups)
-        h2 = h.replace("次数", "\n次数").replace("(元)", "（元）")
-        if in_group:
-            ws.write(3, j, h2, head)
-        else:
-            ws.merge_range(2, j, 3, j, h2, head)
-    for r, row in enumerate(rows, start=4):
-        ws.write(r, 0, r - 3)
-        for j, v in enumerate(row, start=1):
-            if v is None:
-                continue
-            if isinstance(v, dt.date):
-                ws.write_datetime(r, j, dt.datetime.combine(v, dt.time()), date_f)
-            elif fraction_rates and HEADERS[j - 1].endswith("(%)"):
-                ws.write_number(r, j, v / 100, pct_f)
-            else:
-                ws.write(r, j, v)
-    end = 4 + len(rows)
-    ws.write(end, 0, "合计")
-    ws.write(end, 5, sum(r[4] for r in rows))
-    ws.write(end + 2, 0, "填表说明：1. 各项次数为本季度内次数；2. 未设党小组的支部“党小组会次数”留空。")
-    ws.write(end + 3, 0, "注：本表由各单位党组织填报，区直机关工委汇总。")
-    wb.close()
-
-
-def csv_value(v, style):
-    if v is None:
-        return ""
-    if isinstance(v, dt.date):
-        return f"{v.year}/{v.month}/{v.day}" if style == 0 else f"{v.year}年{v.month}月{v.day}日"
-    if v in ("是", "否") and style == 1:
-        return "√" if v == "是" else "×"
-    if isinstance(v, float) and v >= 1000:
-        return f"{v:,.2f}"
-    return v
-
-
-def write_csv(path, quarter, rows, encoding, style, synonyms=True):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([title(quarter)])
-    w.writerow(["序号"] + [SYNONYMS.get(h, h) if synonyms else h for h in HEADERS])
-    for k, row in enumerate(rows, start=1):
-        w.writerow([k] + [csv_value(v, style) for v in row])
-    Path(path).write_bytes(buf.getvalue().encode(encoding))
-
-
-def write_xls(path, quarter, rows):
-    wb = xlwt.Workbook(encoding="utf-8")
-    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
-    for system in SYSTEMS:
-        ws = wb.add_sheet(system)
-        ws.write(0, 0, title(quarter) + f"（{system}）")
-        for j, h in enumerate(HEADERS):
-            ws.write(1, j, h)
-        for r, row in enumerate([x for x in rows if x[0] == system], start=2):
-            for j, v in enumerate(row):
-                if v is None:
-                    continue
-                ws.write(r, j, dt.datetime.combine(v, dt.time()), date_style) if isinstance(v, dt.date) else ws.write(
-                    r, j, v
-                )
-    notes = wb.add_sheet("填表说明")
-    notes.write(0, 0, "本表每个系统一个工作表，格式相同。")
-    wb.save(path)
-
-
-def main():
-    rng = np.random.default_rng(SEED)
-    orgs = organizations(rng)
-    manifest, truth = [], {}
-    for qi, quarter in enumerate(QUARTERS):
-        rows = [record(o, quarter, qi, rng) for o in orgs]
-        if quarter == MISSING_UNIT[1]:
-            rows = [r for r in rows if r[1] != MISSING_UNIT[0]]
-        late = [r for r in rows if r[1] == LATE_UNIT[0]] if quarter == LATE_UNIT[1] else []
-        rows = [r for r in rows if r not in late]
-        kind = qi % 3
-        if kind == 0:
-            name = f"{quarter}_区直机关党组织统计表.xlsx"
-            write_xlsx(OUT / name, quarter, rows, fraction_rates=qi == 3)
-            note = "标题行、两行合并表头、序号、合计行、填表说明"
-        elif kind == 1:
-            name = f"{quarter}_区直机关党组织统计表.csv"
-            write_csv(OUT / name, quarter, rows, "gbk", qi % 2)
-            note = "GBK 编码 CSV、同义表头、千分位、多种日期写法"
-        else:
-            name = f"{quarter}_区直机关党组织统计表.xls"
-            write_xls(OUT / name, quarter, rows)
-            note = "旧版 xls，每个系统一个工作表，另有填表说明工作表"
-        manifest.append((name, quarter, note))
-        if late:
-            lname = f"{quarter}_补报_{LATE_UNIT[0]}.csv"
-            write_csv(OUT / lname, quarter, late, "utf-8-sig", 0, synonyms=False)
-            manifest.append((lname, quarter, "迟报单位补报，UTF-8 BOM CSV"))
-    with open(OUT / "manifest.toml", "w", encoding="utf-8") as f:
-        f.write("# Demo files in load order (generated by generate.py)\n")
-        for name, quarter, note in manifest:
-            f.write(f'\n[[file]]\npath = "{name}"\nquarter = "{quarter}"\nnote = "{note}"\n')
-    q4 = dt.date(2024, 12, 31)
-    truth = {
-        "two_skins_unit": TWO_SKINS,
-        "business_heavy_unit": BUSINESS_HEAVY,
-        "improving_unit": IMPROVING,
-        "declining_unit": DECLINING,
-        "missing_report": list(MISSING_UNIT),
-        "late_report": list(LATE_UNIT),
-        "overdue_2024Q4": sorted(
-            o["name"]
-            for o in orgs
-            if election(o, "2024Q4").replace(year=election(o, "2024Q4").year + (5 if o["kind"] == "党委" else 3)) < q4
-        ),
-        "under_3_full_2024Q4": sorted(o["name"] for o in orgs if o["full"] < 3),
-        "no_secretary_2024Q4": sorted(o["name"] for o in orgs if not o["secretary"]),
-        "organizations": len(orgs),
-        "units": sum(len(u) for u in SYSTEMS.values()),
-        "systems": len(SYSTEMS),
+def status_facts(per_quarter: dict[str, list[dict]]) -> dict:
+    """Facts about elections, small branches and secretaries, read back from the generated records."""
+    last = per_quarter[QUARTERS[-1]]
+    overdue = {r["org_name"]: r["last_election_date"].isoformat() for r in last if is_overdue(r)}
+    return {
+        "overdue_2024Q4": sorted(overdue),
+        "overdue_2024Q4_dates": dict(sorted(overdue.items())),
+        "overdue_since": {name: first_quarter(per_quarter, name, is_overdue) for name in sorted(overdue)},
+        "re_elected": {
+            name: {
+                "old": old.isoformat(),
+                "new": new.isoformat(),
+                "quarter": next(q for q in QUARTERS if quarter_end(q) >= new),
+            }
+            for name, (old, new) in OVERDUE_ELECTIONS.items()
+            if new
+        },
+        "under_3_full_2024Q4": sorted(r["org_name"] for r in last if r["members_full"] < 3),
+        "reached_3_full": {
+            name: first_quarter(per_quarter, name, lambda r: r["members_full"] >= 3)
+            for name in SMALL_BRANCHES
+            if any(r["org_name"] == name and r["members_full"] >= 3 for r in last)
+        },
+        "no_secretary_2024Q4": sorted(r["org_name"] for r in last if not r["has_secretary"]),
+        "secretary_filled": {
+            name: QUARTERS[filled] for name, (_, filled) in NO_SECRETARY.items() if filled is not None
+        },
+        "no_party_groups_2024Q4": sorted(r["org_name"] for r in last if r["group_meetings"] is None),
     }
-    (OUT / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def truth(orgs: list[Org], per_quarter: dict[str, list[dict]], entries: list[tuple[str, str, str, int]]) -> dict:
+    """Everything planted in the demo district, for tests and for checking the pages."""
+    types = {t: sum(o.org_type == t for o in orgs) for t in ("党委", "党总支", "党支部", "联合党支部")}
+    return {
+        "seed": SEED,
+        "quarters": list(QUARTERS),
+        "systems": len(DISTRICT),
+        "units": sum(len(units) for units in DISTRICT.values()),
+        "organizations": len(orgs),
+        "org_types": types,
+        "files": [{"path": name, "quarter": quarter, "records": count} for name, quarter, _, count in entries],
+        "two_skins_unit": TWO_SKINS_UNIT,
+        "business_heavy_unit": BUSINESS_HEAVY_UNIT,
+        "improving_unit": IMPROVING_UNIT,
+        "declining_unit": DECLINING_UNIT,
+        "missing_report": list(MISSING_REPORT),
+        "late_report": list(LATE_REPORT),
+        "late_report_file": LATE_FILE,
+        **status_facts(per_quarter),
+        "model_levels": {"市级样板": list(CITY_MODELS), "区级示范": list(DISTRICT_MODELS)},
+        "slipping_model_branch": {"org_name": SLIPPING_MODEL, "from": SLIPPING_FROM},
+        "three_meetings_system_order": meeting_order(per_quarter),
+        "member_count_mismatch": {"org_name": MEMBER_MISMATCH[0], "quarter": MEMBER_MISMATCH[1]},
+        "unknown_column": {"path": MAIN_FILE.format(quarter=QUARTERS[0], suffix=".xlsx"), "header": REMARK_COLUMN},
+    }
+
+
+def main(argv: list[str]) -> None:
+    """Write the demo files, manifest.toml and truth.json into OUT_DIR (default: this folder)."""
+    out = Path(argv[1]) if len(argv) > 1 else HERE
+    out.mkdir(parents=True, exist_ok=True)
+    orgs, per_quarter = all_records(np.random.default_rng(SEED))
+    entries = write_reports(out, per_quarter)
+    write_manifest(out / "manifest.toml", entries)
+    facts = json.dumps(truth(orgs, per_quarter, entries), ensure_ascii=False, indent=2)
+    (out / "truth.json").write_text(facts + "\n", encoding="utf-8")
+    print(f"{len(entries)} files, {len(orgs)} organizations -> {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)
