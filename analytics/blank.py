@@ -37,9 +37,13 @@ def template_workbook(title: str = "____年第__季度区直机关基层党组�
     template = load_template()
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
-    bold = book.add_format({"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter", "border": 1, "bg_color": "#FCE4D6"})
+    bold = book.add_format(
+        {"bold": True, "text_wrap": True, "align": "center", "valign": "vcenter", "border": 1, "bg_color": "#FCE4D6"}
+    )
     sheet = book.add_worksheet("季度报表")
-    sheet.merge_range(0, 0, 0, len(template.columns), title, book.add_format({"bold": True, "font_size": 14, "align": "center"}))
+    sheet.merge_range(
+        0, 0, 0, len(template.columns), title, book.add_format({"bold": True, "font_size": 14, "align": "center"})
+    )
     sheet.write(1, 0, "填报单位：            填报日期：")
     sheet.write(2, 0, "序号", bold)
     for j, col in enumerate(template.columns, start=1):

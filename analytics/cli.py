@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not a user error: say so in Chinese, full trace only on request
         if os.environ.get("DANGJIAN_DEBUG"):
             raise
-        print(f"程序内部错误（{type(exc).__name__}: {exc}），数据库未做更改。请联系管理员；设置环境变量 DANGJIAN_DEBUG=1 可查看详细信息。", file=sys.stderr)
+        print(
+            f"程序内部错误（{type(exc).__name__}: {exc}），数据库未做更改。请联系管理员；设置环境变量 DANGJIAN_DEBUG=1 可查看详细信息。",
+            file=sys.stderr,
+        )
         return EXIT_REJECTED
 
 
@@ -144,9 +147,15 @@ def _problem_json(p) -> dict:
 
 def _result_dict(result: store.LoadResult, report: Report) -> dict:
     return {
-        "batch_id": result.batch_id, "file": report.file, "quarter": result.quarter, "rows": result.rows,
-        "new": result.new, "changed": result.changed, "unchanged": result.unchanged,
-        "skipped": result.skipped, "already_loaded": result.already_loaded,
+        "batch_id": result.batch_id,
+        "file": report.file,
+        "quarter": result.quarter,
+        "rows": result.rows,
+        "new": result.new,
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+        "skipped": result.skipped,
+        "already_loaded": result.already_loaded,
     }
 
 
@@ -165,8 +174,20 @@ def cmd_batches(args: argparse.Namespace) -> int:
     with store.connect(args.db) as con:
         frame = store.batches(con)
     if args.json:
-        cols = ["id", "quarter", "file", "rows", "status", "created_at", "uploader", "sha256", "new_count",
-                "changed_count", "unchanged_count", "skipped_count"]
+        cols = [
+            "id",
+            "quarter",
+            "file",
+            "rows",
+            "status",
+            "created_at",
+            "uploader",
+            "sha256",
+            "new_count",
+            "changed_count",
+            "unchanged_count",
+            "skipped_count",
+        ]
         out = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
         for row in out:
             row["created_at"] = row["created_at"].isoformat(timespec="seconds")

@@ -68,7 +68,14 @@ def _read_sheet(sheet: RawSheet, template: Template, report: Report, titles: lis
     for col in missing:
         hint = " / ".join((col.header, *col.synonyms[:3]))
         report.problems.append(
-            Problem(ERROR, f"缺少必填列「{col.header}」（表头可写作：{hint}）", sheet=sheet.name, row=header.first_row + 1, column=col.header, field=col.name)
+            Problem(
+                ERROR,
+                f"缺少必填列「{col.header}」（表头可写作：{hint}）",
+                sheet=sheet.name,
+                row=header.first_row + 1,
+                column=col.header,
+                field=col.name,
+            )
         )
     _report_header_notes(sheet, header, report)
     if missing:
@@ -81,10 +88,14 @@ def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> 
     row = header.first_row + 1
     for j, text in header.unknown:
         cell = f"{column_letter(sheet.first_col + j)}{row}"
-        report.problems.append(Problem(WARNING, "未识别的列，已忽略", sheet=sheet.name, row=row, column=text, cell=cell))
+        report.problems.append(
+            Problem(WARNING, "未识别的列，已忽略", sheet=sheet.name, row=row, column=text, cell=cell)
+        )
     for j, text in header.repeated:
         cell = f"{column_letter(sheet.first_col + j)}{row}"
-        report.problems.append(Problem(WARNING, "与前面的列重复，已忽略此列", sheet=sheet.name, row=row, column=text, cell=cell))
+        report.problems.append(
+            Problem(WARNING, "与前面的列重复，已忽略此列", sheet=sheet.name, row=row, column=text, cell=cell)
+        )
 
 
 def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,7 +103,10 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
     table = sheet.table.slice(header.data_start)
     names = list(header.columns)
     raw = pd.DataFrame(
-        {name: table.column(j).to_pandas(types_mapper=pd.ArrowDtype).astype("string") for name, (j, _) in header.columns.items()}
+        {
+            name: table.column(j).to_pandas(types_mapper=pd.ArrowDtype).astype("string")
+            for name, (j, _) in header.columns.items()
+        }
     )
     raw.index = np.arange(len(raw)) + header.data_start + 1  # Excel row numbers
     _fill_merged(raw, sheet, header)
@@ -187,9 +201,16 @@ def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
         for row in mask.index[mask.to_numpy()]:
             value = values.loc[row]
             report.problems.append(
-                Problem(severity, message, sheet=sheet.name, row=int(row), column=text,
-                        value=None if pd.isna(value) else str(value), field=name,
-                        cell=f"{letter}{row}" if letter else None)
+                Problem(
+                    severity,
+                    message,
+                    sheet=sheet.name,
+                    row=int(row),
+                    column=text,
+                    value=None if pd.isna(value) else str(value),
+                    field=name,
+                    cell=f"{letter}{row}" if letter else None,
+                )
             )
     return union
 
@@ -201,7 +222,15 @@ def _cross_checks(frame, raw, sheet, header, report) -> pd.Series:
     mismatch = (frame["members_full"] + frame["members_probationary"] != frame["members_total"]).fillna(False)
     bad = _collect(report, sheet, header, "members_full", raw, [(full_over, "正式党员数大于党员总数")], ERROR)
     bad |= _collect(report, sheet, header, "issues_fixed", raw, [(fixed_over, "已整改问题数大于检视问题数")], ERROR)
-    _collect(report, sheet, header, "members_probationary", raw, [(mismatch, "正式党员数 + 预备党员数 不等于 党员总数，请核实")], WARNING)
+    _collect(
+        report,
+        sheet,
+        header,
+        "members_probationary",
+        raw,
+        [(mismatch, "正式党员数 + 预备党员数 不等于 党员总数，请核实")],
+        WARNING,
+    )
     frame.loc[full_over, "members_full"] = pd.NA
     frame.loc[fixed_over, "issues_fixed"] = pd.NA
     return bad | full_over | fixed_over
@@ -211,14 +240,24 @@ def _finish(report: Report, frames: list, quarter: str | None, titles: list[str]
     """Quarter, file-level limits, duplicates; sets report.records to the loadable rows."""
     if not frames:
         if not report.errors:
-            report.problems.append(Problem(ERROR, "文件中没有可识别的季度报表：请确认表头包含 所属系统、单位名称、党组织名称、组织类型 等列（可下载标准模板对照）。", file=report.file))
+            report.problems.append(
+                Problem(
+                    ERROR,
+                    "文件中没有可识别的季度报表：请确认表头包含 所属系统、单位名称、党组织名称、组织类型 等列（可下载标准模板对照）。",
+                    file=report.file,
+                )
+            )
         return
     records = pd.concat(frames, ignore_index=True)
     if records.empty:
-        report.problems.append(Problem(ERROR, "表格中没有任何党组织数据行（只有表头），请填写后再上传。", file=report.file))
+        report.problems.append(
+            Problem(ERROR, "表格中没有任何党组织数据行（只有表头），请填写后再上传。", file=report.file)
+        )
         return
     if len(records) > max_rows:
-        report.problems.append(Problem(ERROR, f"数据共 {len(records)} 行，超过上限 {max_rows} 行，请拆分后上传。", file=report.file))
+        report.problems.append(
+            Problem(ERROR, f"数据共 {len(records)} 行，超过上限 {max_rows} 行，请拆分后上传。", file=report.file)
+        )
         return
     report.quarter = _quarter(report, quarter, titles)
     bad = records.pop("_bad") | _duplicates(records, report)
@@ -235,11 +274,21 @@ def _duplicates(records: pd.DataFrame, report: Report) -> pd.Series:
     first = records[dup].groupby(keys, sort=False)[["source_sheet", "source_row"]].transform("first")
     for i in records.index[dup.to_numpy()]:
         where = f"工作表「{first.at[i, 'source_sheet']}」第{first.at[i, 'source_row']}行"
-        is_first = (first.at[i, "source_sheet"], first.at[i, "source_row"]) == (records.at[i, "source_sheet"], records.at[i, "source_row"])
+        is_first = (first.at[i, "source_sheet"], first.at[i, "source_row"]) == (
+            records.at[i, "source_sheet"],
+            records.at[i, "source_row"],
+        )
         message = "同一党组织在本文件中重复出现" + ("" if is_first else f"（首次出现在{where}）")
         report.problems.append(
-            Problem(ERROR, message, sheet=records.at[i, "source_sheet"], row=int(records.at[i, "source_row"]),
-                    column="党组织名称", value=records.at[i, "org_name"], field="org_name")
+            Problem(
+                ERROR,
+                message,
+                sheet=records.at[i, "source_sheet"],
+                row=int(records.at[i, "source_row"]),
+                column="党组织名称",
+                value=records.at[i, "org_name"],
+                field="org_name",
+            )
         )
     return dup
 
@@ -248,8 +297,12 @@ def _quarter(report: Report, given: str | None, titles: list[str]) -> str | None
     found = next((q for q in map(quarter_from_text, titles[1:] + titles[:1]) if q), None)
     if given:
         if found and found != given:
-            report.problems.append(Problem(WARNING, f"表格标题显示为 {found}，已按指定的季度 {given} 载入", file=report.file))
+            report.problems.append(
+                Problem(WARNING, f"表格标题显示为 {found}，已按指定的季度 {given} 载入", file=report.file)
+            )
         return given
     if found is None:
-        report.problems.append(Problem(ERROR, "无法从标题或文件名识别季度，请指定季度（如 2024Q1）后重新上传。", file=report.file))
+        report.problems.append(
+            Problem(ERROR, "无法从标题或文件名识别季度，请指定季度（如 2024Q1）后重新上传。", file=report.file)
+        )
     return found

@@ -219,7 +219,9 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
     batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
     params = {"batch": batch, "quarter": report.quarter}
     _register_incoming(con, report.records)
-    counted = con.execute(f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter})
+    counted = con.execute(
+        f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter}
+    )
     changes = dict(counted.fetchall())
     con.execute(sql("insert_organizations"), {"batch": batch})
     con.execute(
@@ -239,16 +241,30 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
         " $unchanged, $skipped, $valid_only, 'active', NULL, NULL, $problems)",
         params
         | {
-            "file": report.file, "sha": digest, "uploader": uploader, "at": dt.datetime.now(),
-            "rows": report.row_count, "new": int(changes.get("new", 0)), "changed": int(changes.get("changed", 0)),
-            "unchanged": int(changes.get("unchanged", 0)), "skipped": report.rejected_rows,
-            "valid_only": valid_only, "problems": problems,
+            "file": report.file,
+            "sha": digest,
+            "uploader": uploader,
+            "at": dt.datetime.now(),
+            "rows": report.row_count,
+            "new": int(changes.get("new", 0)),
+            "changed": int(changes.get("changed", 0)),
+            "unchanged": int(changes.get("unchanged", 0)),
+            "skipped": report.rejected_rows,
+            "valid_only": valid_only,
+            "problems": problems,
         },
     )
     con.execute("INSERT INTO batch_files VALUES ($batch, $content)", {"batch": batch, "content": data})
     _bump_version(con)
-    return LoadResult(batch, report.quarter, report.row_count, int(changes.get("new", 0)),
-                      int(changes.get("changed", 0)), int(changes.get("unchanged", 0)), report.rejected_rows)
+    return LoadResult(
+        batch,
+        report.quarter,
+        report.row_count,
+        int(changes.get("new", 0)),
+        int(changes.get("changed", 0)),
+        int(changes.get("unchanged", 0)),
+        report.rejected_rows,
+    )
 
 
 @dataclass(frozen=True)
@@ -272,8 +288,12 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> Rollba
     try:
         with _WRITE_LOCK, transaction(con):
             later = tuple(r[0] for r in con.execute(sql("later_batches"), params).fetchall())
-            restored = con.execute("SELECT count(*) FROM records WHERE replaced_by = $batch AND batch_id <> $batch", params).fetchall()[0][0]
-            withdrawn = con.execute("SELECT count(*) FROM records WHERE batch_id = $batch AND replaced_by IS NULL", params).fetchall()[0][0]
+            restored = con.execute(
+                "SELECT count(*) FROM records WHERE replaced_by = $batch AND batch_id <> $batch", params
+            ).fetchall()[0][0]
+            withdrawn = con.execute(
+                "SELECT count(*) FROM records WHERE batch_id = $batch AND replaced_by IS NULL", params
+            ).fetchall()[0][0]
             con.execute(sql("rollback_restore"), params)
             con.execute(sql("rollback_withdraw"), params)
             con.execute(

@@ -153,11 +153,7 @@ def load_template() -> Template:
 def header_lookup() -> dict[str, str]:
     """Matching key of every header and synonym -> internal column name."""
     template = load_template()
-    return {
-        header_key(text): col.name
-        for col in template.columns
-        for text in (col.header, *col.synonyms)
-    }
+    return {header_key(text): col.name for col in template.columns for text in (col.header, *col.synonyms)}
 
 
 def match_header(cell: object) -> str | None:

@@ -37,9 +37,16 @@ def _cross_file_duplicates(reports: list[Report]) -> None:
     for row in dup.itertuples(index=False):
         report = reports[row.file_index]
         report.problems.append(
-            Problem(ERROR, "同一党组织在本次上传的另一个文件中已出现（同一季度只能出现一次）",
-                    sheet=row.source_sheet, row=int(row.source_row), column="党组织名称", value=row.org_name,
-                    field="org_name", file=report.file)
+            Problem(
+                ERROR,
+                "同一党组织在本次上传的另一个文件中已出现（同一季度只能出现一次）",
+                sheet=row.source_sheet,
+                row=int(row.source_row),
+                column="党组织名称",
+                value=row.org_name,
+                field="org_name",
+                file=report.file,
+            )
         )
 
 
@@ -54,12 +61,22 @@ def _new_unit_warnings(report: Report, known: pd.DataFrame) -> None:
         close = difflib.get_close_matches(row.unit, known_names, n=1, cutoff=0.75)
         hint = f"，是否应为「{close[0]}」？" if close else "，请确认名称无误"
         report.problems.append(
-            Problem(WARNING, f"此前未出现过的单位{hint}", sheet=row.source_sheet, row=int(row.source_row),
-                    column="单位名称", value=row.unit, field="unit", file=report.file)
+            Problem(
+                WARNING,
+                f"此前未出现过的单位{hint}",
+                sheet=row.source_sheet,
+                row=int(row.source_row),
+                column="单位名称",
+                value=row.unit,
+                field="unit",
+                file=report.file,
+            )
         )
 
 
-def validate_uploads(con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], quarter: str | None) -> list[Report]:
+def validate_uploads(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[str, bytes]], quarter: str | None
+) -> list[Report]:
     """Ingest every file (nothing is stored) and add the cross-file and against-store checks."""
     from analytics.ingest import ingest_bytes
 

@@ -56,7 +56,9 @@ def read_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
     if data.startswith((ZIP_MAGIC, OLE_MAGIC)):
         return _excel_sheets(data, max_rows)
     if file_name.lower().endswith((".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")):
-        raise UnreadableFile("文件内容不是有效的 Excel/WPS 表格（可能已损坏或只是改了扩展名），请用 Excel 打开后另存为 .xlsx 再上传。")
+        raise UnreadableFile(
+            "文件内容不是有效的 Excel/WPS 表格（可能已损坏或只是改了扩展名），请用 Excel 打开后另存为 .xlsx 再上传。"
+        )
     return [_csv_sheet(data, file_name, max_rows)]
 
 
@@ -81,7 +83,9 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
 
 
 _SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL_ENTRY = re.compile(r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"')
+_REL_ENTRY = re.compile(
+    r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
+)
 _MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
@@ -106,7 +110,8 @@ def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]
                 xml = package.read(path)
                 tail = xml[max(xml.rfind(b"</sheetData>"), 0) :].decode("utf-8", "replace")  # merges follow the data
                 result[_unescape(name)] = [
-                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2)) for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
+                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
+                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
                 ]
             return result
     except (KeyError, zipfile.BadZipFile, ValueError):
@@ -114,7 +119,13 @@ def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]
 
 
 def _unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> RawSheet:

@@ -34,7 +34,9 @@ def test_ingest_prints_the_batch_id_and_batches_json_lists_it(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "批次 1" in done.stdout
     listed = json.loads(cli("batches", "--json", db=db).stdout)
-    assert [(b["id"], b["quarter"], b["file"], b["rows"], b["status"]) for b in listed] == [(1, "2024Q1", "a.csv", 2, "active")]
+    assert [(b["id"], b["quarter"], b["file"], b["rows"], b["status"]) for b in listed] == [
+        (1, "2024Q1", "a.csv", 2, "active")
+    ]
     assert listed[0]["created_at"][:2] == "20" and "T" in listed[0]["created_at"]
 
 
@@ -70,7 +72,10 @@ def test_rejected_file_exits_1_and_leaves_the_store_unchanged(tmp_path: Path):
     done = cli("ingest", str(bad), "--json", db=db)
     assert done.returncode == 1
     errors = json.loads(done.stdout)["errors"]
-    assert {(e["row"], e["column"], e["value"]) for e in errors} == {(3, "主题党日次数", "-2"), (4, "组织类型", "党小组")}
+    assert {(e["row"], e["column"], e["value"]) for e in errors} == {
+        (3, "主题党日次数", "-2"),
+        (4, "组织类型", "党小组"),
+    }
     assert all(e["sheet"] and e["message"] for e in errors)
     after = cli("dump", "--quarter", "2024Q1", db=db).stdout, cli("batches", "--json", db=db).stdout
     assert after == before

@@ -18,7 +18,9 @@ TODAY = dt.date(2025, 1, 15)
 BASE = ["所属系统", "单位名称", "党组织名称", "组织类型"]
 
 
-def xlsx(rows: list[list], sheet: str = "Sheet1", extra_sheets: dict | None = None, formats: dict | None = None) -> bytes:
+def xlsx(
+    rows: list[list], sheet: str = "Sheet1", extra_sheets: dict | None = None, formats: dict | None = None
+) -> bytes:
     """An xlsx whose cells are exactly rows (None = empty); formats maps (r, c) -> num_format."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
@@ -69,26 +71,46 @@ def test_header_variants_name_the_same_column(header: str, name: str):
 
 @pytest.mark.parametrize("synonym", ["单位", "所在单位"])
 def test_unit_synonyms(synonym: str):
-    data = xlsx([["2024Q1"], ["所属系统", synonym, "支部名称", "组织类型"], ["政法系统", "区法院", "机关支部", "党支部"]])
+    data = xlsx(
+        [["2024Q1"], ["所属系统", synonym, "支部名称", "组织类型"], ["政法系统", "区法院", "机关支部", "党支部"]]
+    )
     assert parsed(data).records["unit"].tolist() == ["区法院"]
 
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("12", 12), ("１２", 12), ("1,200", 1200), (12.0, 12), ("无", 0), ("3次", 3), ("", None), ("-", None),
-     ("—", None), ("/", None), ("**", None), ("未填", None)],
+    [
+        ("12", 12),
+        ("１２", 12),
+        ("1,200", 1200),
+        (12.0, 12),
+        ("无", 0),
+        ("3次", 3),
+        ("", None),
+        ("-", None),
+        ("—", None),
+        ("/", None),
+        ("**", None),
+        ("未填", None),
+    ],
 )
 def test_count_values_as_offices_type_them(cell, expected):
     report = parsed(one_column("党员总数", cell))
     assert report.errors == []
     value = report.records["members_total"].iloc[0]
-    assert (pd.isna(value) if expected is None else value == expected)
+    assert pd.isna(value) if expected is None else value == expected
 
 
 @pytest.mark.parametrize(
     ("cells", "expected"),
-    [(["85%", "90%"], [85, 90]), (["85", "90"], [85, 90]), ([0.85, 0.9], [85, 90]), (["85%", 0.9], [85, 90]),
-     ([1, 0.5], [100, 50]), ([85, 100], [85, 100])],
+    [
+        (["85%", "90%"], [85, 90]),
+        (["85", "90"], [85, 90]),
+        ([0.85, 0.9], [85, 90]),
+        (["85%", 0.9], [85, 90]),
+        ([1, 0.5], [100, 50]),
+        ([85, 100], [85, 100]),
+    ],
 )
 def test_rates_are_percent_and_a_column_of_fractions_is_scaled(cells, expected):
     report = parsed(one_column("学习强国参学率(%)", *cells))
@@ -97,7 +119,12 @@ def test_rates_are_percent_and_a_column_of_fractions_is_scaled(cells, expected):
 
 
 def test_percent_formatted_excel_cells_are_fractions():
-    rows = [["2024年第一季度"], [*BASE, "业务目标完成率(%)"], ["a", "b", "c", "党支部", 0.714], ["a", "b", "d", "党支部", 1]]
+    rows = [
+        ["2024年第一季度"],
+        [*BASE, "业务目标完成率(%)"],
+        ["a", "b", "c", "党支部", 0.714],
+        ["a", "b", "d", "党支部", 1],
+    ]
     report = parsed(xlsx(rows, formats={(2, 4): "0%", (3, 4): "0%"}))
     assert report.records["business_completion"].tolist() == [71.4, 100.0]
 
@@ -111,7 +138,15 @@ def test_yes_no_variants(yes: str, no: str):
 
 @pytest.mark.parametrize(
     "cell",
-    ["2023-03-15", "2023/3/15", "2023.3.15", "2023年3月15日", dt.datetime(2023, 3, 15), 45000, "45000"],  # serial 45000 = 2023-03-15 (1899-12-30 epoch),
+    [
+        "2023-03-15",
+        "2023/3/15",
+        "2023.3.15",
+        "2023年3月15日",
+        dt.datetime(2023, 3, 15),
+        45000,
+        "45000",
+    ],  # serial 45000 = 2023-03-15 (1899-12-30 epoch),
 )
 def test_date_variants(cell):
     report = parsed(one_column("本届选举日期", cell))
@@ -121,8 +156,13 @@ def test_date_variants(cell):
 
 @pytest.mark.parametrize(
     ("title", "file_name", "expected"),
-    [("2024年第一季度统计表", "a.xlsx", "2024Q1"), ("2024年1季度统计表", "a.xlsx", "2024Q1"),
-     ("2024Q3 统计", "a.xlsx", "2024Q3"), ("统计表", "2023年第四季度.xlsx", "2023Q4"), ("统计表", "报表2024q2.xlsx", "2024Q2")],
+    [
+        ("2024年第一季度统计表", "a.xlsx", "2024Q1"),
+        ("2024年1季度统计表", "a.xlsx", "2024Q1"),
+        ("2024Q3 统计", "a.xlsx", "2024Q3"),
+        ("统计表", "2023年第四季度.xlsx", "2023Q4"),
+        ("统计表", "报表2024q2.xlsx", "2024Q2"),
+    ],
 )
 def test_quarter_is_detected_from_the_title_or_file_name(title, file_name, expected):
     data = xlsx([[title], BASE, ["a", "b", "c", "党支部"]])
@@ -240,14 +280,25 @@ def test_unreadable_files_are_rejected_in_chinese(data: bytes, name: str, fragme
 
 
 def test_missing_required_column_names_it():
-    report = parsed(xlsx([["2024年第一季度"], ["所属系统", "党组织名称", "组织类型", "党员总数"], ["a", "c", "党支部", 3]]))
+    report = parsed(
+        xlsx([["2024年第一季度"], ["所属系统", "党组织名称", "组织类型", "党员总数"], ["a", "c", "党支部", 3]])
+    )
     assert [p.column for p in report.errors] == ["单位名称"]
 
 
 def test_every_cell_error_is_reported_at_once_with_row_column_and_value():
     rows = [
         ["2024年第一季度"],
-        [*BASE, "党员总数", "正式党员数", "检视问题数", "已整改问题数", "学习强国参学率(%)", "书记述职评议等次", "创建等级"],
+        [
+            *BASE,
+            "党员总数",
+            "正式党员数",
+            "检视问题数",
+            "已整改问题数",
+            "学习强国参学率(%)",
+            "书记述职评议等次",
+            "创建等级",
+        ],
         ["a", "b", "c1", "党支部", "十", 3, 1, 1, 50, "好", "无"],
         ["a", "b", "c2", "党小组", -1, 3, 1, 1, 50, "好", "无"],
         ["a", "b", "c3", "党支部", 5, 6, 1, 2, 101, "优", "省级"],
@@ -269,7 +320,13 @@ def test_every_cell_error_is_reported_at_once_with_row_column_and_value():
 
 
 def test_duplicate_organizations_are_errors_naming_both_rows():
-    rows = [["2024年第一季度"], BASE, ["a", "b", "机关支部", "党支部"], ["a", "b", "机关 支部", "党支部"], ["a", "b2", "机关支部", "党支部"]]
+    rows = [
+        ["2024年第一季度"],
+        BASE,
+        ["a", "b", "机关支部", "党支部"],
+        ["a", "b", "机关 支部", "党支部"],
+        ["a", "b2", "机关支部", "党支部"],
+    ]
     report = parsed(xlsx(rows))
     assert sorted(p.row for p in report.errors) == [3, 4]
     assert any("第3行" in p.message for p in report.errors)
@@ -305,7 +362,13 @@ def test_warnings_do_not_block_loading():
 
 
 def test_valid_rows_only_keeps_the_good_rows_and_counts_the_rest():
-    rows = [["2024年第一季度"], [*BASE, "党员总数"], ["a", "b", "c1", "党支部", 5], ["a", "b", "c2", "党支部", -5], ["a", "b", "c3", "党支部", 7]]
+    rows = [
+        ["2024年第一季度"],
+        [*BASE, "党员总数"],
+        ["a", "b", "c1", "党支部", 5],
+        ["a", "b", "c2", "党支部", -5],
+        ["a", "b", "c3", "党支部", 7],
+    ]
     report = parsed(xlsx(rows))
     assert report.records["org_name"].tolist() == ["c1", "c3"]
     assert report.rejected_rows == 1 and len(report.errors) == 1

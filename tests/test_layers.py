@@ -33,8 +33,11 @@ def test_pages_never_import_duckdb_or_contain_sql():
     assert len(pages) >= 4
     for page in pages:
         assert "duckdb" not in imports(page), page.name
-        strings = [n.value for n in ast.walk(ast.parse(page.read_text(encoding="utf-8")))
-                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        strings = [
+            n.value
+            for n in ast.walk(ast.parse(page.read_text(encoding="utf-8")))
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        ]
         assert not any(SQL_WORDS.search(s) for s in strings), page.name
 
 

@@ -189,7 +189,9 @@ def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Pat
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=upload, args=([org(i, unit=k) for i in range(20)], f"{k}.csv")) for k in range(4)]
+    threads = [
+        threading.Thread(target=upload, args=([org(i, unit=k) for i in range(20)], f"{k}.csv")) for k in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
