@@ -18,6 +18,8 @@ from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.ingest import QUARTER_RE
 from analytics.problems import Report, format_problem
+from analytics.summary import imbalance_summary, scores_table
+from analytics.rubric import RubricError
 from analytics.uploads import is_blocked, validate_uploads
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -69,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch_id", type=int, metavar="BATCH_ID")
     p = sub.add_parser("dump", parents=[common], help="导出某季度的原始记录（CSV）")
     p.add_argument("--quarter", type=_quarter, required=True)
+    p = sub.add_parser("scores", parents=[common], help="某季度每个党组织的得分（CSV 或 JSON）")
+    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
+    p = sub.add_parser("imbalance", parents=[common], help="单位或系统之间的不平衡程度")
+    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--by", choices=["unit", "system"], default="unit")
+    p.add_argument("--score", choices=["standardization", "integration"], default="standardization")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
     p = sub.add_parser("demo", parents=[common], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
@@ -87,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"命令参数有误：{exc}", file=sys.stderr)
         return EXIT_USAGE
-    except store.StoreError as exc:
+    except (store.StoreError, RubricError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return EXIT_REJECTED
     except BrokenPipeError:  # output piped into `head`: stop quietly
@@ -245,6 +257,54 @@ def _csv_value(value) -> str:
     return str(value)
 
 
+def cmd_scores(args: argparse.Namespace) -> int:
+    """Scores of every organization in a quarter: the columns of SPEC §6, then completeness and rubric version."""
+    with store.connect(args.db) as con:
+        table = scores_table(con, args.quarter, args.rubric)
+    if args.format == "json":
+        rows = table.astype(object).where(table.notna(), None).to_dict("records")
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.itertuples(index=False):
+        writer.writerow([_csv_value(v) for v in row])
+    return EXIT_OK
+
+
+def cmd_imbalance(args: argparse.Namespace) -> int:
+    """Group table and inequality measures of one score across units or systems."""
+    with store.connect(args.db) as con:
+        summary = imbalance_summary(con, args.quarter, args.by, args.score, args.rubric)
+    if args.format == "json":
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(_imbalance_text(summary))
+    return EXIT_OK
+
+
+def _imbalance_text(summary: dict) -> str:
+    groups = pd.DataFrame(summary["groups"])
+    groups["rank_interval"] = groups["rank_p05"].astype(str) + "–" + groups["rank_p95"].astype(str)
+    groups["below_60_share"] = (groups["below_60_share"] * 100).round(1)
+    table = groups[["rank", "group", "count", "mean", "min", "max", "below_60_share", "rank_interval"]].round(2)
+    table.columns = ["名次", "单位" if summary["by"] == "unit" else "系统", "组织数", "平均分", "最低分", "最高分",
+                     "低于60分占比(%)", "名次区间(5%–95%)"]  # fmt: skip
+
+    def fmt(key: str) -> str:
+        value = summary[key]
+        return "无" if value is None else f"{value:.4f}"
+
+    lines = [
+        f"{summary['quarter']} {summary['score_name']}，按{'单位' if summary['by'] == 'unit' else '系统'}（{summary['n']} 个党组织）",
+        table.to_string(index=False),
+        f"基尼系数 {fmt('gini')}；变异系数 {fmt('cv')}；泰尔指数 {fmt('theil_total')}"
+        f"（组间 {fmt('theil_between')}，组内 {fmt('theil_within')}，组间占比 {fmt('between_share')}）；"
+        f"最高/最低组均分之比 {fmt('max_min_ratio')}，极差 {fmt('range')}",
+    ]
+    return "\n".join(lines)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled demo district through the normal ingest path."""
     with store.connect(args.db) as con:
@@ -275,6 +335,8 @@ COMMANDS = {
     "batches": cmd_batches,
     "rollback": cmd_rollback,
     "dump": cmd_dump,
+    "scores": cmd_scores,
+    "imbalance": cmd_imbalance,
     "demo": cmd_demo,
     "template": cmd_template,
 }

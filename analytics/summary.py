@@ -1,0 +1,60 @@
+"""A quarter's scores and imbalance, shaped for the CLI, the pages and the exports."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+import pandas as pd
+
+from analytics import imbalance, robustness, store
+from analytics.rubric import Rubric, load_rubric
+from analytics.scores import for_quarter
+
+IDENTITY = ["system", "unit", "org_name", "standardization", "integration", "quadrant", "grade"]
+TRAILER = ["completeness", "missing", "rubric_version"]
+
+
+def require_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> None:
+    """Raise StoreError (Chinese) when the quarter has no data."""
+    known = store.quarters(con)
+    if quarter not in known:
+        have = "、".join(known) if known else "无"
+        raise store.StoreError(f"季度 {quarter} 没有数据（已有季度：{have}）。")
+
+
+def quarter_scores(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> pd.DataFrame:
+    """Every organization's scores in a known quarter (StoreError for an unknown one)."""
+    require_quarter(con, quarter)
+    return for_quarter(con, quarter, rubric)
+
+
+def scores_table(con: duckdb.DuckDBPyConnection, quarter: str, rubric_path: str | None = None) -> pd.DataFrame:
+    """SPEC §6 scores columns: identity, composites, quadrant, grade, one 0–1 column per indicator, then extras."""
+    rubric = load_rubric(rubric_path)
+    frame = quarter_scores(con, quarter, rubric)
+    return frame[[*IDENTITY, *(i.id for i in rubric.indicators), *TRAILER]]
+
+
+def _clean(value: object) -> object:
+    """JSON-safe scalar: numpy types to Python, NaN to None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def imbalance_summary(
+    con: duckdb.DuckDBPyConnection, quarter: str, by: str, score: str, rubric_path: str | None = None
+) -> dict:
+    """Group table (with 5–95 % rank interval under weight perturbation) and the SPEC §5 measures."""
+    rubric = load_rubric(rubric_path)
+    frame = quarter_scores(con, quarter, rubric)
+    report = imbalance.imbalance_report(frame, by, score)
+    ranks = robustness.rank_intervals(frame, rubric, by, score)[[by, "rank_p05", "rank_p95"]]
+    groups = report.pop("groups").merge(ranks, on=by, how="left").rename(columns={by: "group"})
+    out = {k: _clean(v) for k, v in report.items()}
+    out["nested"] = {k: _clean(v) for k, v in imbalance.nested_theil(frame, score).items()}
+    out["groups"] = [{k: _clean(v) for k, v in row.items()} for row in groups.to_dict("records")]
+    return {"quarter": quarter, "score_name": rubric.composite_name(score), "rubric_version": rubric.version} | out
