@@ -18,8 +18,8 @@ from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.ingest import QUARTER_RE
 from analytics.problems import Report, format_problem
-from analytics.summary import imbalance_summary, scores_table
 from analytics.rubric import RubricError
+from analytics.summary import imbalance_summary, scores_table
 from analytics.uploads import is_blocked, validate_uploads
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2

@@ -80,7 +80,11 @@ def quadrant_stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray 
 
 
 def rank_intervals(
-    frame: pd.DataFrame, rubric: Rubric, by: str = "unit", score: str = "standardization", weights: np.ndarray | None = None
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    by: str = "unit",
+    score: str = "standardization",
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per group: nominal mean and rank (1 = best) with the 5–95 % rank interval over the weight draws."""
     weights = weight_draws(rubric) if weights is None else weights
