@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import values as V
@@ -20,6 +21,7 @@ MAX_ROWS = 500_000
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 KEY_COLUMNS = {"system": "system_key", "unit": "unit_key", "org_name": "name_key"}
 _TOTAL_ROW = re.compile(r"^(?:合计|总计|小计|累计|汇总)(?:$|[:：(（\d])")
+_TOTAL_PREFIX = "^(?:合计|总计|小计|累计|汇总)"  # RE2: a superset of _TOTAL_ROW
 
 
 def ingest_path(path: Path, quarter: str | None = None, **kwargs) -> Report:
@@ -101,47 +103,70 @@ def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> 
 def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Raw and normalized cells of the rows that hold records (no blanks, totals, notes)."""
     table = sheet.table.slice(header.data_start)
-    names = list(header.columns)
-    raw = pd.DataFrame(
-        {
-            name: table.column(j).to_pandas(types_mapper=pd.ArrowDtype).astype("string")
-            for name, (j, _) in header.columns.items()
-        }
-    )
-    raw.index = np.arange(len(raw)) + header.data_start + 1  # Excel row numbers
-    _fill_merged(raw, sheet, header)
-    norm = pd.DataFrame({c: V.normalized(raw[c]) for c in raw}, index=raw.index)
-    missing = pd.DataFrame({c: V.missing_mask(norm[c], template.markers) for c in norm}, index=raw.index).astype(bool)
-    filled = (~missing).sum(axis=1)
-    has_key = (~missing[[c.name for c in template.required]]).any(axis=1)
-    keep = filled > 0
-    texts = norm[[c for c in ("org_name", "unit", "system", "org_type") if c in names]].copy()
-    for j in {0, *header.index_columns}:
-        texts[f"_c{j}"] = V.normalized(table.column(j).to_pandas(types_mapper=pd.ArrowDtype)).to_numpy()
-    totals = pd.DataFrame({c: texts[c].str.contains(_TOTAL_ROW, na=False) for c in texts}, index=raw.index)
-    keep &= ~totals.any(axis=1).astype(bool)
-    keep &= ~norm["org_name"].isin(_header_texts("org_name"))
-    keep &= has_key | (filled > 2)
+    rows = np.arange(table.num_rows) + header.data_start + 1  # Excel row numbers
+    raw = _fill_merged({name: table.column(j) for name, (j, _) in header.columns.items()}, sheet, header)
+    # Each column is normalized once, in Arrow; rows are classified before anything goes to pandas
+    norm = {name: V.normalized_arrow(column) for name, column in raw.items()}
+    keep = _record_rows(norm, table, header, template)
     note_at = _first_note_row(sheet, header, template)
     if note_at is not None:
-        keep &= raw.index < note_at
-    return raw[keep], norm[keep]
+        keep &= rows < note_at
+    chosen = pa.array(keep)
+    return (
+        _frame({n: c.filter(chosen) for n, c in raw.items()}, rows[keep], "string"),
+        _frame({n: c.filter(chosen) for n, c in norm.items()}, rows[keep], "string[pyarrow]"),
+    )
+
+
+def _frame(columns: dict[str, pa.ChunkedArray], index: np.ndarray, dtype: str) -> pd.DataFrame:
+    return pd.DataFrame({n: pd.Series(c, dtype=dtype, index=index) for n, c in columns.items()}, index=index)
+
+
+def _record_rows(norm: dict, table: pa.Table, header: HeaderMap, template: Template) -> np.ndarray:
+    """True for rows with some filled cell that are not total rows or repeated headers."""
+    missing = {name: V.missing_flags(column, template.markers) for name, column in norm.items()}
+    filled = np.sum([~m for m in missing.values()], axis=0)
+    has_key = np.any([~missing[c.name] for c in template.required], axis=0)
+    texts = [norm[c] for c in ("org_name", "unit", "system", "org_type") if c in norm]
+    # The first and index columns as read, before any merged-cell fill
+    texts += [V.normalized_arrow(table.column(j)) for j in {0, *header.index_columns}]
+    totals = np.any([_total_row(t) for t in texts], axis=0)
+    repeated_header = _bools(pc.is_in(norm["org_name"], value_set=pa.array(sorted(_header_texts("org_name")))))
+    return (filled > 0) & ~totals & ~repeated_header & (has_key | (filled > 2))
+
+
+def _bools(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A boolean Arrow column as numpy, null as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+
+
+def _total_row(text: pa.ChunkedArray) -> np.ndarray:
+    """Rows whose text is a 合计/小计… label: Arrow finds the candidates, _TOTAL_ROW decides."""
+    candidates = np.flatnonzero(_bools(pc.match_substring_regex(text, _TOTAL_PREFIX)))
+    found = np.zeros(len(text), dtype=bool)
+    for i, value in zip(candidates, text.take(candidates).to_pylist(), strict=True):
+        found[i] = _TOTAL_ROW.search(value) is not None
+    return found
 
 
 # Offices merge 所属系统 / 单位名称 down over a unit's rows; only the top cell holds the text.
 FILL_DOWN = ("system", "unit", "org_type")
 
 
-def _fill_merged(raw: pd.DataFrame, sheet: RawSheet, header: HeaderMap) -> None:
+def _fill_merged(raw: dict[str, pa.ChunkedArray], sheet: RawSheet, header: HeaderMap) -> dict[str, pa.ChunkedArray]:
     """Copy the top cell of each vertically merged range into the rows it covers (identity columns only)."""
     columns = {sheet.first_col + j: name for name, (j, _) in header.columns.items() if name in FILL_DOWN}
+    source = {name: np.arange(len(raw[name])) for name in columns.values()}
     for r1, c1, r2, c2 in sheet.merged:
         name = columns.get(c1)
-        top, bottom = r1 + 1, r2 + 1  # Excel row numbers
-        if name is None or c1 != c2 or bottom <= top or top <= header.data_start:
+        top, bottom = r1 - header.data_start, r2 - header.data_start  # positions in the data rows
+        if name is None or c1 != c2 or bottom <= top or top < 0 or top >= len(source[name]):
             continue
-        if top in raw.index:
-            raw.loc[top + 1 : bottom, name] = raw.at[top, name]
+        source[name][top + 1 : bottom + 1] = source[name][top]  # later ranges see earlier fills
+    for name, take in source.items():
+        if (take != np.arange(len(take))).any():
+            raw[name] = raw[name].take(take)
+    return raw
 
 
 def _header_texts(name: str) -> set[str]:
@@ -176,7 +201,7 @@ def _parse_rows(sheet: RawSheet, header: HeaderMap, template: Template, report: 
         if col.name not in raw:
             frame[col.name] = V.empty_column(col, raw.index)
             continue
-        parsed = V.parse_column(raw[col.name], col, template.markers, today)
+        parsed = V.parse_column(raw[col.name], col, template.markers, today, norm[col.name])
         frame[col.name] = parsed.values
         bad |= _collect(report, sheet, header, col.name, raw, parsed.errors, ERROR)
         _collect(report, sheet, header, col.name, raw, parsed.warnings, WARNING)

@@ -45,14 +45,43 @@ class Parsed:
 
 # Everything Python's \s matches, in RE2 syntax, so the whole column is cleaned inside Arrow (bench/)
 _ARROW_WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\pZ]+"
+# The bytes of that class among ASCII characters: \t \n \v \f \r, \x1c-\x1f and space
+_ASCII_WHITESPACE = np.zeros(256, dtype=bool)
+_ASCII_WHITESPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
 
 def normalized(raw: pd.Series) -> pd.Series:
     """NFKC text without any whitespace; NA for empty cells."""
-    arrow = pa.array(raw.astype("string[pyarrow]"))
-    arrow = pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, "")
-    arrow = pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+    arrow = normalized_arrow(pa.array(raw.astype("string[pyarrow]")))
     return pd.Series(arrow, index=raw.index, dtype="string[pyarrow]")
+
+
+def normalized_arrow(arrow: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """normalized() on an Arrow string column: NFKC, no whitespace, null for empty cells."""
+    # NFKC leaves ASCII unchanged, and an ASCII column without whitespace bytes has nothing to remove:
+    # most count columns take neither per-cell pass (bench/)
+    if _is_ascii(arrow):
+        if _has_ascii_whitespace(arrow):
+            arrow = pc.replace_substring_regex(arrow, _ARROW_WHITESPACE, "")
+    else:
+        arrow = pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, "")
+    return pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+
+
+def _is_ascii(arrow: pa.Array | pa.ChunkedArray) -> bool:
+    return pc.all(pc.string_is_ascii(arrow)).as_py() is not False
+
+
+def _has_ascii_whitespace(arrow: pa.Array | pa.ChunkedArray) -> bool:
+    """True when any character buffer holds a whitespace byte (a conservative test: it may see unused bytes)."""
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        data = chunk.buffers()[2]
+        if data is not None and _ASCII_WHITESPACE[np.frombuffer(data, dtype=np.uint8)].any():
+            return True
+    return False
 
 
 def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
@@ -60,9 +89,17 @@ def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
     return norm.isna() | norm.isin(markers.missing)
 
 
-def parse_column(raw: pd.Series, col: Column, markers: Markers, today: dt.date) -> Parsed:
+def missing_flags(norm: pa.ChunkedArray | pa.Array, markers: Markers) -> np.ndarray:
+    """missing_mask() of a normalized Arrow column, as a numpy bool array."""
+    marked = pc.is_in(norm, value_set=pa.array(sorted(markers.missing), pa.string()))
+    return pc.or_(pc.fill_null(marked, False), pc.is_null(norm)).to_numpy(zero_copy_only=False)
+
+
+def parse_column(
+    raw: pd.Series, col: Column, markers: Markers, today: dt.date, norm: pd.Series | None = None
+) -> Parsed:
     """Typed values for one template column; bad cells become NA and are reported."""
-    norm = normalized(raw)
+    norm = normalized(raw) if norm is None else norm
     missing = missing_mask(norm, markers)
     present = norm.mask(missing)
     parser = {
@@ -80,7 +117,10 @@ def parse_column(raw: pd.Series, col: Column, markers: Markers, today: dt.date) 
 
 
 def _text(raw, present, col, markers, today) -> Parsed:
-    display = raw.astype("string").str.normalize("NFKC").str.strip().str.replace(r"\s+", " ", regex=True)
+    # NFKC, strip, whitespace runs -> one space; in Arrow, as Python's \s is _ARROW_WHITESPACE after NFKC
+    arrow = pc.utf8_normalize(pa.array(raw.astype("string[pyarrow]")), "NFKC")
+    arrow = pc.utf8_trim(pc.replace_substring_regex(arrow, _ARROW_WHITESPACE, " "), " ")
+    display = pd.Series(arrow, index=raw.index, dtype="string")
     return Parsed(display.mask(present.isna()))
 
 
