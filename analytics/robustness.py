@@ -102,7 +102,8 @@ def rank_intervals(
             means = sums / scored
         ranks.append(_ranks(means))
     rank = np.concatenate(ranks, axis=1)
-    nominal_means = _nominal_means(frame, by, score, labels)
+    nominal = _composite_draws(frame, rubric, score, nominal_weights(rubric))[:, 0]
+    nominal_means = pd.Series(nominal).groupby(codes).mean().reindex(range(len(labels))).to_numpy()
     out = pd.DataFrame({by: labels, "count": counts.astype(int), "mean": nominal_means})
     out["rank"] = out["mean"].rank(ascending=False, method="min")
     out["rank_p05"] = np.percentile(rank, 5, axis=1, method="lower")
@@ -116,8 +117,3 @@ def _ranks(means: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(1, means.shape[0] + 1)[:, None], axis=0)
     return ranks
-
-
-def _nominal_means(frame: pd.DataFrame, by: str, score: str, labels: pd.Index) -> np.ndarray:
-    """Group means of the stored (nominal-weight) scores, in label order."""
-    return frame.groupby(by)[score].mean().reindex(labels).to_numpy(dtype=float)

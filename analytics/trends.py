@@ -38,7 +38,7 @@ def group_changes(current: pd.DataFrame, previous: pd.DataFrame | None, by: str 
         before = pd.DataFrame(index=now.index, columns=SCORES, dtype=float)
     else:
         before = previous.groupby(by)[SCORES].mean()
-    out = now.join(before, rsuffix="_previous", how="left")
+    out = now.join(before.add_suffix("_previous"), how="left")
     for name in SCORES:
         out[f"{name}_change"] = out[name] - out[f"{name}_previous"]
     return out.reset_index()
