@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import store
+from analytics import store, terms
 from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.ingest import QUARTER_RE
@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--score", choices=["standardization", "integration"], default="standardization")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
+    p = sub.add_parser("term", parents=[common], help="设定某个党组织的换届任期（与默认任期不同时）")
+    p.add_argument("--system", required=True)
+    p.add_argument("--unit", required=True)
+    p.add_argument("--org", required=True)
+    years = p.add_mutually_exclusive_group(required=True)
+    years.add_argument("--years", type=int, help="任期年数")
+    years.add_argument("--clear", action="store_true", help="恢复按组织类型的默认任期")
     p = sub.add_parser("demo", parents=[common], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
@@ -305,6 +312,15 @@ def _imbalance_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_term(args: argparse.Namespace) -> int:
+    """Set or clear one organization's election term."""
+    with store.connect(args.db) as con:
+        terms.set_term_years(con, args.system, args.unit, args.org, None if args.clear else args.years)
+    what = "恢复为按组织类型的默认任期" if args.clear else f"任期设为 {args.years} 年"
+    print(f"已将「{args.unit} {args.org}」的{what}。")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled demo district through the normal ingest path."""
     with store.connect(args.db) as con:
@@ -337,6 +353,7 @@ COMMANDS = {
     "dump": cmd_dump,
     "scores": cmd_scores,
     "imbalance": cmd_imbalance,
+    "term": cmd_term,
     "demo": cmd_demo,
     "template": cmd_template,
 }

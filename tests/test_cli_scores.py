@@ -108,3 +108,19 @@ def test_a_broken_rubric_file_exits_1_naming_the_indicator(db: Path, tmp_path: P
     done = cli("scores", "--quarter", "2024Q1", "--rubric", str(bad), db=db)
     assert done.returncode == 1
     assert "指标 S14" in done.stderr and "ratio" in done.stderr
+
+
+def test_a_term_override_decides_whether_an_election_is_overdue(db: Path):
+    # 第2党支部 was elected 2020-03-15: overdue with 3 years, on time with a 5-year override
+    def s3() -> str:
+        rows = csv.DictReader(io.StringIO(cli("scores", "--quarter", "2024Q1", db=db).stdout))
+        return next(r["S3"] for r in rows if r["org_name"] == "第2党支部")
+
+    assert s3() == "0"
+    args = ["--system", "系统0", "--unit", "单位0", "--org", "第2党支部"]
+    assert cli("term", *args, "--years", "5", db=db).returncode == 0
+    assert s3() == "1"
+    assert cli("term", *args, "--clear", db=db).returncode == 0
+    assert s3() == "0"
+    unknown = cli("term", "--system", "系统0", "--unit", "单位0", "--org", "无此支部", "--years", "5", db=db)
+    assert unknown.returncode == 1 and "找不到党组织" in unknown.stderr
