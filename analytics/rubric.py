@@ -267,3 +267,38 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     except OSError as exc:
         raise RubricError(f"无法读取评分细则文件 {target}：{exc.strerror}") from exc
     return parse_rubric(text)
+
+
+KIND_NAMES = {"count": "次数", "rate": "比率", "share": "比例", "flag": "是否", "grade": "等次", "term": "按期换届"}
+
+
+def describe(cond: Condition) -> str:
+    """An applicability condition in plain Chinese, naming the template's column headers."""
+    if cond.quarters:
+        return "仅第" + "、".join(map(str, cond.quarters)) + "季度"
+    header = load_template().column(cond.column).header
+    if cond.at_least is not None:
+        return f"{header} ≥ {cond.at_least:g}"
+    if cond.greater_than is not None:
+        return f"{header} > {cond.greater_than:g}"
+    if cond.not_in:
+        return f"{header}已填写且不是" + "、".join(cond.not_in)
+    return f"{header}已填写"
+
+
+def indicator_rows(rubric: Rubric, composite: str) -> list[dict]:
+    """The indicators of one composite as rows with Chinese keys (for the 方法说明 page and exports)."""
+    indicators = rubric.of(composite)
+    total = sum(i.weight for i in indicators)
+    return [
+        {
+            "编号": i.id,
+            "指标": i.name,
+            "类型": KIND_NAMES[i.kind],
+            "目标": "—" if i.target is None else f"{i.target:g}",
+            "权重": i.weight,
+            "占比": i.weight / total,
+            "适用条件": "；".join(describe(c) for c in i.applies) or "全部党组织",
+        }
+        for i in indicators
+    ]

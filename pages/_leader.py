@@ -1,0 +1,151 @@
+"""Streamlit helpers of the leader pages: cached scores keyed on the data version, shared sidebar filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from analytics import dashboard, robustness, store
+from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from pages._ui import data_version, db_file
+
+SCORE_NAMES = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}
+ALL = "全部"
+FILTER_KEYS = ("quarter", "system", "unit", "org_type", "score")
+
+
+def rubric_text() -> str:
+    """The rubric file's text (part of every cache key: an edited rubric rescores at once)."""
+    return RUBRIC_PATH.read_text(encoding="utf-8")
+
+
+@st.cache_data(show_spinner=False)
+def _rubric(text: str) -> Rubric:
+    return parse_rubric(text)
+
+
+def current_rubric() -> Rubric:
+    """The rubric in force, or a Chinese error on the page."""
+    try:
+        return _rubric(rubric_text())
+    except (RubricError, OSError) as exc:
+        st.error(f"评分细则有误，无法计算得分：{exc}")
+        st.stop()
+
+
+@st.cache_data(show_spinner="正在计算得分…", max_entries=4)
+def _all_scores(db: str, version: int, text: str) -> pd.DataFrame:
+    with store.connect(db) as con:
+        return dashboard.all_scores(con, parse_rubric(text))
+
+
+def all_scores() -> pd.DataFrame:
+    """Scores of every organization in every quarter, recomputed only when data or rubric change."""
+    current_rubric()
+    return _all_scores(db_file(), data_version(), rubric_text())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _trend(db: str, version: int, text: str) -> pd.DataFrame:
+    return dashboard.quarter_trend(_all_scores(db, version, text))
+
+
+def trend() -> pd.DataFrame:
+    """Per-quarter means and imbalance measures (cached like the scores)."""
+    return _trend(db_file(), data_version(), rubric_text())
+
+
+@st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=16)
+def rank_intervals(frame: pd.DataFrame, by: str, score: str, text: str) -> pd.DataFrame:
+    """Group ranks with 5–95 % intervals under ±25 % weight perturbation."""
+    return robustness.rank_intervals(frame, parse_rubric(text), by, score)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def stability(frame: pd.DataFrame, text: str) -> pd.DataFrame:
+    """Per organization: share of weight draws keeping its quadrant, and the 临界 flag."""
+    return robustness.quadrant_stability(frame, parse_rubric(text))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar selection shared by the leader pages."""
+
+    quarter: str
+    system: str | None
+    unit: str | None
+    org_type: str | None
+    score: str
+
+    @property
+    def score_name(self) -> str:
+        """Chinese name of the selected score."""
+        return SCORE_NAMES[self.score]
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the frame inside the selected system, unit and org type."""
+        return dashboard.filtered(frame, system=self.system, unit=self.unit, org_type=self.org_type)
+
+
+def _remembered(key: str, options: list[str], default: str) -> int:
+    """Index of the value kept in session state or the URL, else of the default."""
+    value = st.session_state.get(f"keep_{key}") or st.query_params.get(key) or default
+    return options.index(value) if value in options else options.index(default)
+
+
+def _select(label: str, key: str, options: list[str], default: str, fmt=str) -> str:
+    index = _remembered(key, options, default)
+    value = st.sidebar.selectbox(label, options, index=index, key=f"w_{key}", format_func=fmt)
+    st.session_state[f"keep_{key}"] = value
+    return value
+
+
+def sidebar_filters(scored: pd.DataFrame) -> Filters:
+    """Quarter, system, unit, org type and score in the sidebar, kept across pages and in the URL."""
+    quarters = sorted(scored["quarter"].unique(), reverse=True)
+    quarter = _select("季度", "quarter", quarters, quarters[0])
+    in_quarter = scored[scored["quarter"] == quarter]
+    system = _select("系统", "system", [ALL, *sorted(in_quarter["system"].unique())], ALL)
+    units = in_quarter if system == ALL else in_quarter[in_quarter["system"] == system]
+    unit = _select("单位", "unit", [ALL, *sorted(units["unit"].unique())], ALL)
+    org_type = _select("组织类型", "org_type", [ALL, *sorted(in_quarter["org_type"].unique())], ALL)
+    score = _select("得分", "score", list(SCORE_NAMES), "standardization", SCORE_NAMES.get)
+    chosen = {"quarter": quarter, "system": system, "unit": unit, "org_type": org_type, "score": score}
+    st.query_params.from_dict({k: v for k, v in chosen.items() if v != ALL})
+    return Filters(quarter, *(None if v == ALL else v for v in (system, unit, org_type)), score)
+
+
+def scores_or_stop() -> pd.DataFrame:
+    """All scores; without any data, tell the user where to upload and stop the page."""
+    scored = all_scores()
+    if scored.empty:
+        st.info("还没有任何数据。请先上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。")
+        st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
+        st.stop()
+    return scored
+
+
+def quarter_or_stop(scored: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The filtered rows of the selected quarter; an empty selection says so and stops."""
+    frame = filters.apply(scored[scored["quarter"] == filters.quarter])
+    if frame.empty:
+        st.warning(f"{filters.quarter} 在当前筛选条件下没有党组织的数据，请调整左侧的系统、单位或组织类型。")
+        st.stop()
+    return frame
+
+
+def fmt_change(value: float | None, digits: int = 1, scale: float = 1.0, unit: str = "") -> str | None:
+    """A metric delta as text ("+2.3"), or None when there is no previous quarter."""
+    if value is None or pd.isna(value):
+        return None
+    return f"{value * scale:+.{digits}f}{unit}"
+
+
+def open_branch(org_id: int, unit: str | None = None) -> None:
+    """Go to 支部画像 for one organization."""
+    st.session_state["branch_org_id"] = int(org_id)
+    if unit:
+        st.session_state["keep_unit"] = unit
+    st.switch_page("pages/branch.py")

@@ -1,0 +1,68 @@
+"""支部画像: one branch's scores over the quarters, where it lost points, what it reported."""
+
+import streamlit as st
+
+from analytics import charts, dashboard
+from pages._leader import current_rubric, scores_or_stop, sidebar_filters
+from pages._ui import connection, ensure_app_frame
+
+ensure_app_frame()
+rubric = current_rubric()
+scored = scores_or_stop()
+filters = sidebar_filters(scored)
+quarter = scored[scored["quarter"] == filters.quarter]
+st.title("支部画像")
+
+unit_options = sorted(filters.apply(quarter)["unit"].unique()) or sorted(quarter["unit"].unique())
+wanted = st.session_state.get("branch_org_id")
+wanted_row = quarter[quarter["org_id"] == wanted]
+default_unit = wanted_row["unit"].iloc[0] if len(wanted_row) else (filters.unit or unit_options[0])
+unit = st.selectbox("单位", unit_options, index=unit_options.index(default_unit) if default_unit in unit_options else 0)
+branches = quarter[quarter["unit"] == unit].sort_values(filters.score)
+labels = dict(zip(branches["org_id"], branches["org_name"], strict=True))
+ids = list(labels)
+org_id = st.selectbox("党组织（按得分从低到高）", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get)
+st.session_state["branch_org_id"] = org_id
+row = branches[branches["org_id"] == org_id].iloc[0]
+
+st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
+cols = st.columns(4)
+cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
+cols[1].metric("党建与业务融合", f"{row['integration']:.1f}")
+cols[2].metric("象限", row["quadrant"])
+cols[3].metric("等级", row["grade"])
+if row["missing"]:
+    missing = "、".join(f"{i} {rubric.indicator(i).name}" for i in row["missing"].split(","))
+    st.warning(f"未填报的项目（按 0 分计）：{missing}")
+
+history = scored[scored["org_id"] == org_id].sort_values("quarter")
+st.plotly_chart(charts.branch_history(history), width="stretch")
+left, right = st.columns(2)
+for column, composite in zip((left, right), rubric.composite_ids, strict=True):
+    with column:
+        st.markdown(f"**{rubric.composite_name(composite)}：失分项目**")
+        lost = dashboard.lost_points(row, rubric, composite)
+        if lost.empty:
+            st.success("本项满分，没有失分。")
+        else:
+            st.plotly_chart(charts.waterfall(lost, row[composite]), width="stretch")
+
+st.subheader("填报数据与目标")
+with connection() as con:
+    records = dashboard.branch_records(con, org_id)
+record = records[records["quarter"] == filters.quarter].iloc[0]
+detail = dashboard.reported_vs_target(record, row, rubric)
+detail["missing"] = detail["missing"].map({True: "未填报", False: ""})
+st.dataframe(
+    detail.rename(columns={"id": "编号", "name": "指标", "column": "填报项目", "reported": "填报值", "target": "目标",
+                           "score": "得分率", "missing": "备注"}),
+    hide_index=True, width="stretch", column_config={"得分率": st.column_config.NumberColumn(format="%.2f")},
+)  # fmt: skip
+st.subheader("各季度象限")
+st.dataframe(
+    history[["quarter", "standardization", "integration", "quadrant", "grade"]].rename(
+        columns={"quarter": "季度", "standardization": "标准化建设", "integration": "党建业务融合", "quadrant": "象限", "grade": "等级"}
+    ),
+    hide_index=True, width="stretch",
+    column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("标准化建设", "党建业务融合")},
+)  # fmt: skip

@@ -1,0 +1,54 @@
+"""方法说明: the rubric in force as a table, how scores, quadrants and imbalance measures are read."""
+
+import streamlit as st
+
+from analytics.rubric import indicator_rows
+from pages._leader import current_rubric
+from pages._ui import ensure_app_frame
+
+ensure_app_frame()
+rubric = current_rubric()
+st.title("方法说明")
+st.caption(f"当前评分细则：{rubric.name}（版本 {rubric.version}）")
+
+for composite in rubric.composite_ids:
+    st.subheader(rubric.composite_name(composite))
+    st.dataframe(
+        indicator_rows(rubric, composite),
+        hide_index=True,
+        width="stretch",
+        column_config={"占比": st.column_config.NumberColumn(format="percent")},
+    )
+
+st.subheader("得分怎么算")
+st.markdown(
+    f"""
+- 每项指标先换算成 0 到 1 的得分率：次数和比率为“实际值 ÷ 目标值”，超过目标按 1 计；是否类“是”得 1；
+  等次类按表取分；按期换届以本届选举日期加任期（党委 5 年，其他 3 年）与季度末比较，超期得 0。
+- 综合得分 = 100 × Σ（权重 × 得分率）÷ Σ（适用指标的权重）。不适用的指标（如不足 7 名正式党员的支部不考核支委会）
+  既不加分也不占权重；适用但没有填报的指标按 0 分计，并标为“未填报”。
+- 每项指标的“失分” = 100 × 权重 × (1 − 得分率) ÷ Σ适用权重，各项失分相加正好等于 100 减去综合得分，
+  所以支部画像中的失分图说明了“差在哪里”。
+- 两项综合得分不合并：以 {rubric.quadrant_threshold:g} 分为线分为融合型、两张皮、业务化、边缘化四个象限。
+- 等级：{'、'.join(f'{name} ≥ {bound:g}' for name, bound in rubric.grades[:-1])}，其余为{rubric.grades[-1][0]}
+  （按{'支部标准化建设' if rubric.grade_of == 'standardization' else '综合'}得分评定）。
+"""
+)
+st.subheader("不平衡程度怎么看")
+st.markdown(
+    """
+- **基尼系数**：0 表示所有党组织得分相同，越大差距越大；一般 0.1 以下算比较均衡。
+- **变异系数**：标准差除以平均分，表示得分围绕平均分的离散程度。
+- **泰尔指数及单位间占比**：泰尔指数可以拆成“单位之间的差距”和“单位内部的差距”两部分。单位间占比高，
+  说明差距主要是少数单位整体落后；占比低，说明各单位内部都有落后支部。
+- **最高/最低单位均分之比**：最好的单位与最差的单位平均分相差几倍。
+"""
+)
+st.subheader("名次可信吗：权重扰动")
+st.markdown(
+    """
+评分细则的权重是人定的。为检验“某单位落后”这个结论是否取决于权重，系统把每项指标的权重在 ±25% 内独立随机调整，
+重算 1,000 次，给出每个单位名次的 5%–95% 区间；某个支部在不足 90% 的情况下保持原象限时，标为“临界”。
+区间窄、不临界的结论可以放心使用。
+"""
+)

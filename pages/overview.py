@@ -1,0 +1,71 @@
+"""总览: where the district stands this quarter, the 两张皮 picture, and the trend."""
+
+import streamlit as st
+
+from analytics import charts, dashboard
+from analytics.rubric import QUADRANTS
+from pages._leader import (
+    current_rubric,
+    fmt_change,
+    open_branch,
+    quarter_or_stop,
+    scores_or_stop,
+    sidebar_filters,
+    trend,
+)
+from pages._ui import ensure_app_frame
+
+ensure_app_frame()
+rubric = current_rubric()
+scored = scores_or_stop()
+filters = sidebar_filters(scored)
+frame = quarter_or_stop(scored, filters)
+previous = dashboard.previous_of(scored, filters.quarter)
+k = dashboard.kpis(frame, filters.apply(previous) if previous is not None else None)
+
+st.title(f"{filters.quarter} 总览")
+if k["organizations_change"] is None:
+    st.caption("上一季度没有数据，暂无环比变化。")
+row = st.columns(4)
+row[0].metric("标准化建设平均分", f"{k['standardization']:.1f}", fmt_change(k["standardization_change"]))
+row[1].metric("党建业务融合平均分", f"{k['integration']:.1f}", fmt_change(k["integration_change"]))
+row[2].metric("参评党组织", f"{k['organizations']} 个", fmt_change(k["organizations_change"], 0))
+row[3].metric(
+    "数据完整率", f"{k['completeness'] * 100:.1f}%", fmt_change(k["completeness_change"], 1, 100, " 个百分点")
+)
+row = st.columns(4)
+below = k[f"{filters.score}_below_60"]
+row[0].metric(
+    f"{filters.score_name}低于60分",
+    f"{below * 100:.1f}%",
+    fmt_change(k[f"{filters.score}_below_60_change"], 1, 100, " 个百分点"),
+    delta_color="inverse",
+)
+for col, quadrant in zip(row[1:], QUADRANTS[1:], strict=True):
+    col.metric(f"{quadrant}党组织", f"{k[quadrant]} 个", fmt_change(k[f"{quadrant}_change"], 0), delta_color="inverse")
+
+st.subheader("标准化建设 × 党建业务融合")
+st.caption(
+    f"横轴为支部标准化建设得分，纵轴为党建与业务融合得分，{rubric.quadrant_threshold:g} 分线划出四个象限："
+    "右上“融合型”，右下“两张皮”（党建按部就班、与业务脱节），左上“业务化”（业务挤占党建），左下“边缘化”。点击某个点可查看该支部画像。"
+)
+event = st.plotly_chart(
+    charts.quadrant_scatter(frame, rubric.quadrant_threshold),
+    on_select="rerun",
+    selection_mode="points",
+    key="scatter",
+    width="stretch",
+)
+points = event.selection.points if event and event.selection else []
+if points and points[0].get("customdata") is not None:
+    chosen = points[0]["customdata"]
+    open_branch(int(chosen[0] if isinstance(chosen, list) else chosen))
+
+left, right = st.columns(2)
+with left:
+    st.subheader("象限分布")
+    st.plotly_chart(charts.quadrant_counts(frame["quadrant"].value_counts()), width="stretch")
+with right:
+    st.subheader("各季度平均分")
+    st.plotly_chart(charts.trend_lines(trend()), width="stretch")
+    st.caption("全区所有党组织的平均分（不受左侧筛选影响）。")
