@@ -16,10 +16,10 @@ FILTERS = ("system", "unit", "org_type")
 
 
 def filtered(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
-    """Rows matching every given filter (system, unit, org_type); None or "" means all."""
+    """Rows matching every given filter (system, unit, org_type); None or "" means all; absent columns are skipped."""
     mask = pd.Series(True, index=frame.index)
     for key, value in filters.items():
-        if value:
+        if value and key in frame.columns:
             mask &= frame[key] == value
     return frame[mask]
 

@@ -35,14 +35,14 @@ def seed(db_path: Path, rows: list[dict], title: str = "2024年第一季度") ->
 
 
 def test_home_without_data_tells_the_user_to_upload(db_path: Path):
-    at = app_on()
+    at = app_on("pages/home.py")
     assert any("还没有任何数据" in i.value for i in at.info)
 
 
 def test_home_shows_what_is_loaded(db_path: Path):
     seed(db_path, [org(i, unit=i % 4) for i in range(7)])
     seed(db_path, [org(i) for i in range(3)], "2024年第二季度")
-    shown = metrics(app_on())
+    shown = metrics(app_on("pages/home.py"))
     assert shown["已有季度"] == "2 个"
     assert shown["2024Q2 党组织数"] == "3"
     assert shown["2024Q2 单位数"] == "1"

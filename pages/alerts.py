@@ -1,0 +1,37 @@
+"""预警: the lists the committee acts on, each downloadable as XLSX."""
+
+import streamlit as st
+
+from analytics import warnings
+from analytics.exports import xlsx_bytes
+from pages._leader import current_rubric, scores_or_stop, sidebar_filters
+from pages._ui import connection, ensure_app_frame
+
+ensure_app_frame()
+rubric = current_rubric()
+filters = sidebar_filters(scores_or_stop())
+st.title(f"{filters.quarter} 预警")
+with connection() as con:
+    lists = warnings.warnings_for_quarter(con, filters.quarter, rubric)
+lists = {kind: filters.apply(frame) for kind, frame in lists.items()}
+
+counts = st.columns(4)
+for i, (kind, frame) in enumerate(lists.items()):
+    counts[i % 4].metric(warnings.WARNINGS[kind][0], f"{len(frame)}")
+
+named = {warnings.WARNINGS[k][0]: v.rename(columns=warnings.COLUMN_LABELS) for k, v in lists.items()}
+st.download_button(
+    "下载全部预警清单（XLSX）", xlsx_bytes(named), file_name=f"{filters.quarter}_预警清单.xlsx", icon=":material/download:"
+)
+for kind, frame in lists.items():
+    title, why = warnings.WARNINGS[kind]
+    with st.expander(f"{title}（{len(frame)}）", expanded=bool(len(frame))):
+        st.caption(why)
+        if frame.empty:
+            st.success("本季度没有。")
+            continue
+        st.dataframe(frame.rename(columns=warnings.COLUMN_LABELS), hide_index=True, width="stretch")
+        st.download_button(
+            "下载此清单（XLSX）", xlsx_bytes({title: frame.rename(columns=warnings.COLUMN_LABELS)}),
+            file_name=f"{filters.quarter}_{title}.xlsx", key=f"dl_{kind}",
+        )  # fmt: skip

@@ -1,0 +1,139 @@
+"""Leader pages under AppTest: values a bug could change, on hand-computed data and on the demo district."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import store
+from analytics.demo import load_demo
+from analytics.ingest import ingest_bytes
+from analytics.rubric import load_rubric
+from tests.records import csv_bytes, org
+from tests.test_cli_scores import ON_TIME, OVERDUE
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with store.connect(path) as con:
+        load_demo(con, uploader="tester")
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, db_path: Path) -> Path:
+    shutil.copy(demo_template, db_path)
+    return db_path
+
+
+def page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if name != "overview":
+        at.switch_page(f"pages/{name}.py")
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def seed_three(db_path: Path) -> None:
+    """Three organizations whose standardization scores are ON_TIME, OVERDUE, ON_TIME (test_cli_scores)."""
+    rows = [
+        org(1, unit=0),
+        org(2, unit=0, last_election_date="2020-03-15"),
+        org(3, unit=3, org_type="党委", last_election_date="2020-03-15"),
+    ]
+    data = csv_bytes(rows)
+    with store.connect(db_path) as con:
+        store.load_batch(con, ingest_bytes(data, "q1.csv"), data, "tester")
+
+
+def test_overview_without_data_points_to_the_upload_page(db_path: Path):
+    at = page("overview")
+    assert any("还没有任何数据" in i.value for i in at.info)
+
+
+def test_overview_kpis_equal_hand_computed_means(db_path: Path):
+    seed_three(db_path)
+    shown = metrics(page("overview"))
+    assert shown["标准化建设平均分"] == f"{(2 * ON_TIME + OVERDUE) / 3:.1f}"
+    assert shown["党建业务融合平均分"] == "0.0"  # every integration item unreported
+    assert shown["参评党组织"] == "3 个"
+    assert shown["边缘化党组织"] == "3 个" and shown["两张皮党组织"] == "0 个"
+    assert shown["支部标准化建设低于60分"] == "33.3%"  # OVERDUE = 52.7 < 60
+
+
+def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
+    at = page("overview")
+    delta = next(m for m in at.metric if m.label == "参评党组织")
+    assert delta.value == "150 个"  # 2024Q4: every demo organization reported
+    assert at.sidebar.selectbox[0].value == "2024Q4"
+
+
+def test_filters_are_kept_when_switching_pages(demo_db: Path):
+    at = page("overview")
+    at.sidebar.selectbox[0].set_value("2024Q2").run()
+    at.switch_page("pages/standardization.py").run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "2024Q2"
+    assert at.title[0].value.startswith("2024Q2")
+
+
+def test_the_two_skins_unit_is_last_on_integration_and_strong_on_standardization(demo_db: Path):
+    at = page("imbalance", keep_score="integration")
+    ranking = at.dataframe[0].value
+    bottom = ranking.sort_values("名次").tail(3)["单位"].tolist()
+    assert TRUTH["two_skins_unit"] in bottom
+    at = page("imbalance", keep_score="standardization")
+    ranking = at.dataframe[0].value.set_index("单位")
+    assert ranking.loc[TRUTH["two_skins_unit"], "名次"] <= len(ranking) / 2
+
+
+def test_composite_page_lists_every_indicator_of_its_score(demo_db: Path):
+    at = page("integration")
+    table = at.dataframe[0].value
+    assert sorted(table["编号"]) == sorted(i.id for i in load_rubric().of("integration"))
+    assert list(table["平均失分"]) == sorted(table["平均失分"], reverse=True)
+
+
+def test_branch_profile_shows_the_chosen_branch_and_its_unreported_items(db_path: Path):
+    seed_three(db_path)
+    with store.connect(db_path) as con:
+        org_id = con.execute("SELECT org_id FROM organizations WHERE org_name = '第2党支部'").fetchall()[0][0]
+    at = page("branch", branch_org_id=org_id)
+    shown = metrics(at)
+    assert shown["支部标准化建设"] == f"{OVERDUE:.1f}"
+    assert shown["象限"] == "边缘化" and shown["等级"] == "较差"
+    assert any("未填报" in w.value and "S5" in w.value for w in at.warning)
+
+
+def test_method_page_shows_the_rubric_in_force(demo_db: Path):
+    at = page("method")
+    rubric = load_rubric()
+    tables = [t.value for t in at.dataframe]
+    assert [len(t) for t in tables] == [len(rubric.of(c)) for c in rubric.composite_ids]
+    assert tables[0].set_index("编号").loc["S8", "权重"] == rubric.indicator("S8").weight
+
+
+def test_alerts_list_the_planted_overdue_elections(demo_db: Path):
+    at = page("alerts")
+    overdue = next(
+        d.value
+        for d in at.dataframe
+        if "党组织名称" in d.value.columns and len(d.value) == len(TRUTH["overdue_2024Q4"])
+    )
+    assert sorted(overdue["党组织名称"]) == sorted(TRUTH["overdue_2024Q4"])
