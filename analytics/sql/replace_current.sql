@@ -2,4 +2,4 @@
 UPDATE records SET replaced_by = $batch
 WHERE quarter = $quarter
   AND replaced_by IS NULL
-  AND org_id IN (SELECT org_id FROM incoming_ids);
+  AND org_id IN (SELECT o.org_id FROM incoming i JOIN organizations o USING (system_key, unit_key, name_key));
