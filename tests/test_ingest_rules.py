@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import unicodedata
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import xlsxwriter
 import xlwt
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analytics import workbook
+from analytics import values, workbook
 from analytics.ingest import ingest_bytes
 from tests.records import csv_bytes, org
 
@@ -397,3 +402,27 @@ def test_vertically_merged_system_and_unit_cells_fill_the_rows_they_cover():
     assert set(good["system"]) == {"教育系统"}
     assert good["members_total"].tolist() == [12, 13, 14, 15]  # numbers are never filled
     assert {(p.row, p.column) for p in report.errors} == {(7, "所属系统"), (7, "单位名称")}
+
+
+# --- fast paths agree with the plain rules ------------------------------------------------------
+
+_CELL_TEXT = st.text(
+    alphabet=st.sampled_from(list("12,. 元次无-/\t\n\x0b\x1c\x85\xa0\u3000\u2003１２ＡＢ合计注：是")), max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), _CELL_TEXT), max_size=12))
+def test_column_normalization_equals_nfkc_without_any_whitespace(cells):
+    # Second method: Python's own NFKC and \s, one cell at a time (ASCII columns skip both Arrow passes)
+    expected = [None if c is None else re.sub(r"\s+", "", unicodedata.normalize("NFKC", c)) or None for c in cells]
+    assert values.normalized_arrow(pa.array(cells, pa.string())).to_pylist() == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "is_total"),
+    [("合计", True), ("小计：", True), ("总计(元)", True), ("汇总3", True), ("合计人数", False), ("累计完成率", False)],
+)
+def test_total_rows_are_recognized_by_their_label(label: str, is_total: bool):
+    rows = [["2024年第一季度"], BASE, ["a", "b", "c", "党支部"], [label, "b", "d", "党支部"]]
+    assert len(parsed(xlsx(rows)).records) == (1 if is_total else 2)
