@@ -89,3 +89,16 @@ def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out
+
+
+def show_table(frame: pd.DataFrame, **kwargs) -> None:
+    """A read-only table with dates shown as YYYY-MM-DD and floats with 1 decimal."""
+    config = {}
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        elif pd.api.types.is_float_dtype(dtype):
+            config[name] = st.column_config.NumberColumn(format="%.1f")
+    st.dataframe(
+        frame, hide_index=True, width="stretch", column_config=config | kwargs.pop("column_config", {}), **kwargs
+    )

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics import warnings
 from analytics.exports import xlsx_bytes
 from pages._leader import current_rubric, scores_or_stop, sidebar_filters
-from pages._ui import connection, ensure_app_frame
+from pages._ui import connection, ensure_app_frame, show_table
 
 ensure_app_frame()
 rubric = current_rubric()
@@ -21,7 +21,10 @@ for i, (kind, frame) in enumerate(lists.items()):
 
 named = {warnings.WARNINGS[k][0]: v.rename(columns=warnings.COLUMN_LABELS) for k, v in lists.items()}
 st.download_button(
-    "下载全部预警清单（XLSX）", xlsx_bytes(named), file_name=f"{filters.quarter}_预警清单.xlsx", icon=":material/download:"
+    "下载全部预警清单（XLSX）",
+    xlsx_bytes(named),
+    file_name=f"{filters.quarter}_预警清单.xlsx",
+    icon=":material/download:",
 )
 for kind, frame in lists.items():
     title, why = warnings.WARNINGS[kind]
@@ -30,7 +33,7 @@ for kind, frame in lists.items():
         if frame.empty:
             st.success("本季度没有。")
             continue
-        st.dataframe(frame.rename(columns=warnings.COLUMN_LABELS), hide_index=True, width="stretch")
+        show_table(frame.rename(columns=warnings.COLUMN_LABELS))
         st.download_button(
             "下载此清单（XLSX）", xlsx_bytes({title: frame.rename(columns=warnings.COLUMN_LABELS)}),
             file_name=f"{filters.quarter}_{title}.xlsx", key=f"dl_{kind}",

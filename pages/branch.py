@@ -21,7 +21,9 @@ unit = st.selectbox("单位", unit_options, index=unit_options.index(default_uni
 branches = quarter[quarter["unit"] == unit].sort_values(filters.score)
 labels = dict(zip(branches["org_id"], branches["org_name"], strict=True))
 ids = list(labels)
-org_id = st.selectbox("党组织（按得分从低到高）", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get)
+org_id = st.selectbox(
+    "党组织（按得分从低到高）", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get
+)
 st.session_state["branch_org_id"] = org_id
 row = branches[branches["org_id"] == org_id].iloc[0]
 

@@ -21,10 +21,12 @@ scored = scores_or_stop()
 filters = sidebar_filters(scored)
 frame = quarter_or_stop(scored, filters)
 score = filters.score
-by = st.segmented_control("比较对象", ["unit", "system"], default="unit", format_func={"unit": "单位", "system": "系统"}.get)
+st.title(f"{filters.quarter} {filters.score_name}：不平衡分析")
+by = st.segmented_control(
+    "比较对象", ["unit", "system"], default="unit", format_func={"unit": "单位", "system": "系统"}.get
+)
 by = by or "unit"
 label = "单位" if by == "unit" else "系统"
-st.title(f"{filters.quarter} {filters.score_name}：{label}间不平衡")
 
 report = imbalance.imbalance_report(frame, by, score)
 row = st.columns(4)
@@ -45,7 +47,16 @@ st.caption(
 )
 ranks = rank_intervals(frame, by, score, rubric_text())
 st.plotly_chart(charts.rank_dots(ranks, by), width="stretch")
-table = ranks.rename(columns={by: label, "count": "党组织数", "mean": "平均分", "rank": "名次", "rank_p05": "名次下限(5%)", "rank_p95": "名次上限(95%)"})
+table = ranks.rename(
+    columns={
+        by: label,
+        "count": "党组织数",
+        "mean": "平均分",
+        "rank": "名次",
+        "rank_p05": "名次下限(5%)",
+        "rank_p95": "名次上限(95%)",
+    }
+)
 picked = st.dataframe(
     table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rank_table",
     column_config={"平均分": st.column_config.NumberColumn(format="%.1f")},

@@ -30,8 +30,8 @@ st.markdown(
 - 每项指标的“失分” = 100 × 权重 × (1 − 得分率) ÷ Σ适用权重，各项失分相加正好等于 100 减去综合得分，
   所以支部画像中的失分图说明了“差在哪里”。
 - 两项综合得分不合并：以 {rubric.quadrant_threshold:g} 分为线分为融合型、两张皮、业务化、边缘化四个象限。
-- 等级：{'、'.join(f'{name} ≥ {bound:g}' for name, bound in rubric.grades[:-1])}，其余为{rubric.grades[-1][0]}
-  （按{'支部标准化建设' if rubric.grade_of == 'standardization' else '综合'}得分评定）。
+- 等级：{"、".join(f"{name} ≥ {bound:g}" for name, bound in rubric.grades[:-1])}，其余为{rubric.grades[-1][0]}
+  （按{"支部标准化建设" if rubric.grade_of == "standardization" else "综合"}得分评定）。
 """
 )
 st.subheader("不平衡程度怎么看")
