@@ -109,6 +109,7 @@ def _quadrant_labels(fig: go.Figure, low: float, high: float) -> None:
             x=x, y=y, text=name, showarrow=False, opacity=0.85,
             xanchor="right" if x == high else "left", yanchor="top" if y == high else "bottom",
             font=dict(size=TITLE_FONT_SIZE - 2, color=QUADRANT_COLORS[name]),
+            bgcolor="rgba(255,255,255,0.85)", bordercolor=QUADRANT_COLORS[name], borderpad=4,
         )  # fmt: skip
 
 
@@ -151,13 +152,14 @@ def trend_lines(trend: pd.DataFrame, title: str = "全区平均得分趋势") ->
         fig.add_trace(
             go.Scatter(
                 x=trend["quarter"].astype(str).to_numpy(), y=values, name=_score_label(score),
-                mode="lines+markers+text", text=[f"{v:.1f}" for v in values], textposition="top center",
-                line=dict(color=SCORE_COLORS[score], width=3), marker=dict(size=10),
+                mode="lines+markers", line=dict(color=SCORE_COLORS[score], width=3), marker=dict(size=10),
                 hovertemplate="%{x}：%{y:.1f}<extra>" + _score_label(score) + "</extra>",
             )
         )  # fmt: skip
     _quarter_axis(fig)
-    fig.update_yaxes(title_text="平均得分", range=SCORE_RANGE)
+    # Quarter-to-quarter moves of a few points are what leaders ask about: zoom to the data, keep 100 on top.
+    lowest = np.nanmin(trend[["standardization", "integration"]].to_numpy(float)) if len(trend) else 0.0
+    fig.update_yaxes(title_text="平均得分", range=[max(0.0, np.floor(lowest / 10) * 10 - 10), 101])
     return _styled(fig, title)
 
 

@@ -258,7 +258,8 @@ def test_trend_lines_draw_both_means_over_categorical_quarters():
     assert list(fig.data[0].y) == [70.0, 74.5] and list(fig.data[1].y) == [65.0, 66.0]
     assert all("markers" in t.mode for t in fig.data)
     assert fig.layout.xaxis.type == "category"
-    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= 100
+    # zoomed to the data: the lowest mean (65) rounded down to 60, minus 10; 100 stays visible
+    assert fig.layout.yaxis.range[0] == 50 and fig.layout.yaxis.range[1] >= 100
 
 
 def test_imbalance_trend_labels_each_measure_and_puts_the_between_share_on_its_own_axis(figures):
