@@ -22,7 +22,7 @@ from analytics.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks across processes.
 _WRITE_LOCK = threading.RLock()

@@ -7,7 +7,7 @@ import math
 import duckdb
 import pandas as pd
 
-from analytics import imbalance, robustness, store
+from analytics import imbalance, robustness, rubric_versions, store
 from analytics.rubric import Rubric, load_rubric
 from analytics.scores import for_quarter
 
@@ -23,6 +23,11 @@ def require_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> None:
         raise store.StoreError(f"季度 {quarter} 没有数据（已有季度：{have}）。")
 
 
+def rubric_in_force(con: duckdb.DuckDBPyConnection, path: str | None = None) -> Rubric:
+    """The rubric file given, else the newest version saved in the database, else data/rubric.toml."""
+    return load_rubric(path) if path else rubric_versions.active(con)
+
+
 def quarter_scores(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> pd.DataFrame:
     """Every organization's scores in a known quarter (StoreError for an unknown one)."""
     require_quarter(con, quarter)
@@ -31,7 +36,7 @@ def quarter_scores(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric)
 
 def scores_table(con: duckdb.DuckDBPyConnection, quarter: str, rubric_path: str | None = None) -> pd.DataFrame:
     """SPEC §6 scores columns: identity, composites, quadrant, grade, one 0–1 column per indicator, then extras."""
-    rubric = load_rubric(rubric_path)
+    rubric = rubric_in_force(con, rubric_path)
     frame = quarter_scores(con, quarter, rubric)
     return frame[[*IDENTITY, *(i.id for i in rubric.indicators), *TRAILER]]
 
@@ -49,7 +54,7 @@ def imbalance_summary(
     con: duckdb.DuckDBPyConnection, quarter: str, by: str, score: str, rubric_path: str | None = None
 ) -> dict:
     """Group table (with 5–95 % rank interval under weight perturbation) and the SPEC §5 measures."""
-    rubric = load_rubric(rubric_path)
+    rubric = rubric_in_force(con, rubric_path)
     frame = quarter_scores(con, quarter, rubric)
     report = imbalance.imbalance_report(frame, by, score)
     ranks = robustness.rank_intervals(frame, rubric, by, score)[[by, "rank_p05", "rank_p95"]]

@@ -1,0 +1,66 @@
+"""Rubric versions saved from the editor: the newest is in force; the bundled file until one is saved."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+
+import duckdb
+import pandas as pd
+import tomli_w
+
+from analytics import audit, store
+from analytics.access import require
+from analytics.auth import User
+from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+
+
+def active_text(con: duckdb.DuckDBPyConnection) -> str:
+    """TOML text of the rubric in force."""
+    rows = con.execute("SELECT text FROM rubric_versions ORDER BY saved_at DESC LIMIT 1").fetchall()
+    return rows[0][0] if rows else RUBRIC_PATH.read_text(encoding="utf-8")
+
+
+def active(con: duckdb.DuckDBPyConnection) -> Rubric:
+    """The rubric in force."""
+    return parse_rubric(active_text(con))
+
+
+def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Saved versions, newest first: version, saved_by, saved_at."""
+    return con.execute("SELECT version, saved_by, saved_at FROM rubric_versions ORDER BY saved_at DESC").df()
+
+
+def edited_text(text: str, weights: dict[str, float], targets: dict[str, float], settings: dict) -> str:
+    """The rubric TOML with new weights, targets, threshold, grade bounds and version (validated by parsing)."""
+    raw = tomllib.loads(text)
+    for entry in raw["indicators"]:
+        if entry["id"] in weights:
+            entry["weight"] = float(weights[entry["id"]])
+        if entry["id"] in targets and "target" in entry:
+            entry["target"] = float(targets[entry["id"]])
+    raw["quadrant_threshold"] = float(settings.get("quadrant_threshold", raw["quadrant_threshold"]))
+    for grade in raw["grades"]:
+        grade["at_least"] = float(settings.get("grades", {}).get(grade["name"], grade["at_least"]))
+    raw["version"] = str(settings.get("version", raw["version"]))
+    out = tomli_w.dumps(raw)
+    parse_rubric(out)
+    return out
+
+
+def save(con: duckdb.DuckDBPyConnection, user: User, text: str) -> Rubric:
+    """Save a new rubric version (admin only); RubricError for an invalid one or a version already used."""
+    require(con, user, "admin")
+    rubric = parse_rubric(text)
+    old = active(con)
+    used = {old.version, *versions(con)["version"]}
+    if rubric.version in used:
+        raise RubricError(f"版本号「{rubric.version}」已经用过，请为修改后的细则填写新的版本号。")
+    with store.transaction(con):
+        con.execute(
+            "INSERT INTO rubric_versions VALUES ($v, $t, $by, $at)",
+            {"v": rubric.version, "t": text, "by": user.name, "at": dt.datetime.now()},
+        )
+        audit.record(con, user.name, "rubric_change", old_version=old.version, new_version=rubric.version)
+        con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+    return rubric
