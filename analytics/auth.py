@@ -96,7 +96,7 @@ def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str, now: 
     if row is None:
         _verify(_DUMMY_HASH, password)
         _log(con, name, "login_failed", reason="unknown_user")
-        raise AuthError("用户名或密码不正确。")
+        raise AuthError(f"用户名或密码不正确。连续 {MAX_FAILURES} 次错误将锁定账户 {LOCKOUT.seconds // 60} 分钟。")
     _, hashed, role, systems, disabled, failures, locked_until = row
     if disabled:
         _log(con, name, "login_failed", reason="disabled")
@@ -135,7 +135,8 @@ def _failed(con: duckdb.DuckDBPyConnection, name: str, failures: int, now: dt.da
         audit.record(con, name, "login_failed", reason="wrong_password", locked=locked is not None)
     if locked:
         raise AuthError(f"连续 {MAX_FAILURES} 次密码错误，账户已锁定 {LOCKOUT.seconds // 60} 分钟。")
-    raise AuthError(f"用户名或密码不正确（还可尝试 {MAX_FAILURES - failures} 次）。")
+    # The same words as for an unknown name: the message must not tell which names exist.
+    raise AuthError(f"用户名或密码不正确。连续 {MAX_FAILURES} 次错误将锁定账户 {LOCKOUT.seconds // 60} 分钟。")
 
 
 def current(con: duckdb.DuckDBPyConnection, name: str) -> User | None:

@@ -13,6 +13,7 @@ from analytics import audit, store
 from analytics.access import require
 from analytics.auth import User
 from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from analytics.scores import for_quarter
 
 
 def active_text(con: duckdb.DuckDBPyConnection) -> str:
@@ -64,3 +65,25 @@ def save(con: duckdb.DuckDBPyConnection, user: User, text: str) -> Rubric:
         audit.record(con, user.name, "rubric_change", old_version=old.version, new_version=rubric.version)
         con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
     return rubric
+
+
+def editable(rubric: Rubric) -> pd.DataFrame:
+    """The editable part of a rubric as a table: id, name, composite, weight, target (NaN where none)."""
+    return pd.DataFrame(
+        [{"id": i.id, "name": i.name, "composite": i.composite, "weight": i.weight, "target": i.target}
+         for i in rubric.indicators]
+    )  # fmt: skip
+
+
+def preview(con: duckdb.DuckDBPyConnection, quarter: str, old: Rubric, new: Rubric) -> dict:
+    """Effect of a new rubric on a quarter: unit means and ranks before/after, quadrant moves."""
+    before, after = for_quarter(con, quarter, old), for_quarter(con, quarter, new)
+    merged = before.merge(after, on="org_id", suffixes=("_old", "_new"))
+    units = {}
+    for score in ("standardization", "integration"):
+        table = merged.groupby("unit_old")[[f"{score}_old", f"{score}_new"]].mean()
+        table["rank_old"] = table[f"{score}_old"].rank(ascending=False, method="min").astype(int)
+        table["rank_new"] = table[f"{score}_new"].rank(ascending=False, method="min").astype(int)
+        units[score] = table.rename_axis("unit").reset_index().sort_values("rank_new")
+    moved = merged[merged["quadrant_old"] != merged["quadrant_new"]]
+    return {"units": units, "quadrant_moves": moved[["unit_old", "org_name_old", "quadrant_old", "quadrant_new"]]}

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import dashboard, robustness, store
-from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
-from pages._ui import data_version, db_file
+from analytics import dashboard, robustness, rubric_versions, store
+from analytics.rubric import Rubric, RubricError, parse_rubric
+from pages._ui import connection, data_version, db_file, upload_link
 
 SCORE_NAMES = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}
 ALL = "全部"
@@ -17,8 +17,9 @@ FILTER_KEYS = ("quarter", "system", "unit", "org_type", "score")
 
 
 def rubric_text() -> str:
-    """The rubric file's text (part of every cache key: an edited rubric rescores at once)."""
-    return RUBRIC_PATH.read_text(encoding="utf-8")
+    """The text of the rubric in force (part of every cache key: a saved rubric rescores at once)."""
+    with connection() as con:
+        return rubric_versions.active_text(con)
 
 
 @st.cache_data(show_spinner=False)
@@ -122,7 +123,7 @@ def scores_or_stop() -> pd.DataFrame:
     scored = all_scores()
     if scored.empty:
         st.info("还没有任何数据。请先上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。")
-        st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
+        upload_link()
         st.stop()
     return scored
 

@@ -11,11 +11,9 @@ import streamlit as st
 from analytics import store
 from analytics.problems import Problem, problems_frame
 
-WEB_USER = "网页用户"
 
-
-def ensure_app_frame() -> None:
-    """Rerun through app.py when Streamlit started this page as a legacy pages/ app."""
+def ensure_app_frame(action: str = "view"):
+    """Rerun through app.py if needed, then the signed-in user allowed to do `action` (else stop the page)."""
     # Until some session has run app.py (whose st.navigation switches this off), Streamlit treats
     # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
     from streamlit.runtime.pages_manager import PagesManager
@@ -26,6 +24,9 @@ def ensure_app_frame() -> None:
     if PagesManager.uses_pages_directory and first_run:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    from pages._session import require_page  # _session imports this module
+
+    return require_page(action)
 
 
 def db_file() -> str:
@@ -102,3 +103,13 @@ def show_table(frame: pd.DataFrame, **kwargs) -> None:
     st.dataframe(
         frame, hide_index=True, width="stretch", column_config=config | kwargs.pop("column_config", {}), **kwargs
     )
+
+
+def upload_link() -> None:
+    """A link to 数据上传 for those who may upload; others are told who can."""
+    from analytics.access import can
+
+    if can(st.session_state.get("user"), "upload"):
+        st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
+    else:
+        st.caption("上传数据需要分析员或管理员账户。")

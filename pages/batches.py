@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from analytics import store
-from pages._ui import WEB_USER, cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame
+from analytics import access, store
+from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame
 
-ensure_app_frame()
+user = ensure_app_frame("rollback")
 st.title("批次管理")
 frame = cached_batches(db_file(), data_version())
 if frame.empty:
@@ -54,7 +54,7 @@ confirm = st.checkbox(f"我确认要回退批次 {chosen}：撤下它载入的�
 if st.button("回退此批次", type="primary", disabled=not confirm, key="rollback"):
     with connection() as con:
         try:
-            result = store.rollback(con, int(chosen), WEB_USER)
+            result = access.rollback_as(con, user, int(chosen))
         except store.StoreError as exc:
             st.error(str(exc))
             st.stop()

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from pages._ui import cached_overview, data_version, db_file, ensure_app_frame
+from analytics.access import can
+from pages._ui import cached_overview, data_version, db_file, ensure_app_frame, upload_link
 
-ensure_app_frame()
+user = ensure_app_frame()
 st.title("党建质量看板")
 st.caption("区直机关基层党组织建设质量 · 季度数据")
 
@@ -13,7 +14,7 @@ if overview.empty:
     st.info(
         "还没有任何数据。请先到「数据上传」页面上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。"
     )
-    st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
+    upload_link()
     st.stop()
 
 latest = overview.iloc[-1]
@@ -35,4 +36,5 @@ table = overview.rename(
     }
 )
 st.dataframe(table, hide_index=True, width="stretch")
-st.page_link("pages/batches.py", label="查看全部批次", icon=":material/inventory_2:")
+if can(user, "rollback"):
+    st.page_link("pages/batches.py", label="查看全部批次", icon=":material/inventory_2:")

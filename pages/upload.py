@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from analytics import store
+from analytics import access, store
 from analytics.blank import template_workbook
 from analytics.ingest import QUARTER_RE
 from analytics.uploads import is_blocked, validate_uploads
-from pages._ui import WEB_USER, changes_table, connection, ensure_app_frame, show_problems
+from pages._ui import changes_table, connection, ensure_app_frame, show_problems
 
-ensure_app_frame()
+user = ensure_app_frame("upload")
 st.title("数据上传")
 st.download_button(
     "下载空白模板（含填表说明）", template_workbook(), file_name="季度报表模板.xlsx", icon=":material/description:"
@@ -63,9 +63,7 @@ if is_blocked(reports, valid_only):
 if st.button("确认载入", type="primary", key="load"):
     with connection() as con:
         try:
-            results = store.load_batches(
-                con, list(zip(reports, [d for _, d in uploads], strict=True)), WEB_USER, valid_only
-            )
+            results = access.load_as(con, user, list(zip(reports, [d for _, d in uploads], strict=True)), valid_only)
         except store.StoreError as exc:
             st.error(str(exc))
             st.stop()

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
+from analytics import audit, auth, store
 from tests.records import csv_bytes, org
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "browser-pass-1"
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
@@ -34,6 +35,8 @@ def server(tmp_path: Path):
     db = tmp_path / "browser.duckdb"
     log = tmp_path / "server.log"
     env = os.environ | {"DANGJIAN_DB": str(db)}
+    with store.connect(db) as con:
+        auth.add_user(con, "分析员甲", PASSWORD, "analyst", actor="tests")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
@@ -75,7 +78,7 @@ def server(tmp_path: Path):
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
-def test_upload_a_workbook_in_a_real_browser_and_see_it_loaded(server, tmp_path: Path):
+def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
     url, db = server
@@ -88,15 +91,31 @@ def test_upload_a_workbook_in_a_real_browser_and_see_it_loaded(server, tmp_path:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
         page = browser.new_page()
-        page.goto(f"{url}/upload", wait_until="domcontentloaded")
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_label("用户名").fill("分析员甲")
+        page.get_by_label("密码").fill("wrong-password")
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_text("用户名或密码不正确")).to_be_visible(timeout=30_000)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("link", name="数据上传").click()
         page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(upload))
         load = page.get_by_role("button", name="确认载入")
         expect(load).to_be_visible(timeout=30_000)
         load.click()
         expect(page.get_by_text("已载入「2024年第一季度报表.csv」")).to_be_visible(timeout=30_000)
         values = page.get_by_test_id("stMetricValue").all_inner_texts()
-        page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+        page.get_by_role("link", name="总览").click()
+        expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("2024Q1 总览")).to_be_visible()
+        shown = page.get_by_test_id("stMetricValue").all_inner_texts()
+        page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
         browser.close()
     assert "6" in values
+    assert "6 个" in shown  # 参评党组织 on 总览
     with store.connect(db) as con:
         assert len(store.quarter_records(con, "2024Q1")) == 6
+        log = audit.events(con)
+    actions = list(zip(log["user_name"], log["action"], strict=True))
+    assert ("分析员甲", "login_failed") in actions and ("分析员甲", "login_ok") in actions
+    assert ("分析员甲", "upload") in actions

@@ -14,6 +14,7 @@ from analytics.demo import load_demo
 from analytics.ingest import ingest_bytes
 from analytics.rubric import load_rubric
 from tests.records import csv_bytes, org
+from tests.sessions import as_user
 from tests.test_cli_scores import ON_TIME, OVERDUE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def demo_db(demo_template: Path, db_path: Path) -> Path:
 
 
 def page(name: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "leader")
     for key, value in state.items():
         at.session_state[key] = value
     at.run()

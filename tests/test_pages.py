@@ -9,13 +9,14 @@ from streamlit.testing.v1 import AppTest
 from analytics import store
 from analytics.ingest import ingest_bytes
 from tests.records import csv_bytes, org
+from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV_MIME = "text/csv"
 
 
 def app_on(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))
     at.run()
     if page:
         at.switch_page(page)

@@ -1,0 +1,158 @@
+"""Sign-in for the app frame: first admin, login form, inactivity timeout, the signed-in user."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+
+from analytics import access, audit, auth, store
+from analytics.auth import User
+from pages._ui import connection
+
+USER_KEY = "user"
+# (file, title, icon) per navigation group; the action a role needs decides who sees each entry.
+NAVIGATION = {
+    "看板": [
+        ("pages/overview.py", "总览", ":material/dashboard:", "view"),
+        ("pages/standardization.py", "标准化建设", ":material/rule:", "view"),
+        ("pages/integration.py", "党建业务融合", ":material/join_inner:", "view"),
+        ("pages/imbalance.py", "单位不平衡", ":material/balance:", "view"),
+        ("pages/branch.py", "支部画像", ":material/account_tree:", "view"),
+        ("pages/alerts.py", "预警", ":material/notifications:", "view"),
+    ],
+    "数据管理": [
+        ("pages/home.py", "数据概况", ":material/database:", "view"),
+        ("pages/upload.py", "数据上传", ":material/upload_file:", "upload"),
+        ("pages/batches.py", "批次管理", ":material/inventory_2:", "rollback"),
+    ],
+    "管理": [
+        ("pages/users.py", "账户管理", ":material/manage_accounts:", "admin"),
+        ("pages/rubric_editor.py", "评分细则", ":material/tune:", "admin"),
+        ("pages/audit.py", "审计日志", ":material/history:", "admin"),
+    ],
+    "说明": [
+        ("pages/method.py", "方法说明", ":material/menu_book:", "view"),
+        ("pages/account.py", "我的账户", ":material/person:", "view"),
+    ],
+}
+# Minutes without any interaction after which a session has to sign in again.
+DEFAULT_TIMEOUT_MINUTES = 30
+
+
+def navigation_for(user: User) -> dict[str, list[tuple[str, str, str]]]:
+    """The navigation this user gets: only the pages their role may use (empty groups left out)."""
+    out = {}
+    for group, entries in NAVIGATION.items():
+        allowed = [(path, title, icon) for path, title, icon, action in entries if access.can(user, action)]
+        if allowed:
+            out[group] = allowed
+    return out
+
+
+def timeout_seconds() -> float:
+    """Inactivity limit from $DANGJIAN_SESSION_MINUTES (default 30 minutes)."""
+    try:
+        return float(os.environ.get("DANGJIAN_SESSION_MINUTES", DEFAULT_TIMEOUT_MINUTES)) * 60
+    except ValueError:
+        return DEFAULT_TIMEOUT_MINUTES * 60
+
+
+def signed_in() -> User | None:
+    """The user of this session, re-read from the database (a disabled account is signed out at once)."""
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        return None
+    last = st.session_state.get("last_seen", time.time())
+    if time.time() - last > timeout_seconds():
+        sign_out("长时间未操作，已自动退出，请重新登录。")
+        return None
+    with connection() as con:
+        fresh = auth.current(con, user.name)
+    if fresh is None:
+        sign_out("账户已停用或不存在，请联系管理员。")
+        return None
+    st.session_state["last_seen"] = time.time()
+    st.session_state[USER_KEY] = fresh
+    return fresh
+
+
+def sign_out(message: str | None = None) -> None:
+    """Forget the session's user; the next run shows the login form."""
+    user = st.session_state.pop(USER_KEY, None)
+    if user is not None and message is None:
+        with connection() as con, store.transaction(con):
+            audit.record(con, user.name, "logout")
+    if message:
+        st.session_state["login_message"] = message
+
+
+def login_page() -> None:
+    """The only page before sign-in: create the first admin, or the login form."""
+    st.title("党建质量看板")
+    with connection() as con:
+        first_run = not auth.has_users(con)
+    if message := st.session_state.pop("login_message", None):
+        st.info(message)
+    if first_run:
+        _first_admin_form()
+    else:
+        _login_form()
+
+
+def _login_form() -> None:
+    with st.form("login"):
+        st.subheader("登录")
+        name = st.text_input("用户名", key="login_name")
+        password = st.text_input("密码", type="password", key="login_password")
+        submitted = st.form_submit_button("登录", type="primary")
+    if not submitted:
+        return
+    try:
+        with connection() as con:
+            user = auth.authenticate(con, name, password)
+    except auth.AuthError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[USER_KEY] = user
+    st.session_state["last_seen"] = time.time()
+    st.rerun()
+
+
+def _first_admin_form() -> None:
+    st.info("这是第一次使用：请先创建管理员账户。之后由管理员在“账户管理”中为分析员和领导开设账户。")
+    with st.form("first_admin"):
+        name = st.text_input("管理员用户名", key="admin_name")
+        password = st.text_input(f"密码（至少 {auth.MIN_PASSWORD} 个字符）", type="password", key="admin_password")
+        again = st.text_input("再次输入密码", type="password", key="admin_again")
+        submitted = st.form_submit_button("创建管理员", type="primary")
+    if not submitted:
+        return
+    if password != again:
+        st.error("两次输入的密码不一致。")
+        return
+    try:
+        with connection() as con:
+            if auth.has_users(con):  # someone else created it meanwhile
+                st.error("管理员账户已经创建，请直接登录。")
+                return
+            user = auth.add_user(con, name, password, "admin", actor=name.strip() or "first_run")
+    except auth.AuthError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[USER_KEY] = user
+    st.session_state["last_seen"] = time.time()
+    st.rerun()
+
+
+def require_page(action: str = "view") -> User:
+    """The signed-in user if their role allows `action`; otherwise a Chinese message and the page stops."""
+    user = signed_in()
+    if user is None:
+        st.warning("请先登录。")
+        st.stop()
+    if not access.can(user, action):
+        st.error(f"当前账户（{user.role_name}）没有“{access.ACTION_NAMES[action]}”的权限。")
+        st.stop()
+    return user

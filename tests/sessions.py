@@ -1,0 +1,26 @@
+"""Signing a test's AppTest session in as a real account of the test database."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from analytics import auth, store
+
+PASSWORD = "correct-horse-1"
+
+
+def ensure_user(role: str = "admin", name: str | None = None, systems: tuple[str, ...] = ()) -> auth.User:
+    """The account NAME (default: the role's name) in $DANGJIAN_DB, created if missing."""
+    name = name or role
+    with store.connect(store.db_path()) as con:
+        existing = auth.current(con, name)
+        return existing or auth.add_user(con, name, PASSWORD, role, systems, actor="tests")
+
+
+def as_user(at: AppTest, role: str = "admin", name: str | None = None, systems: tuple[str, ...] = ()) -> AppTest:
+    """Put a signed-in account into the session before the first run (the login form is tested on its own)."""
+    at.session_state["user"] = ensure_user(role, name, systems)
+    at.session_state["last_seen"] = time.time()
+    return at

@@ -1,0 +1,175 @@
+"""Accounts, lockout, audit log and guarded data changes, on real DuckDB files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from analytics import access, audit, auth, rubric_versions, store
+from analytics.ingest import ingest_bytes
+from analytics.rubric import RubricError
+from tests.records import csv_bytes, org
+
+PASSWORD = "s3cret-pass"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    with store.connect(tmp_path / "auth.duckdb") as connection:
+        yield connection
+
+
+def actions(con) -> list[tuple[str, str]]:
+    events = audit.events(con)
+    return list(zip(events["user_name"], events["action"], strict=True))[::-1]  # oldest first
+
+
+def test_passwords_are_stored_only_as_argon2_hashes(con, tmp_path: Path):
+    auth.add_user(con, "甲", PASSWORD, "leader")
+    stored = con.execute("SELECT password_hash FROM users").fetchall()[0][0]
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    con.execute("CHECKPOINT")
+    assert PASSWORD.encode() not in (tmp_path / "auth.duckdb").read_bytes()
+
+
+def test_login_with_the_right_password_returns_the_role_and_scope(con):
+    auth.add_user(con, "乙", PASSWORD, "analyst", ("经济系统",))
+    user = auth.authenticate(con, "乙", PASSWORD)
+    assert (user.name, user.role, user.systems) == ("乙", "analyst", ("经济系统",))
+    assert actions(con)[-1] == ("乙", "login_ok")
+
+
+def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(con):
+    auth.add_user(con, "丙", PASSWORD, "leader")
+    start = dt.datetime(2024, 5, 1, 9, 0)
+    for attempt in range(5):
+        with pytest.raises(auth.AuthError):
+            auth.authenticate(con, "丙", "wrong", now=start + dt.timedelta(seconds=attempt))
+    with pytest.raises(auth.AuthError, match="锁定"):  # even the right password is refused while locked
+        auth.authenticate(con, "丙", PASSWORD, now=start + dt.timedelta(minutes=14))
+    assert auth.authenticate(con, "丙", PASSWORD, now=start + dt.timedelta(minutes=16)).name == "丙"
+    assert actions(con).count(("丙", "login_failed")) == 6
+
+
+def test_four_failures_then_a_success_reset_the_count(con):
+    auth.add_user(con, "丁", PASSWORD, "leader")
+    for _ in range(4):
+        with pytest.raises(auth.AuthError, match="不正确"):
+            auth.authenticate(con, "丁", "wrong")
+    auth.authenticate(con, "丁", PASSWORD)
+    for _ in range(4):  # would lock at the 5th since the reset, not at the 1st
+        with pytest.raises(auth.AuthError, match="不正确"):
+            auth.authenticate(con, "丁", "wrong")
+
+
+def test_unknown_user_and_wrong_password_get_the_same_message(con):
+    auth.add_user(con, "戊", PASSWORD, "leader")
+    with pytest.raises(auth.AuthError) as unknown:
+        auth.authenticate(con, "无此人", PASSWORD)
+    with pytest.raises(auth.AuthError) as wrong:
+        auth.authenticate(con, "戊", "wrong")
+    assert str(unknown.value) == str(wrong.value)
+    assert str(wrong.value).startswith("用户名或密码不正确。")
+
+
+def test_disabled_accounts_cannot_sign_in_and_admins_reset_passwords(con):
+    admin = auth.add_user(con, "管理员", PASSWORD, "admin")
+    auth.add_user(con, "己", PASSWORD, "leader")
+    auth.set_disabled(con, admin, "己", True)
+    with pytest.raises(auth.AuthError, match="停用"):
+        auth.authenticate(con, "己", PASSWORD)
+    assert auth.current(con, "己") is None
+    auth.set_disabled(con, admin, "己", False)
+    auth.reset_password(con, admin, "己", "another-pass")
+    assert auth.authenticate(con, "己", "another-pass").name == "己"
+    with pytest.raises(auth.AuthError, match="只有管理员"):
+        auth.reset_password(con, auth.User("己", "leader"), "管理员", "hijacked-pass")
+
+
+def test_users_change_their_own_password_only_with_the_old_one(con):
+    auth.add_user(con, "庚", PASSWORD, "leader")
+    with pytest.raises(auth.AuthError, match="原密码"):
+        auth.change_password(con, "庚", "wrong", "new-password-1")
+    auth.change_password(con, "庚", PASSWORD, "new-password-1")
+    assert auth.authenticate(con, "庚", "new-password-1").name == "庚"
+
+
+@pytest.mark.parametrize(("name", "password", "role", "message"), [
+    ("", PASSWORD, "leader", "用户名不能为空"),
+    ("辛", "short", "leader", "至少需要 8 个字符"),
+    ("辛", PASSWORD, "boss", "角色应为"),
+])  # fmt: skip
+def test_bad_accounts_are_refused_in_chinese(con, name, password, role, message):
+    with pytest.raises(auth.AuthError, match=message):
+        auth.add_user(con, name, password, role)
+    assert not auth.has_users(con)
+
+
+def test_a_name_cannot_be_taken_twice(con):
+    auth.add_user(con, "壬", PASSWORD, "leader")
+    with pytest.raises(auth.AuthError, match="已存在"):
+        auth.add_user(con, "壬", PASSWORD, "admin")
+    assert len(auth.users(con)) == 1
+
+
+def upload(rows: list[dict]):
+    data = csv_bytes(rows)
+    return ingest_bytes(data, "q.csv"), data
+
+
+def test_a_leader_cannot_upload_or_roll_back_even_through_the_library(con):
+    leader = auth.User("领导", "leader")
+    with pytest.raises(access.AccessDenied, match="上传数据"):
+        access.load_as(con, leader, [upload([org(1)])])
+    assert store.batches(con).empty
+    assert actions(con)[-1] == ("领导", "denied")
+
+
+def test_an_analyst_cannot_upload_rows_of_another_system_and_is_told_which(con):
+    analyst = auth.User("分析员", "analyst", ("系统0",))
+    with pytest.raises(access.AccessDenied, match="系统1、系统2"):
+        access.load_as(con, analyst, [upload([org(1, unit=0), org(2, unit=1), org(3, unit=2)])])
+    assert store.batches(con).empty
+    results = access.load_as(con, analyst, [upload([org(1, unit=0), org(4, unit=3)])])  # units 0 and 3: 系统0
+    assert results[0].rows == 2
+    detail = json.loads(audit.events(con, action="upload")["detail"][0])
+    assert (detail["batch"], detail["file"], len(detail["sha256"])) == (1, "q.csv", 64)
+
+
+def test_an_analyst_cannot_roll_back_another_systems_batch(con):
+    admin = auth.User("管理员", "admin")
+    access.load_as(con, admin, [upload([org(1, unit=1)])])  # 系统1
+    analyst = auth.User("分析员", "analyst", ("系统0",))
+    with pytest.raises(access.AccessDenied, match="系统1"):
+        access.rollback_as(con, analyst, 1)
+    assert store.batches(con)["status"].tolist() == ["active"]
+    access.rollback_as(con, auth.User("全部系统分析员", "analyst"), 1)  # no scope = all systems
+    assert store.batches(con)["status"].tolist() == ["rolled_back"]
+    assert ("全部系统分析员", "rollback") in actions(con)
+
+
+def test_a_saved_rubric_is_in_force_and_audited_with_old_and_new_version(con):
+    admin = auth.User("管理员", "admin")
+    text = rubric_versions.edited_text(rubric_versions.active_text(con), {"S8": 20}, {}, {"version": "测试版"})
+    old = rubric_versions.active(con).version
+    rubric_versions.save(con, admin, text)
+    assert rubric_versions.active(con).indicator("S8").weight == 20
+    detail = json.loads(audit.events(con, action="rubric_change")["detail"][0])
+    assert detail == {"old_version": old, "new_version": "测试版"}
+    with pytest.raises(RubricError, match="已经用过"):
+        rubric_versions.save(con, admin, text)
+    with pytest.raises(access.AccessDenied):
+        rubric_versions.save(con, auth.User("分析员", "analyst"), text.replace("测试版", "另一版"))
+
+
+def test_the_audit_log_filters_by_user_action_and_day(con):
+    auth.add_user(con, "癸", PASSWORD, "leader", actor="管理员")
+    with pytest.raises(auth.AuthError):
+        auth.authenticate(con, "癸", "wrong")
+    assert audit.events(con, user="癸", action="login_failed").shape[0] == 1
+    assert audit.events(con, user="管理员")["action"].tolist() == ["user_add"]
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    assert audit.events(con, since=tomorrow).empty
