@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
 import math
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import store, terms
+from analytics import access, auth, store, terms
 from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.ingest import QUARTER_RE
@@ -88,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     years = p.add_mutually_exclusive_group(required=True)
     years.add_argument("--years", type=int, help="任期年数")
     years.add_argument("--clear", action="store_true", help="恢复按组织类型的默认任期")
+    p = sub.add_parser("users", parents=[common], help="账户：新增（add）或列出（list）")
+    users = p.add_subparsers(dest="users_command", required=True, parser_class=ChineseParser)
+    add = users.add_parser("add", parents=[common], help="新增账户（密码从提示或标准输入读取，不写在命令行里）")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=list(auth.ROLES), required=True)
+    add.add_argument("--system", action="append", default=[], metavar="S", help="分析员负责的系统（可重复）")
+    add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    users.add_parser("list", parents=[common], help="列出账户")
     p = sub.add_parser("demo", parents=[common], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
@@ -134,7 +143,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         reports = validate_uploads(con, files, args.quarter)
         blocked = is_blocked(reports, args.valid_rows_only)
         uploads = [(r, data) for r, (_, data) in zip(reports, files, strict=True)]
-        results = [] if blocked else store.load_batches(con, uploads, CLI_USER, args.valid_rows_only)
+        results = [] if blocked else access.load_as(con, auth.CLI_OPERATOR, uploads, args.valid_rows_only)
     _print_ingest(args, reports, results)
     return EXIT_REJECTED if blocked else EXIT_OK
 
@@ -226,7 +235,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Withdraw a batch; what it replaced becomes current again."""
     with store.connect(args.db) as con:
-        result = store.rollback(con, args.batch_id, CLI_USER)
+        result = access.rollback_as(con, auth.CLI_OPERATOR, args.batch_id)
     print(f"批次 {result.batch_id} 已回退：撤下 {result.withdrawn} 行，恢复此前数据 {result.restored} 行。")
     if result.kept_by_later:
         later = "、".join(map(str, result.kept_by_later))
@@ -321,6 +330,32 @@ def cmd_term(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """Add an account (password from a prompt or stdin, never an argument) or list accounts."""
+    if args.users_command == "list":
+        with store.connect(args.db) as con:
+            table = auth.users(con)
+        print("还没有账户。" if table.empty else table.to_string(index=False))
+        return EXIT_OK
+    password = _read_password(args.password_stdin)
+    with store.connect(args.db) as con:
+        user = auth.add_user(con, args.name, password, args.role, tuple(args.system), actor=CLI_USER)
+    scope = f"，负责系统：{'、'.join(user.systems)}" if user.systems else ""
+    print(f"已新增账户「{user.name}」（{user.role_name}{scope}）。")
+    return EXIT_OK
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("没有终端可以输入密码：请使用 --password-stdin 从标准输入传入密码。")
+    first, second = getpass.getpass("密码："), getpass.getpass("再次输入密码：")
+    if first != second:
+        raise UsageError("两次输入的密码不一致。")
+    return first
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled demo district through the normal ingest path."""
     with store.connect(args.db) as con:
@@ -354,6 +389,7 @@ COMMANDS = {
     "scores": cmd_scores,
     "imbalance": cmd_imbalance,
     "term": cmd_term,
+    "users": cmd_users,
     "demo": cmd_demo,
     "template": cmd_template,
 }
