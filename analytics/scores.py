@@ -120,16 +120,31 @@ def _value_column(ind: Indicator) -> str:
 def _records(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> duckdb.DuckDBPyRelation:
     """The quarter's current records, with year-to-date sums joined where the rubric asks for them."""
     base = con.table("current_records").filter(col("quarter") == const(quarter)).set_alias("r")
-    summed = sorted({i.column for i in rubric.indicators if i.accumulate})
-    if not summed:
+    _, quarter_no = quarter_parts(quarter)
+    accumulated = [i for i in rubric.indicators if i.accumulate]
+    # An indicator that cannot apply this quarter (S9 outside Q4) needs no history: skip the 4n-row sum.
+    needed = sorted({i.column for i in accumulated if _may_apply(i, quarter_no)})
+    idle = sorted({i.column for i in accumulated} - set(needed))
+    if idle:
+        nulls = [const(None).cast(duckdb.sqltype("DOUBLE")).alias(f"ytd_{c}") for c in idle]
+        base = base.select(duckdb.StarExpression(), *nulls).set_alias("r")
+    if not needed:
         return base
     year, _ = quarter_parts(quarter)
-    history = con.table("current_records").filter(col("quarter").between(const(f"{year}Q1"), const(quarter)))
+    # records, not the current_records view: the sum needs only org_id and the value, not the organizations join.
+    history = con.table("records").filter(
+        col("quarter").between(const(f"{year}Q1"), const(quarter)) & col("replaced_by").isnull()
+    )
     ytd = history.aggregate(
-        [col("org_id").alias("ytd_org"), *(fn("sum", col(c)).alias(f"ytd_{c}") for c in summed)], "org_id"
+        [col("org_id").alias("ytd_org"), *(fn("sum", col(c)).alias(f"ytd_{c}") for c in needed)], "org_id"
     ).set_alias("y")
     joined = base.join(ytd, col("org_id") == col("ytd_org"), how="left")
     return joined.select(duckdb.StarExpression(exclude=["ytd_org"]))
+
+
+def _may_apply(ind: Indicator, quarter_no: int) -> bool:
+    """False when a quarter condition rules the indicator out for this quarter."""
+    return all(quarter_no in c.quarters for c in ind.applies if c.quarters)
 
 
 def _indicator_columns(rubric: Rubric, quarter: str) -> list[duckdb.Expression]:
