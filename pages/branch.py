@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import charts, dashboard
-from pages._leader import current_rubric, scores_or_stop, sidebar_filters
+from pages._leader import current_rubric, rubric_text, scores_or_stop, sidebar_filters, stability
 from pages._ui import connection, ensure_app_frame
 
 ensure_app_frame()
@@ -28,11 +28,18 @@ st.session_state["branch_org_id"] = org_id
 row = branches[branches["org_id"] == org_id].iloc[0]
 
 st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
-cols = st.columns(4)
+steady = stability(quarter, rubric_text()).set_index(quarter.index)
+held = steady.loc[row.name, "stability"]
+cols = st.columns(5)
 cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
 cols[1].metric("党建与业务融合", f"{row['integration']:.1f}")
-cols[2].metric("象限", row["quadrant"])
+cols[2].metric("象限", row["quadrant"] + ("（临界）" if held < 0.9 else ""))
 cols[3].metric("等级", row["grade"])
+cols[4].metric(
+    "象限稳定性",
+    f"{held * 100:.0f}%",
+    help="把各指标权重在 ±25% 内随机调整 1,000 次，保持当前象限的比例；低于 90% 为“临界”。",
+)
 if row["missing"]:
     missing = "、".join(f"{i} {rubric.indicator(i).name}" for i in row["missing"].split(","))
     st.warning(f"未填报的项目（按 0 分计）：{missing}")

@@ -9,8 +9,10 @@ from pages._leader import (
     fmt_change,
     open_branch,
     quarter_or_stop,
+    rubric_text,
     scores_or_stop,
     sidebar_filters,
+    stability,
     trend,
 )
 from pages._ui import ensure_app_frame
@@ -60,6 +62,17 @@ points = event.selection.points if event and event.selection else []
 if points and points[0].get("customdata") is not None:
     chosen = points[0]["customdata"]
     open_branch(int(chosen[0] if isinstance(chosen, list) else chosen))
+
+steady = stability(frame, rubric_text())
+borderline = steady[steady["borderline"]]
+if len(borderline):
+    with st.expander(f"临界党组织 {len(borderline)} 个：象限取决于权重的设定"):
+        st.caption("把各指标权重在 ±25% 内随机调整 1,000 次，保持当前象限的比例低于 90% 的党组织，结论宜谨慎使用。")
+        st.dataframe(
+            borderline.rename(columns={"system": "所属系统", "unit": "单位名称", "org_name": "党组织名称",
+                                       "quadrant": "象限", "stability": "保持比例", "borderline": "临界"}).drop(columns="临界"),
+            hide_index=True, width="stretch", column_config={"保持比例": st.column_config.NumberColumn(format="percent")},
+        )  # fmt: skip
 
 left, right = st.columns(2)
 with left:

@@ -119,6 +119,7 @@ def test_branch_profile_shows_the_chosen_branch_and_its_unreported_items(db_path
     shown = metrics(at)
     assert shown["支部标准化建设"] == f"{OVERDUE:.1f}"
     assert shown["象限"] == "边缘化" and shown["等级"] == "较差"
+    assert shown["象限稳定性"] == "100%"  # integration is 0 under any weights, standardization far below 80
     assert any("未填报" in w.value and "S5" in w.value for w in at.warning)
 
 
