@@ -14,12 +14,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import access, auth, store, terms
+from analytics import access, auth, rubric_versions, store, terms
 from analytics.blank import template_workbook
 from analytics.demo import load_demo
+from analytics.exports import EXPORT_FORMATS, export_files, record_export, write_export
+from analytics.images import ImageError
 from analytics.ingest import QUARTER_RE
+from analytics.meeting import DISTRICT
+from analytics.meeting import build as build_meeting
 from analytics.problems import Report, format_problem
-from analytics.rubric import RubricError
+from analytics.rubric import RubricError, load_rubric
 from analytics.summary import imbalance_summary, scores_table
 from analytics.uploads import is_blocked, validate_uploads
 
@@ -82,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--score", choices=["standardization", "integration"], default="standardization")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
+    _export_parser(sub, common)
     p = sub.add_parser("term", parents=[common], help="设定某个党组织的换届任期（与默认任期不同时）")
     p.add_argument("--system", required=True)
     p.add_argument("--unit", required=True)
@@ -102,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
     p.add_argument("file", metavar="FILE")
     return parser
+
+
+def _export_parser(sub, common: argparse.ArgumentParser) -> None:
+    """The `export` subcommand: quarter, optional system, one flag per file to write."""
+    p = sub.add_parser("export", parents=[common], help="导出会议材料：演示文稿、数据表、季度通报、图表图片")
+    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--system", help="只导出一个系统（默认全区）")
+    p.add_argument("--pptx", metavar="F", help="演示文稿（16:9 PPTX）")
+    p.add_argument("--xlsx", metavar="F", help="数据表（XLSX）")
+    p.add_argument("--docx", metavar="F", help="季度通报（DOCX）")
+    p.add_argument("--png", metavar="DIR", help="把全部图表存为 PNG 图片的文件夹")
+    p.add_argument("--svg", action="store_true", help="与 --png 一起使用：同时存 SVG 矢量图")
+    p.add_argument("--district", default=DISTRICT, help=f"材料中的名称（默认「{DISTRICT}」）")
+    p.add_argument("--rubric", help="评分细则文件（默认使用系统中生效的细则）")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +340,28 @@ def _imbalance_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the meeting files of a quarter (optionally one system): PPTX, XLSX, DOCX and chart images."""
+    targets = {f: getattr(args, f) for f in EXPORT_FORMATS if getattr(args, f)}
+    if not targets:
+        raise UsageError("请至少指定 --pptx、--xlsx、--docx、--png 中的一项")
+    if args.svg and not args.png:
+        raise UsageError("--svg 需要与 --png 一起使用")
+    with store.connect(args.db) as con:
+        rubric = load_rubric(args.rubric) if args.rubric else rubric_versions.active(con)
+        meeting = build_meeting(con, args.quarter, rubric, {"system": args.system}, args.district, CLI_USER)
+    try:
+        files = export_files(meeting, targets, svg=args.svg)
+    except ImageError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    for fmt, target in targets.items():
+        print(write_export(fmt, Path(target), files) + f"（{meeting.scope}，{args.quarter}）")
+    with store.connect(args.db) as con:
+        record_export(con, meeting, files)
+    return EXIT_OK
+
+
 def cmd_term(args: argparse.Namespace) -> int:
     """Set or clear one organization's election term."""
     with store.connect(args.db) as con:
@@ -390,6 +431,7 @@ COMMANDS = {
     "imbalance": cmd_imbalance,
     "term": cmd_term,
     "users": cmd_users,
+    "export": cmd_export,
     "demo": cmd_demo,
     "template": cmd_template,
 }

@@ -21,6 +21,7 @@ NAVIGATION = {
         ("pages/imbalance.py", "单位不平衡", ":material/balance:", "view"),
         ("pages/branch.py", "支部画像", ":material/account_tree:", "view"),
         ("pages/alerts.py", "预警", ":material/notifications:", "view"),
+        ("pages/export.py", "导出", ":material/download:", "export"),
     ],
     "数据管理": [
         ("pages/home.py", "数据概况", ":material/database:", "view"),

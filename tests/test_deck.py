@@ -1,0 +1,150 @@
+"""The meeting deck reopened with python-pptx: slides and titles, numbers equal to the scores, fonts, pictures."""
+
+from __future__ import annotations
+
+import functools
+import io
+
+import pytest
+from pptx import Presentation
+from pptx.oxml.ns import qn
+from pptx.util import Emu
+
+from analytics import deck, images
+from tests.exports_demo import SYSTEM, TRUTH, demo_meeting, other_units, scores, warm
+
+FIXED_TITLES = [
+    "总体情况",
+    "标准化建设 × 党建业务融合：四象限",
+    "单位排名与稳健性：支部标准化建设",
+    "单位排名与稳健性：党建与业务融合",
+    "支部标准化建设：失分较多的指标",
+    "党建与业务融合：各项指标情况",
+    "单位之间不平衡程度趋势",
+    "预警事项",
+]
+
+
+@functools.cache
+def opened(system: str | None = None) -> Presentation:
+    warm()
+    return Presentation(io.BytesIO(deck.deck_bytes(demo_meeting(system))))
+
+
+def title(slide) -> str:
+    return slide.shapes.title.text_frame.text
+
+
+def slide_text(slide) -> str:
+    parts = []
+    for shape in slide.shapes:
+        if shape.has_text_frame:
+            parts.append(shape.text_frame.text)
+        if shape.has_table:
+            parts += [cell.text for row in shape.table.rows for cell in row.cells]
+    return "\n".join(parts)
+
+
+def table_rows(slide, index: int = 0) -> list[list[str]]:
+    tables = [s.table for s in slide.shapes if s.has_table]
+    return [[cell.text for cell in row.cells] for row in tables[index].rows]
+
+
+def test_deck_is_16_9_with_one_slide_per_topic_and_one_per_lagging_unit():
+    prs, lagging = opened(), list(demo_meeting().lagging["unit"])
+    assert (prs.slide_width, prs.slide_height) == (Emu(12192000), Emu(6858000))
+    assert len(prs.slides) == 1 + len(FIXED_TITLES) + len(lagging)
+    titles = [title(s) for s in prs.slides]
+    assert titles[0].replace("\n", "") == "2024年第四季度区直机关基层党组织建设质量分析"
+    assert titles[1:9] == FIXED_TITLES
+    assert [t.split("：")[1].split("（")[0] for t in titles[9:]] == lagging
+    # the planted problems of the demo district are among the lagging units
+    assert {TRUTH["two_skins_unit"], TRUTH["declining_unit"], TRUTH["business_heavy_unit"]} <= set(lagging)
+
+
+def test_title_slide_names_district_quarter_and_date():
+    made = demo_meeting().made
+    text = slide_text(opened().slides[0])
+    assert "区直机关" in text and "2024年第四季度" in text
+    assert f"{made.year}年{made.month}月{made.day}日" in text
+
+
+def test_kpi_cards_show_the_mean_scores_and_the_quadrant_counts():
+    frame, text = scores(), slide_text(opened().slides[1])
+    assert f"{frame['standardization'].mean():.1f}" in text
+    assert f"{frame['integration'].mean():.1f}" in text
+    for quadrant, count in frame["quadrant"].value_counts().items():
+        assert f"“{quadrant}”党组织\n{count} 个" in text
+
+
+def test_quadrant_table_counts_equal_the_scores():
+    counts = scores()["quadrant"].value_counts()
+    rows = table_rows(opened().slides[2])
+    assert rows[0] == ["象限", "党组织数", "占比", "比上季度"]
+    assert {r[0]: int(r[1]) for r in rows[1:]} == counts.to_dict()
+
+
+@pytest.mark.parametrize(("index", "score"), [(3, "standardization"), (4, "integration")])
+def test_ranking_tables_hold_every_unit_mean_in_rank_order(index, score):
+    means = scores().groupby("unit")[score].mean().sort_values(ascending=False)
+    slide = opened().slides[index]
+    rows = [r for i in range(2) for r in table_rows(slide, i)[1:]]
+    assert [r[1] for r in rows] == list(means.index)
+    assert [r[2] for r in rows] == [f"{v:.1f}" for v in means]
+    assert [int(r[0]) for r in rows] == list(range(1, len(means) + 1))  # no ties in the demo
+
+
+def test_quadrant_picture_is_a_png_of_the_rendered_size():
+    pictures = [s for s in opened().slides[2].shapes if s.shape_type == 13]
+    assert len(pictures) == 1
+    image = pictures[0].image
+    assert image.content_type == "image/png"
+    assert images.png_size(image.blob) == (1600, 1280)  # 800 × 640 layout pixels at scale 2
+    assert pictures[0].width / pictures[0].height == pytest.approx(1600 / 1280, rel=0.01)
+
+
+def test_every_run_on_slides_and_in_notes_has_an_east_asian_font():
+    prs, runs = opened(), 0
+    for slide in prs.slides:
+        for part in (slide, slide.notes_slide):
+            for run in part._element.iter(qn("a:r")):
+                runs += 1
+                ea = run.find(qn("a:rPr")).find(qn("a:ea"))
+                assert ea is not None and ea.get("typeface") in ("Microsoft YaHei", "Noto Sans CJK SC")
+    assert runs > 300
+
+
+def test_speaker_notes_carry_the_numbers_behind_the_charts():
+    frame, prs = scores(), opened()
+    item_notes = prs.slides[5].notes_slide.notes_text_frame.text
+    assert f"S8 主题党日：权重 10，平均失 {frame['lost_S8'].mean():.2f} 分" in item_notes
+    ranking_notes = prs.slides[3].notes_slide.notes_text_frame.text
+    best = frame.groupby("unit")["standardization"].mean().sort_values(ascending=False)
+    assert f"第 1 名 {best.index[0]}：{best.iloc[0]:.1f} 分" in ranking_notes
+    warning_notes = prs.slides[8].notes_slide.notes_text_frame.text
+    assert all(name in warning_notes for name in TRUTH["overdue_2024Q4"])
+
+
+def test_lagging_unit_slide_lists_its_lowest_organizations_with_their_scores():
+    unit = TRUTH["two_skins_unit"]
+    slide = next(s for s in opened().slides if title(s).startswith(f"后进单位：{unit}"))
+    frame = scores()
+    mine = frame[frame["unit"] == unit]
+    rows = table_rows(slide, 1)[1:]
+    for name, standardization, integration, quadrant in rows:
+        row = mine[mine["org_name"].str.endswith(name)].iloc[0]
+        assert (standardization, integration, quadrant) == (
+            f"{row['standardization']:.1f}",
+            f"{row['integration']:.1f}",
+            row["quadrant"],
+        )
+    assert table_rows(slide, 0)[2][1] == f"{mine['integration'].mean():.1f}"
+
+
+def test_a_system_deck_shows_only_that_system():
+    prs = opened(SYSTEM)
+    text = "\n".join(slide_text(s) + s.notes_slide.notes_text_frame.text for s in prs.slides)
+    assert "区直机关 经济系统" in text
+    assert [u for u in other_units(SYSTEM) if u in text] == []
+    ranked = [r[1] for r in table_rows(prs.slides[3])[1:]]
+    assert sorted(ranked) == sorted(scores().query("system == @SYSTEM")["unit"].unique())
