@@ -8,7 +8,7 @@ import pandas as pd
 
 from analytics import imbalance, store
 from analytics.rubric import QUADRANTS, Rubric
-from analytics.scores import for_quarter, previous_quarter
+from analytics.scores import for_quarter, previous_quarter, scores_relation
 from analytics.template import load_template
 
 SCORES = ("standardization", "integration")
@@ -27,6 +27,20 @@ def filtered(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
 def all_scores(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
     """Scores of every organization in every quarter with data, oldest quarter first."""
     frames = [for_quarter(con, q, rubric) for q in store.quarters(con)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# What the pages need of every quarter (filters, KPIs, trend, a branch's history); the wide frame is per quarter.
+SUMMARY_COLUMNS = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "model_level",
+                   "standardization", "integration", "quadrant", "grade", "completeness"]  # fmt: skip
+
+
+def all_scores_summary(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
+    """SUMMARY_COLUMNS of all_scores, same rows in the same order, without the ~60 indicator columns."""
+    frames = [
+        scores_relation(con, q, rubric).order("system, unit, org_name").select(*SUMMARY_COLUMNS).df()
+        for q in store.quarters(con)
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -162,6 +176,4 @@ def _target_text(ind) -> str:
 
 def branch_records(con: duckdb.DuckDBPyConnection, org_id: int) -> pd.DataFrame:
     """The reported records of one organization in every quarter, oldest first."""
-    return con.execute(
-        "SELECT * FROM current_records WHERE org_id = $id ORDER BY quarter", {"id": int(org_id)}
-    ).df()
+    return con.execute("SELECT * FROM current_records WHERE org_id = $id ORDER BY quarter", {"id": int(org_id)}).df()

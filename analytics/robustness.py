@@ -64,13 +64,61 @@ def _quadrants(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray) -> np.n
     return _quadrant_codes(s, i, rubric.quadrant_threshold)
 
 
+def _composite_range(
+    frame: pd.DataFrame, rubric: Rubric, composite: str, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact lowest and highest composite of each organization over every weighting in the box [low, high].
+
+    A weighted mean is lowest with the high weights on its lowest scores and the low weights on the rest,
+    so the extremes are among the k + 1 splits of the sorted scores (NaN where nothing applies).
+    """
+    cols = [k for k, i in enumerate(rubric.indicators) if i.composite == composite]
+    values = frame[[i.id for i in rubric.of(composite)]].to_numpy(dtype=float, na_value=np.nan)
+    applicable = ~np.isnan(values)
+    order = np.argsort(np.where(applicable, values, 0.0), axis=1, kind="stable")
+    s = np.take_along_axis(np.where(applicable, values, 0.0), order, axis=1)
+    mask = np.take_along_axis(applicable, order, axis=1)
+    lo_w, hi_w = (np.where(mask, w[cols][order], 0.0) for w in (low, high))
+
+    def splits(first: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        zero = np.zeros((len(s), 1))
+        head_num, head_den = (np.hstack([zero, np.cumsum(x, axis=1)]) for x in (first * s, first))
+        tail_num, tail_den = (np.hstack([np.cumsum(x[:, ::-1], axis=1)[:, ::-1], zero]) for x in (rest * s, rest))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return 100.0 * (head_num + tail_num) / (head_den + tail_den)
+
+    return np.min(splits(hi_w, lo_w), axis=1), np.max(splits(lo_w, hi_w), axis=1)
+
+
+def _settled(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(settled, code): organizations whose quadrant is the same under every weighting in the draws' box."""
+    low, high = weights.min(axis=0), weights.max(axis=0)
+    t, margin = rubric.quadrant_threshold, 1e-6  # far above the float error of either computation
+    sides = []
+    for composite in ("standardization", "integration"):
+        lo, hi = _composite_range(frame, rubric, composite, low, high)
+        nothing = np.isnan(lo)  # nothing applies: NaN under every weighting, never "high"
+        sides.append((nothing | (lo >= t + margin) | (hi < t - margin), ~nothing & (lo >= t + margin)))
+    (s_fixed, s_high), (i_fixed, i_high) = sides
+    code = np.where(s_high, np.where(i_high, 0, 1), np.where(i_high, 2, 3))
+    settled = s_fixed & i_fixed if low.min() > 0 else np.zeros(len(frame), dtype=bool)
+    return settled, code
+
+
 def quadrant_stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray | None = None) -> pd.DataFrame:
     """Per organization: nominal quadrant, share of draws keeping it, and 临界 when under 90 %."""
     weights = weight_draws(rubric) if weights is None else weights
     nominal = _quadrants(frame, rubric, nominal_weights(rubric))[:, 0]
-    kept = np.zeros(len(frame))
-    for part in _chunks(len(frame), len(weights)):
-        kept += (_quadrants(frame, rubric, weights[part]) == nominal[:, None]).sum(axis=1)
+    # Only organizations near a threshold can change quadrant; the others keep theirs in every draw
+    # (or in none), which the exact range over the weight box tells without drawing (n × 1000 → a few %).
+    settled, code = _settled(frame, rubric, weights)
+    kept = np.where(code == nominal, float(len(weights)), 0.0)
+    unsettled = frame[~settled]
+    near = nominal[~settled]
+    counted = np.zeros(len(unsettled))
+    for part in _chunks(len(unsettled), len(weights)):
+        counted += (_quadrants(unsettled, rubric, weights[part]) == near[:, None]).sum(axis=1)
+    kept[~settled] = counted
     share = kept / len(weights)
     out = frame[["system", "unit", "org_name"]].copy()
     out["quadrant"] = np.asarray(QUADRANTS, dtype=object)[nominal]
@@ -90,14 +138,19 @@ def rank_intervals(
     weights = weight_draws(rubric) if weights is None else weights
     codes, labels = pd.factorize(frame[by], sort=True)
     counts = np.bincount(codes, minlength=len(labels)).astype(float)
+    # Rows sorted by group (stable), so each group's sum adds its rows in the same order np.add.at did.
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    present_groups = codes[order][starts]
+    ordered = frame.iloc[order]
     ranks = []
     for part in _chunks(len(frame), len(weights)):
-        composite = _composite_draws(frame, rubric, score, weights[part])
+        composite = _composite_draws(ordered, rubric, score, weights[part])
         present = ~np.isnan(composite)
         sums = np.zeros((len(labels), composite.shape[1]))
-        np.add.at(sums, codes, np.where(present, composite, 0.0))
         scored = np.zeros_like(sums)
-        np.add.at(scored, codes, present.astype(float))
+        sums[present_groups] = np.add.reduceat(np.where(present, composite, 0.0), starts, axis=0)
+        scored[present_groups] = np.add.reduceat(present.astype(float), starts, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = sums / scored
         ranks.append(_ranks(means))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import dashboard, robustness, rubric_versions, store
+from analytics import dashboard, robustness, rubric_versions, scores, store
 from analytics.rubric import Rubric, RubricError, parse_rubric
 from pages._ui import connection, data_version, db_file, upload_link
 
@@ -39,13 +39,26 @@ def current_rubric() -> Rubric:
 @st.cache_data(show_spinner="正在计算得分…", max_entries=4)
 def _all_scores(db: str, version: int, text: str) -> pd.DataFrame:
     with store.connect(db) as con:
-        return dashboard.all_scores(con, parse_rubric(text))
+        return dashboard.all_scores_summary(con, parse_rubric(text))
 
 
 def all_scores() -> pd.DataFrame:
-    """Scores of every organization in every quarter, recomputed only when data or rubric change."""
+    """Headline scores (dashboard.SUMMARY_COLUMNS) of every organization in every quarter, cached on data and rubric."""
     current_rubric()
     return _all_scores(db_file(), data_version(), rubric_text())
+
+
+# Every column of one quarter: at 200,000 organizations × 4 quarters the wide frame of all quarters was
+# 800k rows × ~76 columns; pages only ever read one quarter of it (bench/scale.md).
+@st.cache_data(show_spinner="正在计算得分…", max_entries=8)
+def _quarter_scores(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
+    with store.connect(db) as con:
+        return scores.for_quarter(con, quarter, parse_rubric(text))
+
+
+def quarter_scores(quarter: str) -> pd.DataFrame:
+    """Every score column of one quarter (all organizations), cached like all_scores."""
+    return _quarter_scores(db_file(), data_version(), rubric_text(), quarter)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -129,8 +142,8 @@ def scores_or_stop() -> pd.DataFrame:
 
 
 def quarter_or_stop(scored: pd.DataFrame, filters: Filters) -> pd.DataFrame:
-    """The filtered rows of the selected quarter; an empty selection says so and stops."""
-    frame = filters.apply(scored[scored["quarter"] == filters.quarter])
+    """The filtered rows (every score column) of the selected quarter; an empty selection says so and stops."""
+    frame = filters.apply(quarter_scores(filters.quarter))
     if frame.empty:
         st.warning(f"{filters.quarter} 在当前筛选条件下没有党组织的数据，请调整左侧的系统、单位或组织类型。")
         st.stop()

@@ -3,14 +3,14 @@
 import streamlit as st
 
 from analytics import charts, dashboard
-from pages._leader import current_rubric, rubric_text, scores_or_stop, sidebar_filters, stability
+from pages._leader import current_rubric, quarter_scores, rubric_text, scores_or_stop, sidebar_filters, stability
 from pages._ui import connection, ensure_app_frame
 
 ensure_app_frame()
 rubric = current_rubric()
 scored = scores_or_stop()
 filters = sidebar_filters(scored)
-quarter = scored[scored["quarter"] == filters.quarter]
+quarter = quarter_scores(filters.quarter)
 st.title("支部画像")
 
 unit_options = sorted(filters.apply(quarter)["unit"].unique()) or sorted(quarter["unit"].unique())
@@ -28,8 +28,8 @@ st.session_state["branch_org_id"] = org_id
 row = branches[branches["org_id"] == org_id].iloc[0]
 
 st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
-steady = stability(quarter, rubric_text()).set_index(quarter.index)
-held = steady.loc[row.name, "stability"]
+# Each organization's stability depends only on its own row: one row, not the whole quarter × 1,000 draws.
+held = stability(branches[branches["org_id"] == org_id], rubric_text())["stability"].iloc[0]
 cols = st.columns(5)
 cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
 cols[1].metric("党建与业务融合", f"{row['integration']:.1f}")
