@@ -91,7 +91,27 @@ def score_quarter(db: str, repeat: int) -> dict:
             )
             walls.append(wall)
             cpus.append(cpu)
-    return {"times": walls, "cpu": cpus}
+        summary = [timed(lambda: unit_summary(con, rubric)) for _ in range(repeat)]
+    return {
+        "times": walls,
+        "cpu": cpus,
+        "summary_times": [s[0] for s in summary],
+        "summary_cpu": [s[1] for s in summary],
+    }
+
+
+def unit_summary(con, rubric) -> list:
+    """Both scores of every organization, reduced in DuckDB to what a page draws: per unit, means and quadrants."""
+    from duckdb import ColumnExpression as col
+
+    from analytics.scores import scores_relation
+
+    rel = scores_relation(con, QUARTER, rubric).select(
+        col("unit"), col("standardization"), col("integration"), col("quadrant")
+    )
+    return rel.aggregate(
+        "unit, count(*), avg(standardization), avg(integration), count(*) FILTER (quadrant = '两张皮')", "unit"
+    ).fetchall()
 
 
 def render_page(db: str, page: str) -> dict:
@@ -257,6 +277,9 @@ def bench_size(n: int, repeat: int, pages_max: int) -> dict:
           f"  CPU {ingest['cpu_total']:.1f} s  peak {ingest['peak_mb']:.0f} MB  ({ingest['what']})", flush=True)  # fmt: skip
     score = child("score", str(db), str(repeat))
     result["score"] = score | {"median": statistics.median(score["times"]), "min": min(score["times"])}
+    summary = statistics.median(score["summary_times"])
+    print(f"  scores → unit summary in DuckDB: median {summary:.2f} s  min {min(score['summary_times']):.2f} s"
+          f"  CPU {statistics.median(score['summary_cpu']):.2f} s", flush=True)  # fmt: skip
     print(f"  score    median {result['score']['median']:.2f} s  min {result['score']['min']:.2f} s"
           f"  CPU {statistics.median(score['cpu']):.2f} s  peak {score['peak_mb']:.0f} MB", flush=True)  # fmt: skip
     result["pages"] = {}
