@@ -226,10 +226,13 @@ def body(document, meeting: Meeting, progress: Progress) -> None:
 
 def signature(document, meeting: Meeting) -> None:
     """The issuing body and date, right-aligned."""
-    document.add_paragraph()
+    document.paragraphs[-1].paragraph_format.keep_with_next = True  # never a page with only the signature
+    document.add_paragraph().paragraph_format.keep_with_next = True
     made = meeting.made
-    for line in (f"中共{meeting.district}工作委员会", f"{made.year}年{made.month}月{made.day}日"):
-        paragraph(document, line, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format.right_indent = Pt(64)
+    issuer, date = f"中共{meeting.district}工作委员会", f"{made.year}年{made.month}月{made.day}日"
+    for line, right in ((issuer, 40), (date, 64)):  # the issuer centred over the date
+        fmt = paragraph(document, line, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format
+        fmt.right_indent, fmt.keep_with_next = Pt(right), True
 
 
 def bulletin_bytes(meeting: Meeting, progress: Progress = None) -> bytes:

@@ -86,10 +86,9 @@ def _overall(m: Meeting) -> Part:
     k = m.kpis
     changes = [k[f"{s}_change"] for s in SCORES]
     excellent = int((m.frame["grade"] == m.rubric.grades[0][0]).sum())
-    text = (
-        f"{_place(m)}支部标准化建设平均得分{score_text(k['standardization'])}分，党建与业务融合平均得分"
-        f"{score_text(k['integration'])}分，{excellent}个党组织综合等级为“{m.rubric.grades[0][0]}”，占{pct(excellent / len(m.frame))}。"
-    )
+    means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in SCORES)
+    best = m.rubric.grades[0][0]
+    text = f"{_place(m)}{means}，{excellent}个党组织综合等级为“{best}”，占{pct(excellent / len(m.frame))}。"
     if any(c is None or pd.isna(c) for c in changes):
         return "评价工作全面开展。", text
     rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(SCORES, changes, strict=True)]
@@ -157,7 +156,8 @@ def _spread(m: Meeting) -> str:
     if report["gini"] is None or share is None:
         return ""
     where = "差距主要来自单位之间" if share >= 0.5 else "差距主要在各单位内部的支部之间"
-    return f"从均衡程度看，支部标准化建设基尼系数为{report['gini']:.3f}，单位间差异占{pct(share)}，{where}。"
+    name = m.rubric.composite_name("standardization")
+    return f"从均衡程度看，{name}基尼系数为{report['gini']:.3f}，单位间差异占{pct(share)}，{where}。"
 
 
 def _lagging(m: Meeting) -> Part:

@@ -34,17 +34,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_NAME_MAX = 31
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 MIN_WIDTH, MAX_WIDTH = 6, 60
+PRINT_FIT_WIDTH = 200  # character columns that still print legibly on one A4 landscape page
 DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm:ss"
 Progress = Callable[[float, str], None] | None
 
 
 @dataclass(frozen=True)
 class Sheet:
-    """A table and how to show it: Excel number formats and cell colours by value, both keyed by header."""
+    """A table and how to show it: number formats, cell colours by value and fixed widths, keyed by header."""
 
     frame: pd.DataFrame
     formats: dict[str, str] = field(default_factory=dict)
     colors: dict[str, dict[str, str]] = field(default_factory=dict)
+    widths: dict[str, int] = field(default_factory=dict)  # a narrower column wraps its header
 
 
 def neutralize(text: str) -> str:
@@ -112,24 +114,41 @@ def _width(header: str, values: list[object], number_format: str | None) -> int:
 
 
 def _write_sheet(book: xlsxwriter.Workbook, name: str, sheet: Sheet, header_format) -> None:
-    frame = sheet.frame
-    out = book.add_worksheet(name)
+    frame, out = sheet.frame, book.add_worksheet(name)
     headers = [neutralize(str(c)) for c in frame.columns]
     out.write_row(0, 0, headers, header_format)
+    total, lines = 0, 1
     for col, (header, column) in enumerate(zip(headers, frame.columns, strict=True)):
         series = frame[column]
         values = [_cell(v) for v in series.astype(object).tolist()]
         number_format = sheet.formats.get(str(column)) or _column_format(series)
         cell_format = book.add_format({"num_format": number_format}) if number_format else None
         out.write_column(1, col, values, cell_format)
-        out.set_column(col, col, _width(header, values, number_format))
+        width = sheet.widths.get(str(column)) or _width(header, values, number_format)
+        out.set_column(col, col, width)
+        total, lines = total + width, max(lines, math.ceil(display_width(header) / max(width - 1, 1)))
         for value, color in sheet.colors.get(str(column), {}).items():
-            rule = {"type": "cell", "criteria": "==", "value": f'"{value}"'}
-            rule["format"] = book.add_format({"bg_color": color})
+            rule = {
+                "type": "cell",
+                "criteria": "==",
+                "value": f'"{value}"',
+                "format": book.add_format({"bg_color": color}),
+            }
             out.conditional_format(1, col, max(len(frame), 1), col, rule)
+    out.set_row(0, 16 * lines)  # LibreOffice does not grow a wrapped header row by itself
     out.freeze_panes(1, 0)
+    _print_setup(out, total)
     if len(frame.columns):
         out.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+
+
+def _print_setup(out, total_width: int) -> None:
+    """A4 landscape with the header row on every page; one page wide when that keeps the type readable."""
+    out.set_landscape()
+    out.set_paper(9)
+    out.repeat_rows(0)
+    if total_width <= PRINT_FIT_WIDTH:
+        out.fit_to_pages(1, 0)
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame | Sheet], title: str | None = None, author: str | None = None) -> bytes:
@@ -138,7 +157,9 @@ def xlsx_bytes(sheets: dict[str, pd.DataFrame | Sheet], title: str | None = None
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "remove_timezone": True}
     with xlsxwriter.Workbook(buffer, options) as book:
         book.set_properties({"title": title or "", "author": author or "", "comments": "党建质量看板导出"})
-        header_format = book.add_format({"bold": True, "bg_color": "#F2DCDB", "border": 1})
+        header_format = book.add_format(
+            {"bold": True, "bg_color": "#F2DCDB", "border": 1, "text_wrap": True, "valign": "vcenter"}
+        )
         for name, table in zip(sheet_names(list(sheets)), sheets.values(), strict=True):
             _write_sheet(book, name, table if isinstance(table, Sheet) else Sheet(table), header_format)
         if not sheets:
@@ -167,7 +188,11 @@ def _org_sheet(meeting: Meeting) -> Sheet:
     )
     formats = {names[c]: SCORE for c in SCORES} | {f"{i.id} {i.name}": RATE for i in rubric.indicators}
     grades = {h: GRADE_FILLS for h in ("等级", *(f"{names[c]}等级" for c in SCORES))}
-    return Sheet(table.reset_index(drop=True), formats | {"数据完整率": SHARE}, grades | {"象限": QUADRANT_FILLS})
+    narrow = {f"{i.id} {i.name}": 9 for i in rubric.indicators} | {h: 10 for h in grades} | {"数据完整率": 10}
+    colors = grades | {"象限": QUADRANT_FILLS}
+    return Sheet(
+        table.reset_index(drop=True), formats | {"数据完整率": SHARE}, colors, narrow | {names[c]: 10 for c in SCORES}
+    )
 
 
 def _unit_sheet(meeting: Meeting) -> Sheet:

@@ -112,9 +112,9 @@ def unit_table(frame: pd.DataFrame, previous: pd.DataFrame | None, rubric: Rubri
 def lagging_units(units: pd.DataFrame, rubric: Rubric, limit: int = MAX_LAGGING) -> pd.DataFrame:
     """Units whose mean of either score is below 良好, the lowest first, at most `limit`; `weak` names that score."""
     bar = warnings.good_threshold(rubric)
-    means = units[list(SCORES)]
-    low = means.min(axis=1)
-    out = units[low < bar].assign(weak=means.idxmin(axis=1), weak_score=low)
+    low = units[list(SCORES)].min(axis=1)  # NaN (nothing scored) is never below the bar
+    below = units[low < bar]
+    out = below.assign(weak=below[list(SCORES)].idxmin(axis=1), weak_score=low[low < bar])
     return out.sort_values(["weak_score", "unit"], kind="stable").head(limit).reset_index(drop=True)
 
 
@@ -137,7 +137,7 @@ def build(
         raise store.StoreError(f"{quarter} 在「{where}」中没有党组织的数据（该季度的系统：{systems}）。")
     before = _scoped(for_quarter(con, previous_quarter(quarter), rubric), chosen)
     previous = before if before is not None and len(before) else None
-    history = _scoped(dashboard.all_scores(con, rubric), chosen)
+    history = _scoped(dashboard.all_scores_summary(con, rubric), chosen)
     history = history[history["quarter"] <= quarter]
     found = warnings.warnings_for_quarter(con, quarter, rubric)
     units = unit_table(frame, previous, rubric)
@@ -166,8 +166,8 @@ def unit_items(meeting: Meeting, unit: str, composite: str) -> pd.DataFrame:
 
 def lowest_branch(meeting: Meeting) -> pd.Series:
     """The organization with the lowest of its two scores in scope (for the branch charts)."""
-    low = meeting.frame[list(SCORES)].min(axis=1)
-    return meeting.frame.loc[low.idxmin()]
+    low = meeting.frame[list(SCORES)].min(axis=1).dropna()
+    return meeting.frame.loc[low.idxmin() if len(low) else meeting.frame.index[0]]
 
 
 def figures(meeting: Meeting) -> dict[str, go.Figure]:
