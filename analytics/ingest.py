@@ -18,6 +18,7 @@ from analytics.template import Template, load_template
 from analytics.workbook import RawSheet, UnreadableFile, read_sheets
 
 MAX_ROWS = 500_000
+MAX_LISTED_COLUMNS = 20  # unknown columns named one by one; a sheet of 10,000 gets one line for the rest
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 KEY_COLUMNS = {"system": "system_key", "unit": "unit_key", "org_name": "name_key"}
 _TOTAL_ROW = re.compile(r"^(?:合计|总计|小计|累计|汇总)(?:$|[:：(（\d])")
@@ -57,6 +58,7 @@ def ingest_bytes(
 
 
 def _read_sheet(sheet: RawSheet, template: Template, report: Report, titles: list[str], today: dt.date):
+    report.problems.extend(Problem(WARNING, note, sheet=sheet.name) for note in sheet.notes)
     if not sheet.visible:
         report.problems.append(Problem(WARNING, "隐藏的工作表，已跳过", sheet=sheet.name))
         return None
@@ -88,11 +90,15 @@ def _read_sheet(sheet: RawSheet, template: Template, report: Report, titles: lis
 
 def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> None:
     row = header.first_row + 1
-    for j, text in header.unknown:
+    for j, text in header.unknown[:MAX_LISTED_COLUMNS]:
         cell = f"{column_letter(sheet.first_col + j)}{row}"
         report.problems.append(
             Problem(WARNING, "未识别的列，已忽略", sheet=sheet.name, row=row, column=text, cell=cell)
         )
+    if len(header.unknown) > MAX_LISTED_COLUMNS:
+        rest = len(header.unknown) - MAX_LISTED_COLUMNS
+        message = f"另有 {rest} 个未识别的列（至 {column_letter(sheet.first_col + header.unknown[-1][0])} 列），已忽略"
+        report.problems.append(Problem(WARNING, message, sheet=sheet.name, row=row))
     for j, text in header.repeated:
         cell = f"{column_letter(sheet.first_col + j)}{row}"
         report.problems.append(

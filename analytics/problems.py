@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -87,20 +88,32 @@ def problems_frame(problems: list[Problem]) -> pd.DataFrame:
     frame = frame.sort_values("severity", key=lambda s: s.ne("错误"), kind="stable")
     frame = frame[list(TABLE_COLUMNS)]
     text = [c for c in TABLE_COLUMNS if c != "row"]
-    frame = frame.assign(row=frame["row"].astype("Int64"), **{c: frame[c].astype("string").fillna("") for c in text})
+    frame = frame.assign(
+        row=frame["row"].astype("Int64"),
+        **{c: frame[c].astype("string").fillna("").map(visible).astype("string") for c in text},
+    )
     return frame.rename(columns=TABLE_COLUMNS).reset_index(drop=True)
+
+
+# Controls and bidi overrides from a file would move the cursor or reorder what a terminal or a table shows
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def visible(text: str) -> str:
+    """The text with invisible control characters written as escapes (\\x1b, \\u202e)."""
+    return _INVISIBLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def format_problem(p: Problem) -> str:
     """One line of Chinese for the terminal."""
     where = []
     if p.file:
-        where.append(f"文件「{p.file}」")
+        where.append(f"文件「{visible(p.file)}」")
     if p.sheet:
-        where.append(f"工作表「{p.sheet}」")
+        where.append(f"工作表「{visible(p.sheet)}」")
     if p.row:
         where.append(f"第{p.row}行")
     if p.column:
-        where.append(f"列「{p.column}」" + (f"({p.cell})" if p.cell else ""))
-    value = f" 填写值「{p.value}」" if p.value not in (None, "") else ""
+        where.append(f"列「{visible(p.column)}」" + (f"({p.cell})" if p.cell else ""))
+    value = f" 填写值「{visible(p.value)}」" if p.value not in (None, "") else ""
     return f"[{SEVERITY_LABELS[p.severity]}] {' '.join(where)}{value}：{p.message}"

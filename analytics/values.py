@@ -14,6 +14,11 @@ from analytics.template import Column, Markers
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MIN_YEAR = 1921
+MAX_YEAR = 2200  # beyond it pandas cannot hold the date; no plausible value is anyway
+MAX_TEXT_CHARS = 100  # organization and unit names are at most a few dozen characters
+FORMULA_ERRORS = ("#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!")
+# C0/C1 controls other than whitespace (normalization removes tabs, newlines, \x1c-\x1f), bidi overrides
+INVISIBLE = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]"
 # Trailing units offices type after numbers: 3次, 12人, 1,200元
 _UNIT_SUFFIX = r"(次|个|人|名|元|项|场|份|期|家)$"
 _DATE_YMD = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
@@ -101,7 +106,9 @@ def parse_column(
     """Typed values for one template column; bad cells become NA and are reported."""
     norm = normalized(raw) if norm is None else norm
     missing = missing_mask(norm, markers)
-    present = norm.mask(missing)
+    # #N/A is a missing marker of the template; the other error values mean a broken formula
+    formula_error = norm.isin(FORMULA_ERRORS).fillna(False) & ~missing
+    present = norm.mask(missing | formula_error)
     parser = {
         "text": _text,
         "int": _number,
@@ -111,6 +118,7 @@ def parse_column(
         "date": _date,
     }.get(col.type, _choice)
     parsed = parser(raw, present, col, markers, today)
+    parsed.errors.insert(0, (formula_error, "公式计算出错（单元格显示错误值），请修正公式或直接填写数值"))
     if col.required:
         parsed.errors.append((missing.fillna(True), "必填项为空"))
     return parsed
@@ -120,8 +128,16 @@ def _text(raw, present, col, markers, today) -> Parsed:
     # NFKC, strip, whitespace runs -> one space; in Arrow, as Python's \s is _ARROW_WHITESPACE after NFKC
     arrow = pc.utf8_normalize(pa.array(raw.astype("string[pyarrow]")), "NFKC")
     arrow = pc.utf8_trim(pc.replace_substring_regex(arrow, _ARROW_WHITESPACE, " "), " ")
-    display = pd.Series(arrow, index=raw.index, dtype="string")
-    return Parsed(display.mask(present.isna()))
+    display = pd.Series(arrow, index=raw.index, dtype="string").mask(present.isna())
+    # Invisible controls make names that look alike but never match, and \x1b or U+202E rewrite what a
+    # terminal or a slide shows
+    hidden = display.str.contains(INVISIBLE, regex=True).fillna(False)
+    long = (display.str.len() > MAX_TEXT_CHARS).fillna(False)
+    return Parsed(
+        display.mask(hidden),
+        errors=[(hidden, "含有不可见的控制字符（如 \\x00、\\x1b、方向控制符 U+202E），请删除后重新上传")],
+        warnings=[(long & ~hidden, f"内容超过 {MAX_TEXT_CHARS} 个字，请核实是否误填")],
+    )
 
 
 def _choice(raw, present, col, markers, today) -> Parsed:
@@ -210,6 +226,8 @@ def _date(raw, present, col, markers, today) -> Parsed:
     month_only.columns = ["y", "m"]
     month_rows = parts["y"].isna() & month_only["y"].notna()
     parts = parts.fillna(month_only.assign(d=1.0))
+    far_year = (parts["y"] > MAX_YEAR).fillna(False)
+    parts.loc[far_year] = pd.NA  # flagged as out of range, not as unreadable
     dates = pd.to_datetime(
         parts.rename(columns={"y": "year", "m": "month", "d": "day"}).astype("float64"),
         errors="coerce",
@@ -217,13 +235,18 @@ def _date(raw, present, col, markers, today) -> Parsed:
     serial = pd.to_numeric(present, errors="coerce")
     from_serial = EXCEL_EPOCH + pd.to_timedelta(serial.where(serial.between(1, 2958465)), unit="D")
     dates = dates.fillna(from_serial.dt.floor("D"))
-    return _dated(present, dates, month_rows, today)
+    return _dated(present, dates, month_rows, today, far_year)
 
 
-def _dated(present: pd.Series, dates: pd.Series, month_rows: pd.Series, today: dt.date) -> Parsed:
+def _dated(
+    present: pd.Series, dates: pd.Series, month_rows: pd.Series, today: dt.date, far_year: pd.Series | None = None
+) -> Parsed:
     """Dates with the unreadable and implausible cells flagged."""
-    bad = present.notna() & dates.isna()
-    out_of_range = dates.notna() & ((dates.dt.year < MIN_YEAR) | (dates > pd.Timestamp(today) + pd.Timedelta(days=366)))
+    far_year = pd.Series(False, index=present.index) if far_year is None else far_year
+    bad = present.notna() & dates.isna() & ~far_year
+    out_of_range = far_year | (
+        dates.notna() & ((dates.dt.year < MIN_YEAR) | (dates > pd.Timestamp(today) + pd.Timedelta(days=366)))
+    )
     dates = dates.mask(out_of_range)
     return Parsed(
         dates.astype("datetime64[s]"),
