@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = Path(__file__).with_name("sql")
 SCHEMA_VERSION = 2
 LOCK_WAIT_SECONDS = 15.0
-# One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks across processes.
+# One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 _WRITE_LOCK = threading.RLock()
 
 
@@ -55,7 +57,7 @@ def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCo
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"无法创建数据目录 {target.parent}：{exc.strerror}") from exc
+        raise StoreError(f"无法创建数据目录 {target.parent}：{_DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
     con = _open(target)
     try:
         migrate(con)
@@ -64,17 +66,55 @@ def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCo
         con.close()
 
 
+def lock_wait_seconds() -> float:
+    """How long to wait for another process to release the file: $DANGJIAN_LOCK_WAIT_SECONDS or 15 s."""
+    try:
+        return float(os.environ.get("DANGJIAN_LOCK_WAIT_SECONDS", LOCK_WAIT_SECONDS))
+    except ValueError:
+        return LOCK_WAIT_SECONDS
+
+
 def _open(target: Path) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    deadline = time.monotonic() + lock_wait_seconds()
     while True:
         try:
             return duckdb.connect(str(target))
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if failure := write_failure(exc, target):
+                raise failure from exc
+            if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
                 raise StoreError(f"无法打开数据库 {target}：文件被其他程序占用或不可写，请稍后再试。") from exc
             time.sleep(0.2)
         except duckdb.Error as exc:
             raise StoreError(f"无法打开数据库 {target}：文件已损坏或不是本系统的数据库。") from exc
+
+
+_DIR_ERRORS = {
+    errno.EACCES: "上级目录是只读的（没有写入权限）",
+    errno.EPERM: "上级目录是只读的（没有写入权限）",
+    errno.EROFS: "所在的文件系统是只读的",
+    errno.ENOTDIR: "路径中有一段是普通文件而不是目录",
+    errno.EEXIST: "已有同名的普通文件",
+    errno.ENOSPC: "磁盘空间不足",
+}
+_READ_ONLY_SIGNS = ("Permission denied", "Read-only file system", "Operation not permitted")
+_DISK_FULL_SIGNS = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+def write_failure(exc: duckdb.Error, target: str | os.PathLike | None = None) -> StoreError | None:
+    """The Chinese error for a write the operating system refused (read-only, disk full); None for other errors."""
+    text = str(exc)
+    where = target or (m.group(1) if (m := re.search(r'"([^"]+)"', text)) else "数据库")
+    if any(sign in text for sign in _READ_ONLY_SIGNS):
+        return StoreError(
+            f"无法写入数据库 {where}：数据目录或数据库文件是只读的（没有写入权限）。"
+            "本次操作未做任何更改；请让管理员检查数据目录的权限。"
+        )
+    if any(sign in text for sign in _DISK_FULL_SIGNS):
+        return StoreError(
+            f"无法写入数据库 {where}：磁盘空间不足（或超过了文件大小上限）。本次操作未做任何更改；请清理磁盘空间后重试。"
+        )
+    return None
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -91,26 +131,35 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     current = schema_version(con)
     if current > SCHEMA_VERSION:
         raise StoreError(f"数据库版本（{current}）比本程序（{SCHEMA_VERSION}）新，请升级程序。")
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        with transaction(con):
-            con.execute(sql(f"schema_v{version}"))
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v), ('data_version', coalesce("
-                "(SELECT value FROM meta WHERE key = 'data_version'), '0'))",
-                {"v": str(version)},
-            )
+    if current == SCHEMA_VERSION:
+        return
+    # Several sessions can open a new or older file at once: one migrates, the others find it done.
+    with _WRITE_LOCK:
+        for version in range(schema_version(con) + 1, SCHEMA_VERSION + 1):
+            with transaction(con):
+                con.execute(sql(f"schema_v{version}"))
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v), ('data_version', coalesce("
+                    "(SELECT value FROM meta WHERE key = 'data_version'), '0'))",
+                    {"v": str(version)},
+                )
 
 
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """BEGIN … COMMIT, rolled back on any exception: a failure leaves the file as before."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    """BEGIN … COMMIT, one writer per process at a time; on any failure nothing is kept (the file stays as before)."""
+    # Writers of one process share one DuckDB instance: serialized, they never meet a write-write conflict.
+    with _WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            con.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error) and (failure := write_failure(exc)):
+                raise failure from exc
+            raise
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
