@@ -62,14 +62,15 @@ def load_as(
     require(con, user, "upload")
     systems = {s for report, _ in uploads if report.records is not None for s in report.records["system"].unique()}
     _check_scope(con, user, systems, "上传的数据")
-    results = store.load_batches(con, uploads, user.name, valid_rows_only)
-    with store.transaction(con):
+
+    def record(con: duckdb.DuckDBPyConnection, results: list[store.LoadResult]) -> None:
         for (report, data), result in zip(uploads, results, strict=True):
             audit.record(
                 con, user.name, "upload", file=report.file, sha256=store.sha256(data), batch=result.batch_id,
                 quarter=result.quarter, rows=result.rows, already_loaded=result.already_loaded,
             )  # fmt: skip
-    return results
+
+    return store.load_batches(con, uploads, user.name, valid_rows_only, inside=record)
 
 
 def batch_systems(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[str]:
@@ -85,7 +86,8 @@ def rollback_as(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> st
     """Roll a batch back as this user: role and system scope checked, written to the audit log."""
     require(con, user, "rollback")
     _check_scope(con, user, batch_systems(con, batch_id), f"批次 {batch_id} ")
-    result = store.rollback(con, batch_id, user.name)
-    with store.transaction(con):
+
+    def record(con: duckdb.DuckDBPyConnection, result: store.RollbackResult) -> None:
         audit.record(con, user.name, "rollback", batch=batch_id, withdrawn=result.withdrawn, restored=result.restored)
-    return result
+
+    return store.rollback(con, batch_id, user.name, inside=record)

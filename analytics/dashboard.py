@@ -26,7 +26,8 @@ def filtered(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
 
 def all_scores(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
     """Scores of every organization in every quarter with data, oldest quarter first."""
-    frames = [for_quarter(con, q, rubric) for q in store.quarters(con)]
+    with store.snapshot(con):
+        frames = [for_quarter(con, q, rubric) for q in store.quarters(con)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -37,10 +38,11 @@ SUMMARY_COLUMNS = ["quarter", "org_id", "system", "unit", "org_name", "org_type"
 
 def all_scores_summary(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
     """SUMMARY_COLUMNS of all_scores, same rows in the same order, without the ~60 indicator columns."""
-    frames = [
-        scores_relation(con, q, rubric).order("system, unit, org_name").select(*SUMMARY_COLUMNS).df()
-        for q in store.quarters(con)
-    ]
+    with store.snapshot(con):  # one state for every quarter, even while an upload commits
+        frames = [
+            scores_relation(con, q, rubric).order("system, unit, org_name").select(*SUMMARY_COLUMNS).df()
+            for q in store.quarters(con)
+        ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

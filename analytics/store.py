@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -162,6 +162,16 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             raise
 
 
+@contextlib.contextmanager
+def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Several reads that see one consistent state of the file (no upload half-seen between them)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    finally:
+        con.execute("ROLLBACK")
+
+
 def data_version(con: duckdb.DuckDBPyConnection) -> int:
     """A number that changes with every load and rollback (cache key for the pages)."""
     rows = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchall()
@@ -244,8 +254,12 @@ def load_batches(
     uploads: list[tuple[Report, bytes]],
     uploader: str,
     valid_rows_only: bool = False,
+    inside: Callable[[duckdb.DuckDBPyConnection, list[LoadResult]], None] | None = None,
 ) -> list[LoadResult]:
-    """Store several reports, one batch each, all in one transaction (all or nothing)."""
+    """Store several reports, one batch each, all in one transaction (all or nothing).
+
+    `inside` runs in the same transaction after the inserts (the audit record), so both land or neither.
+    """
     for report, _ in uploads:
         if (report.errors and not valid_rows_only) or report.records is None or report.quarter is None:
             raise StoreError(f"文件「{report.file}」有错误，未载入。")
@@ -259,6 +273,8 @@ def load_batches(
                     results.append(LoadResult(existing, report.quarter, report.row_count, already_loaded=True))
                     continue
                 results.append(_insert_batch(con, report, data, digest, uploader, valid_rows_only))
+            if inside is not None:
+                inside(con, results)
     except duckdb.TransactionException as exc:
         raise StoreError("另一个上传或回退正在同时进行，本次未载入任何数据，请稍后重试。") from exc
     return results
@@ -324,8 +340,16 @@ class RollbackResult:
     kept_by_later: tuple[int, ...]
 
 
-def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> RollbackResult:
-    """Withdraw a batch and restore exactly what it replaced; later batches keep their rows."""
+def rollback(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    user: str,
+    inside: Callable[[duckdb.DuckDBPyConnection, RollbackResult], None] | None = None,
+) -> RollbackResult:
+    """Withdraw a batch and restore exactly what it replaced; later batches keep their rows.
+
+    `inside` runs in the same transaction (the audit record), so both land or neither.
+    """
     rows = con.execute("SELECT status FROM batches WHERE batch_id = $b", {"b": batch_id}).fetchall()
     if not rows:
         raise StoreError(f"批次 {batch_id} 不存在。")
@@ -348,9 +372,12 @@ def rollback(con: duckdb.DuckDBPyConnection, batch_id: int, user: str) -> Rollba
                 params | {"at": dt.datetime.now(), "user": user},
             )
             _bump_version(con)
+            result = RollbackResult(batch_id, withdrawn, restored, later)
+            if inside is not None:
+                inside(con, result)
     except duckdb.TransactionException as exc:
         raise StoreError("另一个上传或回退正在同时进行，本次回退未执行，请稍后重试。") from exc
-    return RollbackResult(batch_id, withdrawn, restored, later)
+    return result
 
 
 def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

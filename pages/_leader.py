@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics import dashboard, robustness, rubric_versions, scores, store
 from analytics.rubric import Rubric, RubricError, parse_rubric
-from pages._ui import connection, data_version, db_file, upload_link
+from pages._ui import connection, data_version, db_file, read_or_stop, upload_link
 
 SCORE_NAMES = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}
 ALL = "全部"
@@ -45,7 +45,7 @@ def _all_scores(db: str, version: int, text: str) -> pd.DataFrame:
 def all_scores() -> pd.DataFrame:
     """Headline scores (dashboard.SUMMARY_COLUMNS) of every organization in every quarter, cached on data and rubric."""
     current_rubric()
-    return _all_scores(db_file(), data_version(), rubric_text())
+    return read_or_stop(_all_scores, db_file(), data_version(), rubric_text())
 
 
 # Every column of one quarter: at 200,000 organizations × 4 quarters the wide frame of all quarters was
@@ -58,7 +58,7 @@ def _quarter_scores(db: str, version: int, text: str, quarter: str) -> pd.DataFr
 
 def quarter_scores(quarter: str) -> pd.DataFrame:
     """Every score column of one quarter (all organizations), cached like all_scores."""
-    return _quarter_scores(db_file(), data_version(), rubric_text(), quarter)
+    return read_or_stop(_quarter_scores, db_file(), data_version(), rubric_text(), quarter)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -68,7 +68,7 @@ def _trend(db: str, version: int, text: str) -> pd.DataFrame:
 
 def trend() -> pd.DataFrame:
     """Per-quarter means and imbalance measures (cached like the scores)."""
-    return _trend(db_file(), data_version(), rubric_text())
+    return read_or_stop(_trend, db_file(), data_version(), rubric_text())
 
 
 @st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=16)

@@ -45,6 +45,15 @@ def connection() -> Iterator:
         st.stop()
 
 
+def read_or_stop(read, *args):
+    """A cached read, or its Chinese StoreError on the page (never a traceback)."""
+    try:
+        return read(*args)
+    except store.StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
 def data_version() -> int:
     """Changes with every load and rollback: the cache key of every cached read."""
     with connection() as con:

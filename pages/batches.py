@@ -3,11 +3,11 @@
 import streamlit as st
 
 from analytics import access, store
-from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame
+from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame, read_or_stop
 
 user = ensure_app_frame("rollback")
 st.title("批次管理")
-frame = cached_batches(db_file(), data_version())
+frame = read_or_stop(cached_batches, db_file(), data_version())
 if frame.empty:
     st.info("还没有载入任何批次。")
     st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")

@@ -3,13 +3,13 @@
 import streamlit as st
 
 from analytics.access import can
-from pages._ui import cached_overview, data_version, db_file, ensure_app_frame, upload_link
+from pages._ui import cached_overview, data_version, db_file, ensure_app_frame, read_or_stop, upload_link
 
 user = ensure_app_frame()
 st.title("党建质量看板")
 st.caption("区直机关基层党组织建设质量 · 季度数据")
 
-overview = cached_overview(db_file(), data_version())
+overview = read_or_stop(cached_overview, db_file(), data_version())
 if overview.empty:
     st.info(
         "还没有任何数据。请先到「数据上传」页面上传季度报表，或在命令行运行 `python -m analytics demo` 载入演示数据。"
