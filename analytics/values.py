@@ -232,7 +232,8 @@ def _date(raw, present, col, markers, today) -> Parsed:
         parts.rename(columns={"y": "year", "m": "month", "d": "day"}).astype("float64"),
         errors="coerce",
     )
-    serial = pd.to_numeric(present, errors="coerce")
+    # float, not Int64: to_timedelta converts the values behind Int64's mask too, and overflows on them
+    serial = pd.to_numeric(present, errors="coerce").astype("float64")
     from_serial = EXCEL_EPOCH + pd.to_timedelta(serial.where(serial.between(1, 2958465)), unit="D")
     dates = dates.fillna(from_serial.dt.floor("D"))
     return _dated(present, dates, month_rows, today, far_year)
