@@ -271,11 +271,16 @@ def cmd_dump(args: argparse.Namespace) -> int:
         have = "、".join(known) if known else "无"
         print(f"错误：季度 {args.quarter} 没有数据（已有季度：{have}）。", file=sys.stderr)
         return EXIT_REJECTED
+    _write_csv(frame)
+    return EXIT_OK
+
+
+def _write_csv(frame: pd.DataFrame) -> None:
+    """A frame as CSV on stdout with the dump conventions (ISO dates, true/false, empty for missing)."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(frame.columns)
     for row in frame.itertuples(index=False):
         writer.writerow([_csv_value(v) for v in row])
-    return EXIT_OK
 
 
 def _csv_value(value) -> str:
@@ -300,10 +305,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
         rows = table.astype(object).where(table.notna(), None).to_dict("records")
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(table.columns)
-    for row in table.itertuples(index=False):
-        writer.writerow([_csv_value(v) for v in row])
+    _write_csv(table)
     return EXIT_OK
 
 
