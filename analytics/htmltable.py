@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 _MAX_SPAN = 1000  # a colspan/rowspan beyond this is a broken or hostile page, not a report
+MAX_COLUMNS = 16_384  # Excel's own limit; a row of a million cells is not a report
+_MAX_ROWS = 1_000_000  # rows kept per table; more only mark the table as cut
 
 
 @dataclass
@@ -15,6 +17,7 @@ class HtmlTable:
     rows: list[list[str | None]] = field(default_factory=list)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     covered_to: dict[int, int] = field(default_factory=dict)  # column -> last row a span above covers
+    cut: bool = False  # more rows or columns than are kept
 
 
 class _Tables(HTMLParser):
@@ -32,7 +35,10 @@ class _Tables(HTMLParser):
         elif self._depth != 1 or not self.tables:
             return
         elif tag == "tr":
-            self.tables[-1].rows.append([])
+            table = self.tables[-1]
+            table.cut |= len(table.rows) >= _MAX_ROWS
+            if not table.cut:
+                table.rows.append([])
         elif tag in ("td", "th"):
             self._start_cell(dict(attrs))
         elif tag == "br" and self._cell is not None:
@@ -60,6 +66,9 @@ class _Tables(HTMLParser):
         while table.covered_to.get(col, -1) >= r:
             col += 1
         width, height = _span(attrs.get("colspan")), _span(attrs.get("rowspan"))
+        if table.cut or col + width > MAX_COLUMNS:
+            table.cut = True
+            return
         row.extend([None] * (col + width - len(row)))
         for j in range(col, col + width):
             table.covered_to[j] = r + height - 1

@@ -52,6 +52,7 @@ def ingest_bytes(
         if frame is not None:
             frames.append(frame)
     _finish(report, frames, quarter, titles, max_rows)
+    report.list_unlisted()
     order = {s.name: i for i, s in enumerate(sheets)}
     report.problems.sort(key=lambda p: (p.sheet is not None, order.get(p.sheet, -1), p.row or 0))
     return report
@@ -229,7 +230,9 @@ def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
     for mask, message in masks:
         mask = mask.fillna(False).astype(bool)
         union |= mask
-        for row in mask.index[mask.to_numpy()]:
+        rows = mask.index[mask.to_numpy()]
+        report.unlisted[severity] += max(len(rows) - report.room(), 0)
+        for row in rows[: report.room()]:
             value = values.loc[row]
             report.problems.append(
                 Problem(
@@ -303,7 +306,9 @@ def _duplicates(records: pd.DataFrame, report: Report) -> pd.Series:
     usable = records[keys].notna().all(axis=1)
     dup = records.duplicated(keys, keep=False) & usable
     first = records[dup].groupby(keys, sort=False)[["source_sheet", "source_row"]].transform("first")
-    for i in records.index[dup.to_numpy()]:
+    rows = records.index[dup.to_numpy()]
+    report.unlisted[ERROR] += max(len(rows) - report.room(), 0)
+    for i in rows[: report.room()]:
         where = f"工作表「{first.at[i, 'source_sheet']}」第{first.at[i, 'source_row']}行"
         is_first = (first.at[i, "source_sheet"], first.at[i, "source_row"]) == (
             records.at[i, "source_sheet"],

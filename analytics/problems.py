@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
 ERROR = "error"
 WARNING = "warning"
+MAX_LISTED = 10_000  # problems listed one by one; a file of garbage would give millions, and nobody reads them
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,20 @@ class Report:
     sheets_read: list[str] = field(default_factory=list)
     rejected_rows: int = 0
     all_rows: int = 0
+    unlisted: Counter = field(default_factory=Counter)  # severity -> problems counted but not listed
+
+    def room(self) -> int:
+        """How many more problems may be listed one by one."""
+        return max(MAX_LISTED - len(self.problems), 0)
+
+    def list_unlisted(self) -> None:
+        """One problem per severity saying how many were left out; an unlisted error still blocks the file."""
+        for severity, count in (+self.unlisted).items():  # unary + drops zero counts
+            label = "错误" if severity == ERROR else "提示"
+            message = (
+                f"另有 {count} 个{label}未逐条列出（最多列出 {MAX_LISTED} 个问题），请先改正已列出的问题后重新上传。"
+            )
+            self.problems.append(Problem(severity, message, file=self.file))
 
     @property
     def errors(self) -> list[Problem]:

@@ -169,9 +169,11 @@ def _number(raw, present, col, markers, today) -> Parsed:
     numbers, bad = _to_number(present)
     errors = [(bad, "应填写数字")]
     if col.type == "int":
-        fractional = numbers.notna() & (numbers != numbers.round())
-        errors.append((fractional.fillna(False), "应填写整数"))
-        numbers = numbers.mask(fractional)
+        fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
+        # Past 2**53 a float no longer holds every integer, and past 2**63 Int64 would wrap to a negative count
+        huge = (numbers.abs() >= 2**53).fillna(False)
+        errors += [(fractional, "应填写整数"), (huge & ~fractional, "数值过大，请核实")]
+        numbers = numbers.mask(fractional | huge)
     parsed = _bounded(numbers, col, errors)
     if col.type == "int":
         parsed.values = parsed.values.round().astype("Int64")

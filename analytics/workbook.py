@@ -7,13 +7,14 @@ import io
 import itertools
 import re
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import fastexcel
 import pyarrow as pa
 
-from analytics.htmltable import html_tables
+from analytics.htmltable import MAX_COLUMNS, html_tables
 from analytics.package import package_problem
 from analytics.sandbox import READ_SECONDS, LimitExceeded, run_limited
 
@@ -63,10 +64,10 @@ def read_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
     if data.startswith(ZIP_MAGIC) and (problem := package_problem(data)):
         raise UnreadableFile(problem)
     if data.startswith((ZIP_MAGIC, OLE_MAGIC)):
-        return _excel_sheets_limited(data, max_rows)
+        return _limited(_excel_sheets, data, max_rows)
     other = _other_format(data)
     if other == "html":
-        return html_sheets(decode_text(data), file_name, max_rows)
+        return _limited(html_sheets, decode_text(data), file_name, max_rows)
     if other:
         raise UnreadableFile(other)
     if file_name.lower().endswith((".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")):
@@ -108,10 +109,10 @@ def _is_encrypted_ooxml(data: bytes) -> bool:
     return "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data
 
 
-def _excel_sheets_limited(data: bytes, max_rows: int) -> list[RawSheet]:
-    """_excel_sheets in a child process, so that no file can exhaust this one's memory or time."""
+def _limited(reader: Callable[..., list[RawSheet]], *args) -> list[RawSheet]:
+    """reader(*args) in a child process, so that no file can exhaust this one's memory or time."""
     try:
-        return run_limited(_excel_sheets, data, max_rows)
+        return run_limited(reader, *args)
     except LimitExceeded as exc:
         limit = f"{READ_SECONDS} 秒" if exc.kind == "time" else "内存上限"
         raise UnreadableFile(
@@ -245,10 +246,9 @@ def html_sheets(text: str, file_name: str, max_rows: int) -> list[RawSheet]:
         raise UnreadableFile("文件是网页（HTML）而不是表格，其中没有表格内容；请从系统中重新导出为 Excel 文件。")
     sheets = []
     for i, table in enumerate(tables, start=1):
-        if len(table.rows) > max_rows + 1000:
-            raise UnreadableFile(f"网页表格有 {len(table.rows)} 行，超过上限 {max_rows} 行，请拆分后上传。")
-        columns = list(itertools.zip_longest(*table.rows))
-        arrow = pa.table({f"c{j}": pa.array(col, pa.string()) for j, col in enumerate(columns)})
+        if table.cut or len(table.rows) > max_rows + 1000:
+            raise UnreadableFile(f"网页中的表格超过上限（{max_rows} 行、{MAX_COLUMNS} 列），请拆分后上传。")
+        arrow = _text_table(table.rows, "网页表格")
         name = stem if len(tables) == 1 else f"{stem}（表{i}）"
         sheets.append(RawSheet(name, arrow, 0, merged=table.merged, notes=[HTML_NOTE]))
     return sheets
@@ -303,12 +303,22 @@ def _csv_sheet(data: bytes, file_name: str, max_rows: int) -> RawSheet:
     rows = _csv_rows(text)
     if len(rows) > max_rows + 1000:
         raise UnreadableFile(f"文件有 {len(rows)} 行，超过上限 {max_rows} 行，请拆分后上传。")
-    # zip_longest transposes in C and pads short rows (title lines have one cell)
-    columns = list(itertools.zip_longest(*rows))
-    table = pa.table({f"c{j}": pa.array(col, pa.string()) for j, col in enumerate(columns)})
+    table = _text_table(rows, "文件")
     stem = file_name.rsplit("/", 1)[-1]
     notes = [_mixed_encoding_note(gbk_lines)] if gbk_lines else []
     return RawSheet(stem.rsplit(".", 1)[0] or stem, table, 0, notes=notes)
+
+
+def _text_table(rows: list[list[str | None]], what: str) -> pa.Table:
+    """Rows of text as an Arrow table, one column per position; short rows are padded."""
+    width = max(map(len, rows), default=0)
+    if width > MAX_COLUMNS or width * len(rows) > MAX_CELLS:
+        raise UnreadableFile(
+            f"{what}有 {len(rows)} 行 × {width} 列，超过上限（最多 {MAX_COLUMNS} 列、{MAX_CELLS:,} 个单元格）。"
+        )
+    # zip_longest transposes in C and pads short rows (title lines have one cell)
+    columns = list(itertools.zip_longest(*rows))
+    return pa.table({f"c{j}": pa.array(col, pa.string()) for j, col in enumerate(columns)})
 
 
 def _csv_rows(text: str) -> list[list[str]]:

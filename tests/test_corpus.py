@@ -60,6 +60,8 @@ CASES = [
     Case("partial_header.csv", 1, 0, "缺少必填列「组织类型」"),
     Case("unclosed_quote.csv", 1, 0, "引号不配对"),
     Case("unicode_text.txt", 0, 3),
+    Case("garbage_rows.csv", 1, 0, "另有 990000 个错误未逐条列出"),
+    Case("million_commas.csv", 1, 0, "超过上限（最多 16384 列"),
 ]
 
 

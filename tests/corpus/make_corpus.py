@@ -256,6 +256,17 @@ def unclosed_quote_csv() -> bytes:
     return text.encode("utf-8")
 
 
+def garbage_rows_csv() -> bytes:
+    """200,000 organizations with five unreadable cells each: a million problems from 7 MB."""
+    rows = [["教育系统", "区教育局", f"第{i}党支部", "x", "x", "x", "x", "x"] for i in range(200_000)]
+    return _csv([[TITLE], HEADER, *rows]).encode("utf-8")
+
+
+def million_commas_csv() -> bytes:
+    """One line of a million commas: a million columns from 1 MB."""
+    return ("," * 1_000_000 + "\n").encode()
+
+
 def unicode_text() -> bytes:
     """Excel's "Unicode 文本(*.txt)": UTF-16 with a byte order mark, tab-separated."""
     rows = [[TITLE], HEADER, *valid_rows()]
@@ -356,6 +367,8 @@ CASES: dict[str, Callable[[], bytes]] = {
     "partial_header.csv": partial_header_csv,
     "unclosed_quote.csv": unclosed_quote_csv,
     "unicode_text.txt": unicode_text,
+    "garbage_rows.csv": garbage_rows_csv,
+    "million_commas.csv": million_commas_csv,
 }
 
 
