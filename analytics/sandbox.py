@@ -8,6 +8,7 @@ milliseconds with everything already imported (bench/).
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import pickle
 import resource
@@ -74,17 +75,27 @@ def _child(fd: int, fn: Callable[..., Any], args: tuple, memory: int) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)  # a Rust abort prints a backtrace; the parent reports it in Chinese instead
+        faulthandler.disable()  # it would dump the Python stack of the abort to its own copy of stderr
         _limit_address_space(memory)
         try:
             outcome = ("ok", fn(*args))
+            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            return  # no answer: the parent reports the memory limit
         except Exception as exc:
-            outcome = ("raised", exc)
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            data = _pickled_exception(exc)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
     finally:
         os._exit(0)
+
+
+def _pickled_exception(exc: Exception) -> bytes:
+    try:
+        return pickle.dumps(("raised", exc))
+    except Exception:  # an exception that does not pickle still reaches the parent, as a bug
+        return pickle.dumps(("raised", RuntimeError(repr(exc))))
 
 
 def _limit_address_space(extra: int) -> None:

@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -172,8 +173,8 @@ def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]
                     for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
                 ]
             return result
-    except (KeyError, zipfile.BadZipFile, ValueError):
-        return {}
+    except (KeyError, zipfile.BadZipFile, ValueError, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        return {}  # calamine judges the package; merges are only a help
 
 
 def _unescape(text: str) -> str:
@@ -204,8 +205,11 @@ def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> Raw
         )
     if sheet.width == 0 or sheet.total_height == 0:
         return RawSheet(name, pa.table({}), 0, sheet.visible == "visible")
-    columns = sheet.available_columns()
-    batch, errors = sheet.to_arrow_with_errors()
+    try:
+        columns = sheet.available_columns()
+        batch, errors = sheet.to_arrow_with_errors()
+    except Exception as exc:
+        raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
     table = _with_error_values(pa.Table.from_batches([batch]), errors)
     return RawSheet(name, table, columns[0].absolute_index, sheet.visible == "visible")
 

@@ -146,3 +146,29 @@ def test_a_formula_keeps_its_cached_value():
     report = ingest_bytes(make_corpus.formula_errors(), "公式.xlsx")
     first = report.records.set_index("org_name").loc["第1党支部"]
     assert first["members_total"] == 10  # =5+5
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [("far_corner_cell.xlsx", "超出内存上限"), ("zip_bomb.xlsx", "压缩炸弹"), ("formula_errors.xlsx", "公式计算出错")],
+)
+def test_upload_page_shows_why_a_hostile_file_is_refused_and_loads_nothing(name: str, fragment: str, db_path: Path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.sessions import as_user
+
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))
+    at.run()
+    at.switch_page("pages/upload.py")
+    at.run()
+    at.file_uploader(key="files").upload(name, make_corpus.CASES[name](), XLSX_MIME)
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert any(fragment in message for message in table[table["类别"] == "错误"]["问题说明"])
+    assert not at.button
+    with store.connect(db_path) as con:
+        assert store.batches(con).empty

@@ -8,6 +8,7 @@ import html
 import io
 import math
 import os
+import zipfile
 
 import pandas as pd
 import xlsxwriter
@@ -175,3 +176,31 @@ def test_any_cells_in_an_html_xls_are_reported_never_raised(table):
 @given(st.binary(max_size=600), st.sampled_from(["f.xlsx", "f.xls", "f.csv", "f.ods"]))
 def test_any_bytes_are_reported_never_raised(data: bytes, name: str):
     check(ingest_bytes(data, name))
+
+
+def _stored(book: bytes) -> bytes:
+    """The same package without compression, so that flipped bytes land in the XML rather than a CRC error."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for name in source.namelist():
+            target.writestr(name, source.read(name))
+    return out.getvalue()
+
+
+_VALID = (
+    [c.header for c in TEMPLATE.columns[:8]],
+    [("教育系统", "区教育局", "第1党支部", "党支部", 10, 8, 2, "是")],
+)
+DAMAGED_BASES = {".xlsx": _stored(xlsx(_VALID)), ".xls": xls(_VALID)}
+
+
+@FUZZ
+@given(
+    st.sampled_from(sorted(DAMAGED_BASES)),
+    st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), min_size=1, max_size=8),
+)
+def test_a_damaged_workbook_is_reported_never_raised(suffix: str, flips: list[tuple[int, int]]):
+    data = bytearray(DAMAGED_BASES[suffix])
+    for position, byte in flips:
+        data[position % len(data)] = byte
+    check(ingest_bytes(bytes(data), f"damaged{suffix}"))
