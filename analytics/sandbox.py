@@ -14,12 +14,14 @@ import pickle
 import resource
 import select
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 READ_SECONDS = 60
 READ_MEMORY = 3 << 30  # address space the child may add to what the parent already has
+_FORKING = threading.Lock()
 
 
 class LimitExceeded(Exception):
@@ -34,12 +36,14 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = READ_SECOND
     """fn(*args) computed in a forked child; its exceptions are raised here, a crash or overrun is LimitExceeded."""
     if not hasattr(os, "fork"):
         return fn(*args)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        _child(write_end, fn, args, memory)
-    os.close(write_end)
+    # A child forked by another upload meanwhile must not inherit this write end: its reader would wait for it
+    with _FORKING:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            _child(write_end, fn, args, memory)
+        os.close(write_end)
     try:
         payload = _read_answer(read_end, pid, seconds)
     finally:

@@ -5,8 +5,10 @@ loaded with the problems an analyst has to see, and none can take the process do
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from analytics import store
 from analytics.ingest import ingest_bytes
 from analytics.problems import format_problem
+from analytics.sandbox import LimitExceeded, run_limited
 from tests.corpus import make_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +175,38 @@ def test_upload_page_shows_why_a_hostile_file_is_refused_and_loads_nothing(name:
     assert not at.button
     with store.connect(db_path) as con:
         assert store.batches(con).empty
+
+
+def _abort() -> None:
+    os.abort()
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def _fail() -> None:
+    raise ValueError("读不了")
+
+
+def test_a_reader_that_crashes_or_hangs_ends_only_its_child():
+    with pytest.raises(LimitExceeded) as crashed:
+        run_limited(_abort)
+    assert crashed.value.kind == "memory"
+    with pytest.raises(LimitExceeded) as hung:
+        run_limited(_sleep, 5, seconds=0.5)
+    assert hung.value.kind == "time"
+    with pytest.raises(ValueError, match="读不了"):
+        run_limited(_fail)
+    assert run_limited(_sleep, 0) == 0
+
+
+def test_two_uploads_read_at_once_do_not_wait_for_each_other():
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(run_limited, _sleep, 2.0)
+        time.sleep(0.1)
+        fast = pool.submit(lambda: (run_limited(_sleep, 0.1), time.monotonic() - start))
+        assert fast.result()[1] < 1.5
+        assert slow.result() == 2.0
