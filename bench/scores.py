@@ -465,8 +465,11 @@ def print_table(sizes: list[dict]) -> None:
 
 def print_checks(sizes: list[dict]) -> None:
     """The experiment's figures and the agreement between all implementations."""
-    print("\nExperiment (not library code): the same paths with the proposed year-to-date query")
+    if any(s["experiments"] for s in sizes):
+        print("\nExperiment (not library code): the same paths with a proposed query")
     for s in sizes:
+        if not s["experiments"]:
+            continue
         cells = [f"{k} {v['median']:.3f} s ({v['peak_mb']:.0f} MB)" for k, v in s["experiments"].items()]
         print(f"  {s['n']:,}: " + ", ".join(cells))
     for s in sizes:
