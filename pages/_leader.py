@@ -8,18 +8,27 @@ import pandas as pd
 import streamlit as st
 
 from analytics import dashboard, robustness, rubric_versions, scores, store
-from analytics.rubric import Rubric, RubricError, parse_rubric
-from pages._ui import connection, data_version, db_file, read_or_stop, upload_link
+from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from pages._ui import data_version, db_file, read_or_stop, upload_link
 
 SCORE_NAMES = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}
 ALL = "全部"
 FILTER_KEYS = ("quarter", "system", "unit", "org_type", "score")
 
 
-def rubric_text() -> str:
-    """The text of the rubric in force (part of every cache key: a saved rubric rescores at once)."""
-    with connection() as con:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _rubric_text(db: str, version: int, file_stamp: int) -> str:
+    with store.connect(db) as con:
         return rubric_versions.active_text(con)
+
+
+def rubric_text() -> str:
+    """The text of the rubric in force (part of every cache key: a saved rubric rescores at once).
+
+    Read once per data version (saving a rubric bumps it) and per change of data/rubric.toml, not on every call:
+    a page asks for it several times per render.
+    """
+    return read_or_stop(_rubric_text, db_file(), data_version(), RUBRIC_PATH.stat().st_mtime_ns)
 
 
 @st.cache_data(show_spinner=False)
