@@ -51,3 +51,17 @@ def csv_bytes(rows: list[dict], quarter_title: str = "2024年第一季度", enco
     for r in rows:
         writer.writerow([r.get(n, "") for n in names])
     return buffer.getvalue().encode(encoding)
+
+
+QUARTER_TITLES = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季度"}
+
+
+def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv"):
+    """Ingest rows as a CSV upload of the quarter and load them as one batch (they must have no errors)."""
+    from analytics import store
+    from analytics.ingest import ingest_bytes
+
+    data = csv_bytes(rows, QUARTER_TITLES[quarter])
+    report = ingest_bytes(data, name)
+    assert not report.errors, report.errors
+    return store.load_batch(con, report, data, "tester")

@@ -21,20 +21,12 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, auth, store
 from analytics.ingest import ingest_bytes
-from tests.records import csv_bytes, org
+from tests.records import csv_bytes, load, org
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季度"}
 
 
 # --- the observable state of a file, and a second way to reach it ---------------------------------
-
-
-def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv") -> store.LoadResult:
-    data = csv_bytes(rows, TITLES[quarter])
-    report = ingest_bytes(data, name)
-    assert not report.errors, report.errors
-    return store.load_batch(con, report, data, "tester")
 
 
 def snapshot(path: Path) -> dict:

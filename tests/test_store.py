@@ -13,16 +13,7 @@ from hypothesis import strategies as st
 
 from analytics import store
 from analytics.ingest import ingest_bytes
-from tests.records import csv_bytes, org
-
-QUARTERS = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季度"}
-
-
-def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv") -> store.LoadResult:
-    data = csv_bytes(rows, QUARTERS[quarter])
-    report = ingest_bytes(data, name)
-    assert not report.errors, report.errors
-    return store.load_batch(con, report, data, "tester")
+from tests.records import QUARTER_TITLES, csv_bytes, load, org
 
 
 def state(con) -> dict[str, pd.DataFrame]:
@@ -205,7 +196,7 @@ def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Pat
 # --- properties -------------------------------------------------------------------------------
 
 upload_strategy = st.tuples(
-    st.sampled_from(sorted(QUARTERS)),
+    st.sampled_from(sorted(QUARTER_TITLES)),
     st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
 )
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
