@@ -21,4 +21,5 @@ with st.sidebar:
     if st.button("退出登录", icon=":material/logout:", key="logout"):
         sign_out()
         st.rerun()
-st.navigation(pages).run()
+# expanded: every page the role may use stays listed (no English "View more" folding the admin pages away)
+st.navigation(pages, expanded=True).run()
