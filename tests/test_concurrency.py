@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import access, audit, auth, dashboard, store, terms
 from analytics.ingest import ingest_bytes
 from analytics.rubric import load_rubric
-from tests.records import csv_bytes, org
-from tests.test_faults import TITLES, same_state, snapshot
+from tests.records import QUARTER_TITLES, csv_bytes, org
+from tests.test_faults import same_state, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-1"
@@ -28,7 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def upload(name: str, rows: list[dict], quarter: str = "2024Q1") -> tuple[str, bytes]:
-    return name, csv_bytes(rows, TITLES[quarter])
+    return name, csv_bytes(rows, QUARTER_TITLES[quarter])
 
 
 def seed(path: Path, organizations: int, quarters=("2024Q1",)) -> None:
