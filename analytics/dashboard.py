@@ -8,7 +8,7 @@ import pandas as pd
 
 from analytics import imbalance, store
 from analytics.rubric import QUADRANTS, Rubric
-from analytics.scores import for_quarter, previous_quarter, scores_relation
+from analytics.scores import as_frame, for_quarter, previous_quarter, scores_relation
 from analytics.template import load_template
 
 SCORES = ("standardization", "integration")
@@ -40,7 +40,7 @@ def all_scores_summary(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.Dat
     """SUMMARY_COLUMNS of all_scores, same rows in the same order, without the ~60 indicator columns."""
     with store.snapshot(con):  # one state for every quarter, even while an upload commits
         frames = [
-            scores_relation(con, q, rubric).order("system, unit, org_name").select(*SUMMARY_COLUMNS).df()
+            as_frame(scores_relation(con, q, rubric).order("system, unit, org_name").select(*SUMMARY_COLUMNS))
             for q in store.quarters(con)
         ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -17,7 +17,7 @@ from analytics import store
 from analytics.demo import load_demo
 from analytics.ingest import ingest_bytes
 from analytics.rubric import RUBRIC_PATH, load_rubric
-from analytics.scores import for_quarter
+from analytics.scores import as_frame, for_quarter, scores_relation
 from tests import records
 from tests.records import csv_bytes, org
 
@@ -791,6 +791,17 @@ def test_demo_scores_life_meetings_and_member_review_in_q4_only(demo_db: Path):
     assert q4["S9"].notna().all() and q4["S10"].notna().all()
     assert q3["S9"].isna().all() and q3["S10"].isna().all()
     assert set(q4["rubric_version"]) == {load_rubric().version}
+
+
+def test_scores_read_through_arrow_equal_duckdbs_own_dataframe_conversion(demo_db: Path):
+    with store.connect(demo_db) as con:
+        for quarter in ("2023Q1", "2024Q4"):
+            relation = scores_relation(con, quarter, load_rubric()).order("system, unit, org_name")
+            # .df() is DuckDB's own conversion: same values, same dtypes, or the faster path changed something.
+            pd.testing.assert_frame_equal(as_frame(relation), relation.df(), check_exact=True)
+        empty = scores_relation(con, "2030Q1", load_rubric())
+        # Empty: DuckDB's own conversion gives text columns as object, Arrow as str; same columns, no rows.
+        assert list(as_frame(empty).columns) == list(empty.df().columns) and as_frame(empty).empty
 
 
 # ---------------------------------------------------------------------------------------------
