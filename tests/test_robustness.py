@@ -93,3 +93,45 @@ def test_no_spread_means_no_uncertainty():
     ranks = robustness.rank_intervals(frame, RUBRIC, "unit", "standardization", weights=weights)
     assert (ranks["rank_p05"] == ranks["rank"]).all() and (ranks["rank_p95"] == ranks["rank"]).all()
     assert robustness.quadrant_stability(frame, RUBRIC, weights=weights)["stability"].eq(1.0).all()
+
+
+def drawn_quadrant_shares(frame: pd.DataFrame, weights: np.ndarray) -> np.ndarray:
+    """Share of draws keeping the nominal quadrant, by scoring every organization under every draw (no shortcut)."""
+    ids = [i.id for i in RUBRIC.indicators]
+
+    def quadrants(w: np.ndarray) -> list[tuple[bool, bool]]:
+        named = dict(zip(ids, w, strict=True))
+        out = []
+        for _, row in frame.iterrows():
+            sides = []
+            for part in (S_IDS, I_IDS):
+                present = [k for k in part if not np.isnan(row[k])]
+                total = sum(named[k] for k in present)
+                score = 100 * sum(named[k] * row[k] for k in present) / total if present and total > 0 else np.nan
+                sides.append(bool(round(score, 9) >= 80) if not np.isnan(score) else False)
+            out.append(tuple(sides))
+        return out
+
+    nominal = quadrants(np.array([i.weight for i in RUBRIC.indicators], dtype=float))
+    kept = np.zeros(len(frame))
+    for w in weights:
+        kept += [a == b for a, b in zip(quadrants(w), nominal, strict=True)]
+    return kept / len(weights)
+
+
+@pytest.mark.parametrize("zero_weight", [False, True])
+def test_stability_shortcuts_agree_with_scoring_every_draw(zero_weight: bool):
+    # Rows far from, near and exactly on the threshold (all indicators at 0.8), rows with nothing applicable
+    # in one composite, and random rows: the corner test and the signed margins must count what drawing counts.
+    rng = np.random.default_rng(11)
+    rows = [org(f"r{k}", **{x: float(rng.choice([0.0, 0.5, 0.8, 1.0, rng.uniform(0.6, 1)])) for x in S_IDS + I_IDS})
+            for k in range(60)]  # fmt: skip
+    rows += [org("正好80", s=0.8, i=0.8), org("远高", s=1.0, i=1.0), org("远低", s=0.2, i=0.3)]
+    rows += [org("融合无项", **dict.fromkeys(I_IDS, np.nan)), org("临界", s=0.8, S1=1.0, S2=0.6)]
+    frame = pd.DataFrame(rows)
+    frame.loc[::4, "S6"] = np.nan
+    weights = robustness.weight_draws(RUBRIC, draws=40, seed=5)
+    if zero_weight:  # a weight of 0 can leave a composite with no weight at all
+        weights[::3, [k for k, i in enumerate(RUBRIC.indicators) if i.id == "I1"]] = 0.0
+    out = robustness.quadrant_stability(frame, RUBRIC, weights=weights)
+    assert out["stability"].to_numpy() == pytest.approx(drawn_quadrant_shares(frame, weights), abs=0)
