@@ -205,10 +205,19 @@ def model_slipping(now: pd.DataFrame, before: pd.DataFrame, rubric: Rubric) -> p
     return slipping[[*columns, "integration"]].sort_values(["system", "unit", "org_name"]).reset_index(drop=True)
 
 
-def warnings_for_quarter(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> dict[str, pd.DataFrame]:
-    """Every warning of a quarter in WARNINGS order: kind -> table (empty when there is nothing to warn)."""
-    now = scores.for_quarter(con, quarter, rubric)
-    before = scores.for_quarter(con, scores.previous_quarter(quarter), rubric)
+def warnings_for_quarter(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    rubric: Rubric,
+    now: pd.DataFrame | None = None,
+    before: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every warning of a quarter in WARNINGS order: kind -> table (empty when there is nothing to warn).
+
+    `now` and `before` are the scores of the quarter and the one before, when the caller has them already.
+    """
+    now = scores.for_quarter(con, quarter, rubric) if now is None else now
+    before = scores.for_quarter(con, scores.previous_quarter(quarter), rubric) if before is None else before
     found = {
         "election_overdue": election_overdue(con, quarter, rubric),
         "election_due_soon": election_due_soon(con, quarter, rubric),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import dashboard, robustness, rubric_versions, scores, store
+from analytics import dashboard, robustness, rubric_versions, scores, store, warnings
 from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
 from pages._ui import data_version, db_file, read_or_stop, upload_link
 
@@ -80,18 +80,6 @@ def trend() -> pd.DataFrame:
     return read_or_stop(_trend, db_file(), data_version(), rubric_text())
 
 
-@st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=16)
-def rank_intervals(frame: pd.DataFrame, by: str, score: str, text: str) -> pd.DataFrame:
-    """Group ranks with 5–95 % intervals under ±25 % weight perturbation."""
-    return robustness.rank_intervals(frame, parse_rubric(text), by, score)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def stability(frame: pd.DataFrame, text: str) -> pd.DataFrame:
-    """Per organization: share of weight draws keeping its quadrant, and the 临界 flag."""
-    return robustness.quadrant_stability(frame, parse_rubric(text))
-
-
 @dataclass(frozen=True)
 class Filters:
     """The sidebar selection shared by the leader pages."""
@@ -110,6 +98,53 @@ class Filters:
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows of the frame inside the selected system, unit and org type."""
         return dashboard.filtered(frame, system=self.system, unit=self.unit, org_type=self.org_type)
+
+
+# Keyed on the data version and the selection, never on a frame: hashing 200,000 rows × 76 columns on every
+# render costs more than most of the page (bench/scale.md).
+@st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=16)
+def _rank_intervals(db: str, version: int, text: str, filters: Filters, by: str) -> pd.DataFrame:
+    frame = filters.apply(_quarter_scores(db, version, text, filters.quarter))
+    return robustness.rank_intervals(frame, parse_rubric(text), by, filters.score)
+
+
+def rank_intervals(filters: Filters, by: str) -> pd.DataFrame:
+    """Group ranks of the selection with 5–95 % intervals under ±25 % weight perturbation."""
+    return read_or_stop(_rank_intervals, db_file(), data_version(), rubric_text(), filters, by)
+
+
+@st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=8)
+def _stability(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
+    return robustness.quadrant_stability(_quarter_scores(db, version, text, quarter), parse_rubric(text))
+
+
+def stability(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """Per organization of `frame` (rows of quarter_scores): share of weight draws keeping its quadrant, 临界 flag.
+
+    Computed once per quarter for every organization (each row's share depends only on that row), then the
+    rows of the selection are taken, so changing a filter costs nothing.
+    """
+    whole = read_or_stop(_stability, db_file(), data_version(), rubric_text(), quarter)
+    return whole.loc[frame.index].reset_index(drop=True)  # quarter_scores has a RangeIndex, as `whole`
+
+
+def branch_stability(row: pd.DataFrame) -> float:
+    """The share of weight draws keeping one organization's quadrant (its own row only: 1 × 1,000 draws)."""
+    return float(robustness.quadrant_stability(row, current_rubric())["stability"].iloc[0])
+
+
+@st.cache_data(show_spinner="正在生成预警清单…", max_entries=8)
+def _warnings(db: str, version: int, text: str, quarter: str) -> dict[str, pd.DataFrame]:
+    now = _quarter_scores(db, version, text, quarter)
+    before = _quarter_scores(db, version, text, scores.previous_quarter(quarter))
+    with store.connect(db) as con:
+        return warnings.warnings_for_quarter(con, quarter, parse_rubric(text), now=now, before=before)
+
+
+def warning_lists(filters: Filters) -> dict[str, pd.DataFrame]:
+    """Every warning list of the selected quarter (warnings.WARNINGS order), filtered to the selection."""
+    lists = read_or_stop(_warnings, db_file(), data_version(), rubric_text(), filters.quarter)
+    return {kind: filters.apply(frame) for kind, frame in lists.items()}
 
 
 def _remembered(key: str, options: list[str], default: str) -> int:

@@ -1,28 +1,29 @@
 """预警: the lists the committee acts on, each downloadable as XLSX."""
 
+from functools import partial
+
 import streamlit as st
 
 from analytics import warnings
 from analytics.exports import xlsx_bytes
-from pages._leader import current_rubric, scores_or_stop, sidebar_filters
-from pages._ui import connection, ensure_app_frame, show_table
+from pages._leader import current_rubric, scores_or_stop, sidebar_filters, warning_lists
+from pages._ui import ensure_app_frame, show_table
 
 ensure_app_frame()
-rubric = current_rubric()
+current_rubric()
 filters = sidebar_filters(scores_or_stop())
 st.title(f"{filters.quarter} 预警")
-with connection() as con:
-    lists = warnings.warnings_for_quarter(con, filters.quarter, rubric)
-lists = {kind: filters.apply(frame) for kind, frame in lists.items()}
+lists = warning_lists(filters)
 
 counts = st.columns(4)
 for i, (kind, frame) in enumerate(lists.items()):
     counts[i % 4].metric(warnings.WARNINGS[kind][0], f"{len(frame)}")
 
 named = {warnings.WARNINGS[k][0]: v.rename(columns=warnings.COLUMN_LABELS) for k, v in lists.items()}
+# The workbooks are written when a button is clicked, not on every render (a province's lists are long).
 st.download_button(
     "下载全部预警清单（XLSX）",
-    xlsx_bytes(named),
+    partial(xlsx_bytes, named),
     file_name=f"{filters.quarter}_预警清单.xlsx",
     icon=":material/download:",
 )
@@ -35,6 +36,6 @@ for kind, frame in lists.items():
             continue
         show_table(frame.rename(columns=warnings.COLUMN_LABELS))
         st.download_button(
-            "下载此清单（XLSX）", xlsx_bytes({title: frame.rename(columns=warnings.COLUMN_LABELS)}),
+            "下载此清单（XLSX）", partial(xlsx_bytes, {title: named[title]}),
             file_name=f"{filters.quarter}_{title}.xlsx", key=f"dl_{kind}",
         )  # fmt: skip

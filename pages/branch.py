@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics import charts, dashboard
-from pages._leader import current_rubric, quarter_scores, rubric_text, scores_or_stop, sidebar_filters, stability
+from pages._leader import branch_stability, current_rubric, quarter_scores, scores_or_stop, sidebar_filters
 from pages._ui import connection, ensure_app_frame
 
 ensure_app_frame()
@@ -28,8 +28,7 @@ st.session_state["branch_org_id"] = org_id
 row = branches[branches["org_id"] == org_id].iloc[0]
 
 st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
-# Each organization's stability depends only on its own row: one row, not the whole quarter × 1,000 draws.
-held = stability(branches[branches["org_id"] == org_id], rubric_text())["stability"].iloc[0]
+held = branch_stability(branches[branches["org_id"] == org_id])
 cols = st.columns(5)
 cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
 cols[1].metric("党建与业务融合", f"{row['integration']:.1f}")

@@ -8,7 +8,6 @@ from pages._leader import (
     open_branch,
     quarter_or_stop,
     rank_intervals,
-    rubric_text,
     scores_or_stop,
     sidebar_filters,
     trend,
@@ -45,7 +44,7 @@ st.caption(
     "圆点是按现行评分细则的名次，横线是把每项指标的权重在 ±25% 内随机调整 1,000 次后名次的 5%–95% 区间。"
     f"横线很短，说明无论权重怎么定，这个{label}的位置都站得住；横线很长，说明名次取决于权重的设定，不宜据此下结论。"
 )
-ranks = rank_intervals(frame, by, score, rubric_text())
+ranks = rank_intervals(filters, by)
 st.plotly_chart(charts.rank_dots(ranks, by), width="stretch")
 table = ranks.rename(
     columns={

@@ -9,7 +9,6 @@ from pages._leader import (
     fmt_change,
     open_branch,
     quarter_or_stop,
-    rubric_text,
     scores_or_stop,
     sidebar_filters,
     stability,
@@ -63,7 +62,7 @@ if points and points[0].get("customdata") is not None:
     chosen = points[0]["customdata"]
     open_branch(int(chosen[0] if isinstance(chosen, list) else chosen))
 
-steady = stability(frame, rubric_text())
+steady = stability(frame, filters.quarter)
 borderline = steady[steady["borderline"]]
 if len(borderline):
     with st.expander(f"临界党组织 {len(borderline)} 个：象限取决于权重的设定"):
