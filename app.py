@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages._leader import warm_up
 from pages._session import login_page, navigation_for, sign_out, signed_in
 
 st.set_page_config(page_title="党建质量看板", page_icon=":material/flag:", layout="wide")
@@ -16,6 +17,7 @@ pages = {
     for group, entries in navigation_for(user).items()
 }
 
+warm_up()  # signed in only: an anonymous visitor never makes the server compute
 with st.sidebar:
     st.caption(f"当前用户：{user.name}（{user.role_name}）")
     if st.button("退出登录", icon=":material/logout:", key="logout"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from dataclasses import dataclass
 
 import pandas as pd
@@ -145,6 +148,40 @@ def warning_lists(filters: Filters) -> dict[str, pd.DataFrame]:
     """Every warning list of the selected quarter (warnings.WARNINGS order), filtered to the selection."""
     lists = read_or_stop(_warnings, db_file(), data_version(), rubric_text(), filters.quarter)
     return {kind: filters.apply(frame) for kind, frame in lists.items()}
+
+
+_warmed: set[tuple[str, int, str]] = set()
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Fill the latest quarter's caches in a background thread, once per process, data version and rubric.
+
+    At a province's size a page computing its scores, stability and warnings from nothing takes seconds
+    (bench/scale.md); started by the first signed-in run after a change, the next pages find them ready.
+    Two runs wanting one value share it: st.cache_data computes each key once and makes the other wait.
+    """
+    if os.environ.get("DANGJIAN_WARM_UP", "1") == "0":
+        return
+    key = (db_file(), data_version(), rubric_text())
+    with _warm_lock:
+        if key in _warmed:
+            return
+        _warmed.add(key)
+    threading.Thread(target=_warm, args=key, name="dangjian-warm-up", daemon=True).start()
+
+
+def _warm(db: str, version: int, text: str) -> None:
+    try:
+        summary = _all_scores(db, version, text)
+        if summary.empty:
+            return
+        _trend(db, version, text)
+        latest = summary["quarter"].max()
+        _stability(db, version, text, latest)  # with the quarter's scores
+        _warnings(db, version, text, latest)  # with the previous quarter's
+    except Exception:  # nothing lost: a page computes what is missing itself and shows its own error
+        logging.getLogger(__name__).warning("warm-up of %s (version %s) stopped", db, version, exc_info=True)
 
 
 def _remembered(key: str, options: list[str], default: str) -> int:

@@ -18,6 +18,12 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch):
+    """Pages compute what they show themselves: no warm-up thread outliving a test and its temp database."""
+    monkeypatch.setenv("DANGJIAN_WARM_UP", "0")
+
+
+@pytest.fixture(autouse=True)
 def _clear_streamlit_cache():
     """st.cache_data is process-global under pytest; every test starts empty."""
     import streamlit as st
