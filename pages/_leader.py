@@ -180,6 +180,7 @@ def _warm(db: str, version: int, text: str) -> None:
         latest = summary["quarter"].max()
         _stability(db, version, text, latest)  # with the quarter's scores
         _warnings(db, version, text, latest)  # with the previous quarter's
+        _rank_intervals(db, version, text, Filters(latest, None, None, None, "standardization"), "unit")
     except Exception:  # nothing lost: a page computes what is missing itself and shows its own error
         logging.getLogger(__name__).warning("warm-up of %s (version %s) stopped", db, version, exc_info=True)
 

@@ -146,7 +146,7 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
 
     from analytics import robustness, warnings
 
-    calls = {"stability": 0, "warnings": 0}
+    calls = {"stability": 0, "warnings": 0, "ranks": 0}
     real_stability, real_warnings = robustness.quadrant_stability, warnings.warnings_for_quarter
 
     def counted(name, real):
@@ -158,16 +158,19 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
 
     monkeypatch.setattr(robustness, "quadrant_stability", counted("stability", real_stability))
     monkeypatch.setattr(warnings, "warnings_for_quarter", counted("warnings", real_warnings))
+    monkeypatch.setattr(robustness, "rank_intervals", counted("ranks", robustness.rank_intervals))
     monkeypatch.setenv("DANGJIAN_WARM_UP", "1")
     at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "leader")
     at.session_state["keep_quarter"] = "2024Q4"
     at.run()
     for thread in [t for t in threading.enumerate() if t.name == "dangjian-warm-up"]:
         thread.join(timeout=120)
-    assert calls == {"stability": 1, "warnings": 1}  # the latest quarter, warmed once (the page may share it)
-    at.switch_page("pages/alerts.py")
-    at.run()
-    assert not at.exception, at.exception
-    assert calls == {"stability": 1, "warnings": 1}  # the overview's 临界 list and the alerts came from the cache
+    warmed = {"stability": 1, "warnings": 1, "ranks": 1}
+    assert calls == warmed  # the latest quarter, warmed once (the overview may have shared its stability)
+    for name in ("alerts", "imbalance"):
+        at.switch_page(f"pages/{name}.py")
+        at.run()
+        assert not at.exception, at.exception
+    assert calls == warmed  # the alerts and the default unit ranks came from the cache
     at.run()  # a second run of the same data starts no second warm-up
-    assert calls == {"stability": 1, "warnings": 1}
+    assert calls == warmed
