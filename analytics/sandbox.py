@@ -3,17 +3,20 @@
 calamine builds every sheet as one dense rows × columns block and trusts counts written in the file, so a few
 hundred bytes can ask it for hundreds of gigabytes; a failed allocation in Rust aborts the whole process instead
 of raising. In a child the worst a file can do is end that child. fork, not spawn: the child starts in
-milliseconds with everything already imported (bench/).
+milliseconds with everything already imported (bench/). The answer's large buffers (Arrow columns) travel through a
+shared memory file and are mapped, not copied, on this side; the pipe carries only a small pickle.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import mmap
 import os
 import pickle
 import resource
 import select
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -39,23 +42,44 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = READ_SECOND
     # A child forked by another upload meanwhile must not inherit this write end: its reader would wait for it
     with _FORKING:
         read_end, write_end = os.pipe()
+        shared = _shared_file()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            _child(write_end, fn, args, memory)
+            _child(write_end, shared, fn, args, memory)
         os.close(write_end)
     try:
         payload = _read_answer(read_end, pid, seconds)
+        # The child has answered; its exit (unmapping all it allocated) need not hold up this upload
+        threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
+        outcome, value = _answer(payload, shared)
     finally:
         os.close(read_end)
-    os.waitpid(pid, 0)
-    try:
-        outcome, value = pickle.loads(payload)
-    except Exception as exc:  # no answer or a cut one: the child died (Rust abort, out of memory)
-        raise LimitExceeded("memory") from exc
+        os.close(shared)
     if outcome == "raised":
         raise value
     return value
+
+
+def _shared_file() -> int:
+    """A file descriptor for the child's buffers: anonymous memory where the system has it, else a temporary file."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("dangjian-read")
+    descriptor, path = tempfile.mkstemp(prefix="dangjian-read-")
+    os.unlink(path)
+    return descriptor
+
+
+def _answer(payload: bytes, shared: int) -> tuple[str, Any]:
+    """The child's (outcome, value), its buffers mapped from the shared file; LimitExceeded when it never answered."""
+    try:
+        pickled, layout = pickle.loads(payload)
+        size = os.fstat(shared).st_size
+        # A private mapping: pages stay shared with the page cache until someone writes to them
+        memory = memoryview(mmap.mmap(shared, size, access=mmap.ACCESS_COPY)) if size else memoryview(b"")
+        return pickle.loads(pickled, buffers=[memory[start : start + length] for start, length in layout])
+    except Exception as exc:  # no answer or a cut one: the child died (Rust abort, out of memory)
+        raise LimitExceeded("memory") from exc
 
 
 def _read_answer(fd: int, pid: int, seconds: float) -> bytes:
@@ -74,25 +98,45 @@ def _read_answer(fd: int, pid: int, seconds: float) -> bytes:
         parts.append(part)
 
 
-def _child(fd: int, fn: Callable[..., Any], args: tuple, memory: int) -> None:
+def _child(fd: int, shared: int, fn: Callable[..., Any], args: tuple, memory: int) -> None:
     """Compute, send the pickled outcome and exit without running the parent's exit handlers."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)  # a Rust abort prints a backtrace; the parent reports it in Chinese instead
         faulthandler.disable()  # it would dump the Python stack of the abort to its own copy of stderr
         _limit_address_space(memory)
+        buffers: list[pickle.PickleBuffer] = []
         try:
             outcome = ("ok", fn(*args))
-            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            # Protocol 5 hands over Arrow and numpy buffers as they are, instead of copying them into the pickle
+            data = pickle.dumps(outcome, protocol=5, buffer_callback=buffers.append)
         except MemoryError:
             return  # no answer: the parent reports the memory limit
         except Exception as exc:
-            data = _pickled_exception(exc)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+            data, buffers = _pickled_exception(exc), []
+        _write_all(fd, pickle.dumps((data, _write_buffers(shared, buffers))))
+        os.close(fd)  # the parent reads its answer now, not after this process has unmapped everything
     finally:
         os._exit(0)
+
+
+def _write_buffers(shared: int, buffers: list[pickle.PickleBuffer]) -> list[tuple[int, int]]:
+    """Write the buffers one after another into the shared file; returns (offset, length) of each."""
+    layout, offset = [], 0
+    for buffer in buffers:
+        view = buffer.raw()
+        offset += -offset % 64  # Arrow expects its buffers aligned
+        os.lseek(shared, offset, os.SEEK_SET)
+        _write_all(shared, view)
+        layout.append((offset, view.nbytes))
+        offset += view.nbytes
+    return layout
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _pickled_exception(exc: Exception) -> bytes:
