@@ -17,11 +17,13 @@ pages = {
     for group, entries in navigation_for(user).items()
 }
 
-warm_up()  # signed in only: an anonymous visitor never makes the server compute
 with st.sidebar:
     st.caption(f"当前用户：{user.name}（{user.role_name}）")
     if st.button("退出登录", icon=":material/logout:", key="logout"):
         sign_out()
         st.rerun()
-# expanded: every page the role may use stays listed (no English "View more" folding the admin pages away)
-st.navigation(pages, expanded=True).run()
+try:
+    # expanded: every page the role may use stays listed (no English "View more" folding the admin pages away)
+    st.navigation(pages, expanded=True).run()
+finally:
+    warm_up()  # signed in only: an anonymous visitor never makes the server compute

@@ -155,15 +155,20 @@ _warm_lock = threading.Lock()
 
 
 def warm_up() -> None:
-    """Fill the latest quarter's caches in a background thread, once per process, data version and rubric.
+    """After a page has run: fill the latest quarter's caches in a background thread, once per data version and rubric.
 
     At a province's size a page computing its scores, stability and warnings from nothing takes seconds
-    (bench/scale.md); started by the first signed-in run after a change, the next pages find them ready.
-    Two runs wanting one value share it: st.cache_data computes each key once and makes the other wait.
+    (bench/scale.md); warmed after the first signed-in page of a new data version, the other pages find
+    them ready. Started after the page, not beside it: on two cores a parallel warm-up slowed that page down.
     """
     if os.environ.get("DANGJIAN_WARM_UP", "1") == "0":
         return
-    key = (db_file(), data_version(), rubric_text())
+    try:
+        with store.connect(db_file()) as con:
+            version = store.data_version(con)
+        key = (db_file(), version, _rubric_text(db_file(), version, RUBRIC_PATH.stat().st_mtime_ns))
+    except (store.StoreError, OSError):  # the page has shown the error already
+        return
     with _warm_lock:
         if key in _warmed:
             return
@@ -173,14 +178,14 @@ def warm_up() -> None:
 
 def _warm(db: str, version: int, text: str) -> None:
     try:
-        summary = _all_scores(db, version, text)
-        if summary.empty:
+        with store.connect(db) as con:
+            quarters = store.quarters(con)
+        if not quarters:
             return
-        _trend(db, version, text)
-        latest = summary["quarter"].max()
-        _stability(db, version, text, latest)  # with the quarter's scores
-        _warnings(db, version, text, latest)  # with the previous quarter's
-        _rank_intervals(db, version, text, Filters(latest, None, None, None, "standardization"), "unit")
+        _stability(db, version, text, quarters[-1])  # with the quarter's scores
+        _warnings(db, version, text, quarters[-1])  # with the previous quarter's
+        _rank_intervals(db, version, text, Filters(quarters[-1], None, None, None, "standardization"), "unit")
+        _trend(db, version, text)  # with the all-quarter scores
     except Exception:  # nothing lost: a page computes what is missing itself and shows its own error
         logging.getLogger(__name__).warning("warm-up of %s (version %s) stopped", db, version, exc_info=True)
 
