@@ -140,6 +140,11 @@ def child_main(step: str, args: list[str]) -> None:
     # Imports first: a running server has them loaded, so they are not part of any figure.
     import streamlit.testing.v1  # noqa: F401
 
+    import analytics.auth
+    import analytics.charts
+    import analytics.exports  # noqa: F401
+    import pages._leader  # noqa: F401
+
     wall, cpu, result = timed(
         {
             "ingest": lambda: ingest_files(args[0], args[1:]),
