@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from analytics import dashboard, robustness, rubric_versions, scores, store, warnings
+from analytics import audit, dashboard, robustness, rubric_versions, scores, store, warnings
+from analytics.exports import xlsx_bytes
 from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
 from pages._ui import data_version, db_file, read_or_stop, upload_link
 
@@ -148,6 +150,19 @@ def warning_lists(filters: Filters) -> dict[str, pd.DataFrame]:
     """Every warning list of the selected quarter (warnings.WARNINGS order), filtered to the selection."""
     lists = read_or_stop(_warnings, db_file(), data_version(), rubric_text(), filters.quarter)
     return {kind: filters.apply(frame) for kind, frame in lists.items()}
+
+
+def audited_workbook(sheets: dict[str, pd.DataFrame], file_name: str, quarter: str) -> Callable[[], bytes]:
+    """A download button's data: the XLSX written on click, and the export written to the audit log (SPEC §7)."""
+    db, user = db_file(), st.session_state["user"].name
+
+    def build() -> bytes:
+        data = xlsx_bytes(sheets)
+        with store.connect(db) as con, store.transaction(con):
+            audit.record(con, user, "export", quarter=quarter, files=[file_name])
+        return data
+
+    return build
 
 
 _warmed: set[tuple[str, int, str]] = set()

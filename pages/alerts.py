@@ -1,12 +1,9 @@
 """预警: the lists the committee acts on, each downloadable as XLSX."""
 
-from functools import partial
-
 import streamlit as st
 
 from analytics import warnings
-from analytics.exports import xlsx_bytes
-from pages._leader import current_rubric, scores_or_stop, sidebar_filters, warning_lists
+from pages._leader import audited_workbook, current_rubric, scores_or_stop, sidebar_filters, warning_lists
 from pages._ui import ensure_app_frame, show_table
 
 ensure_app_frame()
@@ -21,10 +18,11 @@ for i, (kind, frame) in enumerate(lists.items()):
 
 named = {warnings.WARNINGS[k][0]: v.rename(columns=warnings.COLUMN_LABELS) for k, v in lists.items()}
 # The workbooks are written when a button is clicked, not on every render (a province's lists are long).
+everything = f"{filters.quarter}_预警清单.xlsx"
 st.download_button(
     "下载全部预警清单（XLSX）",
-    partial(xlsx_bytes, named),
-    file_name=f"{filters.quarter}_预警清单.xlsx",
+    audited_workbook(named, everything, filters.quarter),
+    file_name=everything,
     icon=":material/download:",
 )
 for kind, frame in lists.items():
@@ -35,7 +33,8 @@ for kind, frame in lists.items():
             st.success("本季度没有。")
             continue
         show_table(frame.rename(columns=warnings.COLUMN_LABELS))
+        one = f"{filters.quarter}_{title}.xlsx"
         st.download_button(
-            "下载此清单（XLSX）", partial(xlsx_bytes, {title: named[title]}),
-            file_name=f"{filters.quarter}_{title}.xlsx", key=f"dl_{kind}",
+            "下载此清单（XLSX）", audited_workbook({title: named[title]}, one, filters.quarter), file_name=one,
+            key=f"dl_{kind}",
         )  # fmt: skip

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from analytics import audit, auth, store
@@ -110,7 +111,15 @@ def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, t
         expect(page.get_by_text("2024Q1 总览")).to_be_visible()
         shown = page.get_by_test_id("stMetricValue").all_inner_texts()
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+        page.get_by_role("link", name="预警").click()
+        with page.expect_download(timeout=60_000) as fetched:  # the workbook is written on the click
+            page.get_by_role("button", name="下载全部预警清单（XLSX）").click()
+        saved = tmp_path / "alerts.xlsx"
+        fetched.value.save_as(saved)
+        offered = fetched.value.suggested_filename
         browser.close()
+    assert offered == "2024Q1_预警清单.xlsx"
+    assert openpyxl.load_workbook(saved).sheetnames[:2] == ["换届超期", "半年内到期换届"]
     assert "6" in values
     assert "6 个" in shown  # 参评党组织 on 总览
     with store.connect(db) as con:
@@ -119,3 +128,4 @@ def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, t
     actions = list(zip(log["user_name"], log["action"], strict=True))
     assert ("分析员甲", "login_failed") in actions and ("分析员甲", "login_ok") in actions
     assert ("分析员甲", "upload") in actions
+    assert ("分析员甲", "export") in actions  # the download of the alert lists is audited
