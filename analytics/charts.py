@@ -1,7 +1,6 @@
-"""DataFrame -> plotly Figure, one look for every chart: Chinese labels, projector-sized type, fixed colours.
+"""DataFrame -> plotly Figure in the look of analytics.chart_style; past a district's size, what chart_limits keeps.
 
 No I/O and no Streamlit: pages draw the figures, analytics.exports turns them into images.
-Quadrant and grade colours are fixed so that 两张皮 is the same orange on every page and slide.
 """
 
 from __future__ import annotations
@@ -13,79 +12,37 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from analytics import chart_limits as limits
+from analytics.chart_style import (
+    BASE_FONT_SIZE,
+    DENSITY_SCALE,
+    GRADE_COLORS,
+    GROUP_LABELS,
+    MISSING_COLOR,
+    PALETTE,
+    PASS_MARK,
+    QUADRANT_COLORS,
+    SCORE_COLORS,
+    SCORE_RANGE,
+    SCORE_SCALE,
+    SYSTEM_COLORS,
+    TITLE_FONT_SIZE,
+    group_word,
+    indicator_label,
+    noted,
+    quarter_axis,
+    rows_height,
+    score_label,
+    styled,
+)
 from analytics.rubric import QUADRANTS
 
-# Noto first: it is the font installed on the server and inside kaleido's Chromium.
-FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif'
-BASE_FONT_SIZE = 18
-TITLE_FONT_SIZE = 24
-TEXT_COLOR = "#222222"
-GRID_COLOR = "#DDDDDD"
-
-PALETTE = (
-    "#2F6DB5", "#E07B28", "#3A9C5B", "#C0392B", "#7B5EA7",
-    "#8C6D3F", "#D36BA6", "#5F6B78", "#B5A42E", "#2BA5B5",
-)  # fmt: skip
-QUADRANT_COLORS = {"融合型": "#2E9D5B", "两张皮": "#F08C2E", "业务化": "#2F6DB5", "边缘化": "#C0392B"}
-GRADE_COLORS = {"优秀": "#1B7F3B", "良好": "#7CB342", "一般": "#F2A93B", "较差": "#C0392B"}
-SCORE_COLORS = {"standardization": "#34495E", "integration": "#8E44AD"}
-MISSING_COLOR = "#9E9E9E"
-
-SCORE_LABELS = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}
-GROUP_LABELS = {"unit": "单位", "system": "系统", "org_name": "组织", "quadrant": "象限", "grade": "等级"}
-PASS_MARK = 60.0
-SCORE_RANGE = [0, 102]  # 0–100 with room for a marker sitting on 100
-# Red (0) through amber to green (1): low indicator scores stand out on a projector.
-SCORE_SCALE = [[0.0, "#C0392B"], [0.5, "#F5C342"], [1.0, "#2E9D5B"]]
-
-
-def SYSTEM_COLORS(systems: Iterable[str]) -> dict[str, str]:  # capitals: named in the brief next to QUADRANT_COLORS
-    """System name -> palette colour, assigned in sorted name order so a system keeps its colour."""
-    names = sorted({str(s) for s in systems if not pd.isna(s)})
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
-
-
-def _styled(fig: go.Figure, title: str, height: int | None = None) -> go.Figure:
-    """The figure with the shared look: white template, CJK font, projector sizes, Chinese title."""
-    fig.update_layout(
-        template="plotly_white",
-        colorway=list(PALETTE),
-        font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE, color=TEXT_COLOR),
-        title=dict(text=title, font=dict(family=FONT_FAMILY, size=TITLE_FONT_SIZE), x=0.02, xanchor="left"),
-        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=BASE_FONT_SIZE)),
-        legend=dict(font=dict(size=BASE_FONT_SIZE - 2)),
-        margin=dict(l=80, r=40, t=90, b=70),
-    )
-    fig.update_xaxes(gridcolor=GRID_COLOR, zeroline=False, title_font=dict(size=BASE_FONT_SIZE))
-    fig.update_yaxes(gridcolor=GRID_COLOR, zeroline=False, title_font=dict(size=BASE_FONT_SIZE))
-    if height is not None:
-        fig.update_layout(height=height)
-    return fig
-
-
-def _rows_height(rows: int, per_row: int = 36, base: int = 220) -> int:
-    """Figure height in pixels that keeps one row of labels readable."""
-    return max(base + per_row * rows, 420)
-
-
-def _indicator_label(ind_id: object, name: object) -> str:
-    """'S8 主题党日' from the id and the name."""
-    return f"{ind_id} {name}"
-
-
-def _group_label(by: str) -> str:
-    """Chinese word for a grouping column (单位, 系统)."""
-    return GROUP_LABELS.get(by, by)
-
-
-def _score_label(score: str) -> str:
-    """Chinese name of a composite score."""
-    return SCORE_LABELS.get(score, score)
-
-
-def _quarter_axis(fig: go.Figure) -> None:
-    """Quarters as categories in the given order, never parsed as dates."""
-    fig.update_xaxes(type="category", title_text="季度")
+# The API the pages and exports use; the colours come from chart_style and are re-exported here.
+__all__ = [
+    "GRADE_COLORS", "PALETTE", "QUADRANT_COLORS", "SYSTEM_COLORS",
+    "branch_history", "heatmap", "imbalance_trend", "indicator_bars", "lorenz_curve", "quadrant_counts",
+    "quadrant_scatter", "rank_dots", "score_distribution", "trend_lines", "waterfall",
+]  # fmt: skip
 
 
 def _scatter_customdata(frame: pd.DataFrame) -> np.ndarray:
@@ -113,35 +70,58 @@ def _quadrant_labels(fig: go.Figure, low: float, high: float) -> None:
         )  # fmt: skip
 
 
+def _markers(trace: type, part: pd.DataFrame, name: str, color: str, size: int) -> go.Scatter | go.Scattergl:
+    """Markers of one colour group, with org_id first in customdata for click-through to 支部画像."""
+    return trace(
+        x=part["standardization"].to_numpy(float), y=part["integration"].to_numpy(float), mode="markers",
+        name=name, customdata=_scatter_customdata(part), hovertemplate=_SCATTER_HOVER,
+        marker=dict(color=color, size=size, opacity=0.85, line=dict(width=1, color="white")),
+    )  # fmt: skip
+
+
+def _marker_traces(data: pd.DataFrame, color_by: str, groups: list, colors: Mapping, webgl: bool) -> list:
+    """One marker trace per colour group in the given order (one groupby, not a filter per group)."""
+    parts = dict(iter(data.groupby(data[color_by].astype(object), sort=False)))
+    trace, size = (go.Scattergl, 8) if webgl else (go.Scatter, 13)  # WebGL: thousands of points stay fluid
+    return [_markers(trace, parts[g], str(g), colors[g], size) for g in groups if g in parts]
+
+
+def _density_trace(data: pd.DataFrame) -> go.Heatmap:
+    """Organizations per 2 × 2-point cell as a grey background: log shading, so sparse cells still show."""
+    centres, counts = limits.density(data["standardization"].to_numpy(float), data["integration"].to_numpy(float))
+    shade = np.log10(np.where(counts > 0, counts, np.nan))
+    return go.Heatmap(
+        x=centres, y=centres, z=shade, text=counts, zmin=0, colorscale=DENSITY_SCALE, showscale=False,
+        hoverongaps=False, name="党组织分布",
+        hovertemplate="标准化建设约 %{x:.0f} 分，业务融合约 %{y:.0f} 分：%{text} 个党组织<extra></extra>",
+    )  # fmt: skip
+
+
 def quadrant_scatter(
     frame: pd.DataFrame, threshold: float = 80, color_by: str = "system", title: str = "支部标准化建设 × 党建与业务融合"
 ) -> go.Figure:
-    """Scatter of organizations (x 标准化建设, y 业务融合) with threshold lines and the four quadrants named."""
+    """Organizations (x 标准化建设, y 业务融合) with threshold lines and quadrants named; a density past a city's size."""
     data = frame.dropna(subset=["standardization", "integration"])
     if color_by == "quadrant":
         groups, colors = list(QUADRANTS), QUADRANT_COLORS
     else:
-        colors = SYSTEM_COLORS(data[color_by])
+        colors = SYSTEM_COLORS(data[color_by])  # from every organization, so a system keeps its colour
         groups = list(colors)
-    fig = go.Figure()
-    for group in groups:
-        part = data[data[color_by].astype(object) == group]
-        if part.empty:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=part["standardization"].to_numpy(float), y=part["integration"].to_numpy(float), mode="markers",
-                name=str(group), customdata=_scatter_customdata(part), hovertemplate=_SCATTER_HOVER,
-                marker=dict(color=colors[group], size=13, opacity=0.85, line=dict(width=1, color="white")),
-            )
-        )  # fmt: skip
+    fig, total = go.Figure(), len(data)
+    if total > limits.DENSITY_POINTS:
+        # 200,000 SVG points are unreadable and slow: the mass as a density, the starkest mismatches as dots.
+        fig.add_trace(_density_trace(data))
+        mismatched = int(data["quadrant"].isin(limits.MISMATCHES).sum())
+        data = limits.starkest_mismatches(data)
+        title = noted(title, limits.density_note(total, mismatched, len(data)))
+    fig.add_traces(_marker_traces(data, color_by, groups, colors, webgl=total > limits.WEBGL_POINTS))
     dash = dict(color="#555555", width=2, dash="dash")
     fig.add_vline(x=threshold, line=dash)
     fig.add_hline(y=threshold, line=dash)
     _quadrant_labels(fig, 0, 100)
     fig.update_xaxes(title_text="支部标准化建设得分", range=[-3, 103])
     fig.update_yaxes(title_text="党建与业务融合得分", range=[-3, 103])
-    return _styled(fig, title, height=800)
+    return styled(fig, title, height=800)
 
 
 def trend_lines(trend: pd.DataFrame, title: str = "全区平均得分趋势") -> go.Figure:
@@ -151,22 +131,22 @@ def trend_lines(trend: pd.DataFrame, title: str = "全区平均得分趋势") ->
         values = trend[score].to_numpy(float)
         fig.add_trace(
             go.Scatter(
-                x=trend["quarter"].astype(str).to_numpy(), y=values, name=_score_label(score),
+                x=trend["quarter"].astype(str).to_numpy(), y=values, name=score_label(score),
                 mode="lines+markers", line=dict(color=SCORE_COLORS[score], width=3), marker=dict(size=10),
-                hovertemplate="%{x}：%{y:.1f}<extra>" + _score_label(score) + "</extra>",
+                hovertemplate="%{x}：%{y:.1f}<extra>" + score_label(score) + "</extra>",
             )
         )  # fmt: skip
-    _quarter_axis(fig)
+    quarter_axis(fig)
     # Quarter-to-quarter moves of a few points are what leaders ask about: zoom to the data, keep 100 on top.
     lowest = np.nanmin(trend[["standardization", "integration"]].to_numpy(float)) if len(trend) else 0.0
     fig.update_yaxes(title_text="平均得分", range=[max(0.0, np.floor(lowest / 10) * 10 - 10), 101])
-    return _styled(fig, title)
+    return styled(fig, title)
 
 
 def indicator_bars(summary: pd.DataFrame, title: str = "各指标平均失分") -> go.Figure:
     """Horizontal bars of mean points lost per indicator, the biggest loss on top."""
     data = summary.sort_values("lost", ascending=False, kind="stable")
-    labels = [_indicator_label(i, n) for i, n in zip(data["id"], data["name"], strict=True)]
+    labels = [indicator_label(i, n) for i, n in zip(data["id"], data["name"], strict=True)]
     fig = go.Figure(
         go.Bar(
             x=data["lost"].to_numpy(float), y=labels, orientation="h", marker_color=PALETTE[0],
@@ -177,50 +157,93 @@ def indicator_bars(summary: pd.DataFrame, title: str = "各指标平均失分") 
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", title_text="指标")
     fig.update_xaxes(title_text="平均失分（分）")
-    return _styled(fig, title, height=_rows_height(len(data)))
+    return styled(fig, title, height=rows_height(len(data)))
 
 
 def heatmap(matrix: pd.DataFrame, title: str = "各单位指标得分率") -> go.Figure:
-    """Heatmap of mean 0–1 indicator scores, units down and indicators across, red 0 to green 1."""
+    """Mean 0–1 indicator scores, rows in the given order (lowest first from unit_indicator_matrix), red 0 to green 1."""
+    total, word = len(matrix), GROUP_LABELS.get(matrix.index.name, "单位")
+    if total > limits.MAX_GROUPS:
+        matrix = matrix.head(limits.SHOWN_GROUPS)
+        title = noted(title, f"（综合得分最低的 {len(matrix)} 个{word}，共 {limits.count_text(total)} 个）")
     z = matrix.to_numpy(dtype=float, na_value=np.nan)
-    text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+    labels = {}
+    if z.size <= limits.TEXT_CELLS:
+        text = [["" if np.isnan(v) else f"{v:.2f}" for v in row] for row in z]
+        labels = dict(text=text, texttemplate="%{text}", textfont=dict(size=BASE_FONT_SIZE - 4))
     fig = go.Figure(
         go.Heatmap(
             z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], zmin=0, zmax=1,
-            colorscale=SCORE_SCALE, text=text, texttemplate="%{text}", textfont=dict(size=BASE_FONT_SIZE - 4),
-            colorbar=dict(title=dict(text="得分率")), xgap=1, ygap=1,
-            hovertemplate="%{y} · %{x}<br>得分率：%{z:.2f}<extra></extra>",
+            colorscale=SCORE_SCALE, colorbar=dict(title=dict(text="得分率")), xgap=1, ygap=1,
+            hovertemplate="%{y} · %{x}<br>得分率：%{z:.2f}<extra></extra>", **labels,
         )
     )  # fmt: skip
     fig.update_yaxes(autorange="reversed", title_text="单位")
     fig.update_xaxes(title_text="指标", tickangle=-40, side="bottom")
-    return _styled(fig, title, height=_rows_height(len(matrix), per_row=40, base=300))
+    return styled(fig, title, height=rows_height(len(matrix), per_row=40, base=300))
+
+
+def _point_boxes(data: pd.DataFrame, by: str, score: str, groups: pd.Index, colors: Mapping) -> list[go.Box]:
+    """A box with every point per group, in the given group order (one groupby, not a filter per group)."""
+    values = dict(iter(data.groupby(by, observed=True)[score]))
+    return [
+        go.Box(
+            y=values[group].to_numpy(float), name=str(group), boxpoints="all",
+            jitter=0.3, pointpos=0, marker=dict(size=6, opacity=0.6),
+            line=dict(color=colors.get(group, PALETTE[0])), showlegend=False,
+        )
+        for group in groups
+    ]  # fmt: skip
+
+
+def _stat_boxes(data: pd.DataFrame, by: str, score: str, groups: pd.Index, colors: Mapping) -> list[go.Box]:
+    """A box per group drawn from its quartiles, mean and lowest/highest score, without the points."""
+    stats = limits.box_stats(data, by, score).loc[groups].to_dict("index")
+    return [
+        go.Box(
+            x=[str(group)], q1=[s["q1"]], median=[s["median"]], q3=[s["q3"]], mean=[s["mean"]],
+            lowerfence=[s["lowest"]], upperfence=[s["highest"]], boxmean=True, boxpoints=False,
+            orientation="v", name=str(group), line=dict(color=colors.get(group, PALETTE[0])), showlegend=False,
+        )
+        for group, s in stats.items()
+    ]  # fmt: skip
 
 
 def score_distribution(frame: pd.DataFrame, by: str, score: str, title: str | None = None) -> go.Figure:
-    """One box with points per group, ordered by median (highest first), with the 60 line dashed."""
+    """A box per group ordered by median (highest first), 60 line dashed; past a district, the lowest medians only."""
     data = frame.dropna(subset=[score])
     medians = data.groupby(by, observed=True)[score].median().sort_values(ascending=False, kind="stable")
     colors = SYSTEM_COLORS(medians.index) if by == "system" else {}
-    fig = go.Figure()
-    for group in medians.index:
-        fig.add_trace(
-            go.Box(
-                y=data.loc[data[by] == group, score].to_numpy(float), name=str(group), boxpoints="all",
-                jitter=0.3, pointpos=0, marker=dict(size=6, opacity=0.6),
-                line=dict(color=colors.get(group, PALETTE[0])), showlegend=False,
-            )
-        )  # fmt: skip
+    shown = limits.lowest_medians(medians) if len(medians) > limits.MAX_GROUPS else medians
+    if len(shown) < len(medians):
+        data = data[data[by].isin(shown.index).to_numpy(dtype=bool, na_value=False)]
+    summarized = len(data) > limits.MAX_BOX_POINTS  # every point of a province is megabytes and unreadable
+    boxes = (_stat_boxes if summarized else _point_boxes)(data, by, score, shown.index, colors)
+    fig = go.Figure(boxes)
     fig.add_hline(y=PASS_MARK, line=dict(color="#C0392B", dash="dash", width=2), annotation_text="60 分")
-    fig.update_xaxes(title_text=_group_label(by), type="category")
-    fig.update_yaxes(title_text=f"{_score_label(score)}得分", range=SCORE_RANGE)
-    title = title or f"各{_group_label(by)}{_score_label(score)}得分分布"
-    return _styled(fig, title, height=600)
+    fig.update_xaxes(title_text=group_word(by), type="category")
+    fig.update_yaxes(title_text=f"{score_label(score)}得分", range=SCORE_RANGE)
+    title = title or f"各{group_word(by)}{score_label(score)}得分分布"
+    note = limits.distribution_note(group_word(by), len(shown), len(medians), summarized)
+    return styled(fig, noted(title, note) if note else title, height=600)
+
+
+def _rank_gap(fig: go.Figure, left_out: int, word: str) -> None:
+    """A dotted line and a note between the best and the worst rows: how many groups are not listed."""
+    gap = limits.EDGE_GROUPS - 0.5  # between the last best row and the first worst row (category positions)
+    fig.add_hline(y=gap, line=dict(color=MISSING_COLOR, dash="dot", width=2))
+    fig.add_annotation(
+        x=0.5, xref="paper", y=gap, text=f"中间 {limits.count_text(left_out)} 个{word}未列出", showarrow=False,
+        font=dict(size=BASE_FONT_SIZE - 2, color="#555555"), bgcolor="white",
+    )  # fmt: skip
 
 
 def rank_dots(ranks: pd.DataFrame, by: str, title: str | None = None) -> go.Figure:
-    """Dot at each group's rank with a bar from its 5 % to its 95 % rank under weight perturbation, best on top."""
+    """Dot at each group's rank with a bar from its 5 % to its 95 % rank, best on top; past a district, both ends."""
     data = ranks.sort_values("rank", kind="stable")
+    total = len(data)
+    if total > limits.MAX_GROUPS:
+        data = limits.rank_ends(data)
     rank = data["rank"].to_numpy(float)
     fig = go.Figure(
         go.Scatter(
@@ -236,10 +259,14 @@ def rank_dots(ranks: pd.DataFrame, by: str, title: str | None = None) -> go.Figu
             "平均分：%{customdata[0]:.1f}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_yaxes(autorange="reversed", title_text=_group_label(by), type="category")
+    fig.update_yaxes(autorange="reversed", title_text=group_word(by), type="category")
     fig.update_xaxes(title_text="名次（1 = 最好）", rangemode="tozero", dtick=1 if len(data) <= 20 else None)
-    title = title or f"各{_group_label(by)}名次及其区间（权重扰动 5%–95%）"
-    return _styled(fig, title, height=_rows_height(len(data)))
+    title = title or f"各{group_word(by)}名次及其区间（权重扰动 5%–95%）"
+    if len(data) < total:
+        word, edge = group_word(by), limits.EDGE_GROUPS
+        _rank_gap(fig, total - len(data), word)
+        title = noted(title, f"（前 {edge} 名与后 {edge} 名，共 {limits.count_text(total)} 个{word}）")
+    return styled(fig, title, height=rows_height(len(data)))
 
 
 _IMBALANCE_LINES = {"gini": "基尼系数", "cv": "变异系数", "theil_total": "泰尔指数"}
@@ -261,12 +288,12 @@ def imbalance_trend(trend: pd.DataFrame, group_label: str = "单位", title: str
         secondary_y=True,
     )  # fmt: skip
     fig.update_traces(mode="lines+markers", marker=dict(size=9))
-    _quarter_axis(fig)
+    quarter_axis(fig)
     fig.update_yaxes(title_text="系数值", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(
         title_text=share, range=[0, 1], tickformat=".0%", dtick=0.2, tickmode="linear", showgrid=False, secondary_y=True
     )
-    return _styled(fig, title)
+    return styled(fig, title)
 
 
 def lorenz_curve(
@@ -287,14 +314,14 @@ def lorenz_curve(
     fig.update_yaxes(title_text="得分累计占比", range=[0, 1], tickformat=".0%", scaleanchor="x", constrain="domain")
     if gini is not None:
         title = f"{title}（基尼系数 {gini:.3f}）"
-    return _styled(fig, title, height=700)
+    return styled(fig, title, height=700)
 
 
 def waterfall(lost: pd.DataFrame, total: float, title: str = "得分构成：从满分 100 到实际得分") -> go.Figure:
     """Waterfall from 100 down one step per indicator that lost points (biggest first) to the score."""
     data = lost[lost["lost"] > 0].sort_values("lost", ascending=False, kind="stable")
     steps = data["lost"].to_numpy(float)
-    labels = [_indicator_label(i, n) for i, n in zip(data["id"], data["name"], strict=True)]
+    labels = [indicator_label(i, n) for i, n in zip(data["id"], data["name"], strict=True)]
     fig = go.Figure(
         go.Waterfall(
             x=["满分", *labels, "得分"], y=[100.0, *(-steps), float(total)],
@@ -307,7 +334,7 @@ def waterfall(lost: pd.DataFrame, total: float, title: str = "得分构成：从
     )  # fmt: skip
     fig.update_xaxes(title_text="指标", tickangle=-35)
     fig.update_yaxes(title_text="分数", range=[0, 110])
-    return _styled(fig, title, height=650)
+    return styled(fig, title, height=650)
 
 
 def _history_traces(history: pd.DataFrame, score: str, symbol: str, dash: str) -> list[go.Scatter]:
@@ -315,7 +342,7 @@ def _history_traces(history: pd.DataFrame, score: str, symbol: str, dash: str) -
     quarters, values, label = (
         history["quarter"].astype(str).to_numpy(),
         history[score].to_numpy(float),
-        _score_label(score),
+        score_label(score),
     )
     line = go.Scatter(
         x=quarters, y=values, name=label, mode="lines", legendgroup=score, hoverinfo="skip",
@@ -349,9 +376,9 @@ def branch_history(history: pd.DataFrame, threshold: float = 80, title: str = "�
         annotation_text=f"阈值 {threshold:g}",
         annotation_position="top left",
     )
-    _quarter_axis(fig)
+    quarter_axis(fig)
     fig.update_yaxes(title_text="得分", range=SCORE_RANGE)
-    return _styled(fig, title)
+    return styled(fig, title)
 
 
 def quadrant_counts(counts: Mapping[str, int] | pd.Series, title: str = "四象限组织数") -> go.Figure:
@@ -365,4 +392,4 @@ def quadrant_counts(counts: Mapping[str, int] | pd.Series, title: str = "四象�
     )  # fmt: skip
     fig.update_xaxes(title_text="象限", type="category")
     fig.update_yaxes(title_text="组织数", rangemode="tozero")
-    return _styled(fig, title)
+    return styled(fig, title)

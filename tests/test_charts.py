@@ -15,8 +15,9 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageChops
 
-from analytics import charts
+from analytics import charts, dashboard
 from analytics.charts import GRADE_COLORS, PALETTE, QUADRANT_COLORS, SYSTEM_COLORS
+from analytics.rubric import load_rubric
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 QUARTERS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]
@@ -291,6 +292,173 @@ def test_branch_history_colours_each_quarter_by_its_quadrant_with_the_threshold_
     expected = [QUADRANT_COLORS["边缘化"], QUADRANT_COLORS["两张皮"], QUADRANT_COLORS["融合型"]]
     assert all(list(t.marker.color) == expected for t in markers)
     assert [s.y0 for s in fig.layout.shapes] == [80]
+
+
+# --- province size: 200,000 organizations in 10,000 units; what is drawn is bounded and stated in the title --------
+
+UNITS, PER_UNIT, SYSTEMS = 10_000, 20, 50
+
+
+@pytest.fixture(scope="module")
+def province() -> pd.DataFrame:
+    """200,000 organizations, 20 per unit, units spread over 50 systems; scores = a unit level plus noise."""
+    rng = np.random.default_rng(8)
+    n = UNITS * PER_UNIT
+    unit_no = np.repeat(np.arange(UNITS), PER_UNIT)
+    level = rng.uniform(40, 97, UNITS)[unit_no]
+    std = np.clip(level + rng.normal(0, 8, n), 0, 100)
+    integ = np.clip(level + rng.normal(-5, 15, n), 0, 100)
+    quadrant = np.select(
+        [(std >= 80) & (integ >= 80), std >= 80, integ >= 80], ["融合型", "两张皮", "业务化"], "边缘化"
+    )
+    return pd.DataFrame(
+        {
+            "org_id": np.arange(1, n + 1),
+            "system": np.array([f"系统{s:02d}" for s in range(SYSTEMS)])[unit_no % SYSTEMS],
+            "unit": np.array([f"单位{u:05d}" for u in range(UNITS)])[unit_no],
+            "org_name": [f"第{i}支部" for i in range(n)],
+            "standardization": std,
+            "integration": integ,
+            "quadrant": quadrant,
+        }
+    )
+
+
+def test_distribution_of_10000_units_draws_only_the_30_lowest_medians_and_says_so(province):
+    fig = charts.score_distribution(province, "unit", "standardization")
+    lowest = province.groupby("unit")["standardization"].median().nsmallest(30)
+    assert [t.name for t in fig.data] == list(lowest.sort_values(ascending=False).index)  # highest first, as before
+    assert "中位数最低的 30 个单位" in fig.layout.title.text and "共 10,000 个" in fig.layout.title.text
+    # 30 × 20 points are few enough to show every one, as a district's chart does
+    values = dict(iter(province.groupby("unit")["standardization"]))
+    for trace in fig.data:
+        assert trace.boxpoints == "all"
+        assert list(trace.y) == list(values[trace.name])
+
+
+def test_distribution_with_thousands_of_points_per_box_draws_quartiles_not_points(province):
+    fig = charts.score_distribution(province, "system", "integration")
+    assert len(fig.data) == SYSTEMS  # 50 systems: every one is drawn
+    for trace in fig.data:
+        values = province.loc[province["system"] == trace.name, "integration"].to_numpy()
+        assert trace.y is None and trace.boxpoints is False
+        assert [trace.q1[0], trace.median[0], trace.q3[0]] == pytest.approx(np.percentile(values, [25, 50, 75]))
+        assert [trace.lowerfence[0], trace.upperfence[0]] == [values.min(), values.max()]
+        assert trace.mean[0] == pytest.approx(values.mean())
+    assert "四分位数" in fig.layout.title.text and "共" not in fig.layout.title.text
+    assert len(fig.to_json()) < 100_000  # what Streamlit sends: statistics, not 200,000 numbers
+
+
+@pytest.mark.parametrize(("units", "drawn"), [(60, 60), (61, 30)])
+def test_distribution_draws_every_unit_of_a_district_and_the_30_lowest_past_60(units, drawn):
+    rng = np.random.default_rng(units)
+    frame = pd.DataFrame(
+        {
+            "unit": np.repeat([f"单位{i:02d}" for i in range(units)], 5),
+            "standardization": rng.uniform(30, 100, 5 * units),
+        }
+    )
+    fig = charts.score_distribution(frame, "unit", "standardization")
+    assert len(fig.data) == drawn
+    assert all(t.boxpoints == "all" for t in fig.data)
+    assert sum(len(t.y) for t in fig.data) == 5 * drawn
+    whole = fig.layout.title.text == "各单位支部标准化建设得分分布"  # no note: the title as it always was
+    assert whole == (units <= 60)
+
+
+def test_heatmap_of_10000_units_shows_the_30_with_the_lowest_composite_and_says_so(province):
+    rubric = load_rubric()
+    ids = [i.id for i in rubric.of("standardization")]
+    rng = np.random.default_rng(3)
+    frame = province.assign(**{i: rng.uniform(0, 1, len(province)) for i in ids})
+    fig = charts.heatmap(dashboard.unit_indicator_matrix(frame, rubric, "standardization"))
+    lowest = province.groupby("unit")["standardization"].mean().nsmallest(30)
+    assert list(fig.data[0].y) == list(lowest.index)  # lowest on top
+    assert np.asarray(fig.data[0].z).shape == (30, len(ids))
+    assert "综合得分最低的 30 个单位，共 10,000 个" in fig.layout.title.text
+    assert fig.data[0].text is not None  # 30 rows: the values stay printed
+
+
+def test_heatmap_prints_values_only_while_the_cells_are_few_enough_to_read():
+    units = [f"单位{i}" for i in range(60)]
+    readable = charts.heatmap(pd.DataFrame(np.full((60, 14), 0.5), index=units)).data[0]
+    crowded = charts.heatmap(pd.DataFrame(np.full((60, 20), 0.5), index=units)).data[0]
+    assert len(readable.y) == len(crowded.y) == 60  # a district's 60 units are all shown
+    assert readable.text is not None and readable.texttemplate == "%{text}"
+    assert crowded.text is None and crowded.texttemplate is None
+
+
+def _drawn_points(fig: go.Figure) -> pd.DataFrame:
+    """org_id, x, y and quadrant of every marker of a scatter (from its customdata)."""
+    rows = [
+        (int(cd[0]), x, y, cd[3])
+        for t in fig.data
+        if t.type != "heatmap"
+        for x, y, cd in zip(t.x, t.y, t.customdata, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["org_id", "x", "y", "quadrant"])
+
+
+def test_scatter_of_200000_organizations_is_a_density_with_the_starkest_mismatches_as_webgl_dots(province):
+    fig = charts.quadrant_scatter(province, 80)
+    density = [t for t in fig.data if t.type == "heatmap"]
+    assert len(density) == 1 and np.asarray(density[0].text).sum() == len(province)
+    cell = np.asarray(density[0].text)[list(density[0].y).index(91), list(density[0].x).index(85)]
+    in_cell = province["standardization"].between(84, 86, inclusive="left") & province["integration"].between(
+        90, 92, inclusive="left"
+    )
+    assert cell == in_cell.sum()
+    assert all(t.type == "scattergl" for t in fig.data if t.type != "heatmap")
+    drawn = _drawn_points(fig)
+    truth = province.set_index("org_id").loc[drawn["org_id"]]
+    assert list(drawn["x"]) == list(truth["standardization"]) and list(drawn["y"]) == list(truth["integration"])
+    assert list(drawn["quadrant"]) == list(truth["quadrant"])  # customdata: the click opens the right branch
+    gap = (province["standardization"] - province["integration"]).abs()
+    for quadrant in ("两张皮", "业务化"):
+        mine = province["quadrant"] == quadrant
+        assert mine.sum() > 1_000  # the fixture has enough of both, so each gets half of the 2,000 dots
+        shown = province["org_id"].isin(drawn["org_id"]) & mine
+        assert shown.sum() == 1_000
+        assert gap[shown].min() >= gap[mine & ~shown].max()
+    assert "200,000 个党组织" in fig.layout.title.text and "2,000 个" in fig.layout.title.text
+    assert {a.text for a in fig.layout.annotations} >= {"融合型", "两张皮", "业务化", "边缘化"}
+    assert [s.x0 for s in fig.layout.shapes if s.x0 == s.x1] == [80]
+    assert [s.y0 for s in fig.layout.shapes if s.y0 == s.y1] == [80]
+    assert len(fig.to_json()) < 1_000_000
+
+
+def test_scatter_of_a_city_draws_every_point_with_webgl_and_click_through(province):
+    city = province.head(10_000)
+    fig = charts.quadrant_scatter(city)
+    assert fig.data and all(t.type == "scattergl" for t in fig.data)
+    assert sorted(_drawn_points(fig)["org_id"]) == sorted(city["org_id"])
+    assert fig.layout.title.text == "支部标准化建设 × 党建与业务融合"
+
+
+def test_scatter_of_a_district_stays_svg():
+    assert {t.type for t in charts.quadrant_scatter(orgs()).data} == {"scatter"}
+
+
+def test_rank_dots_of_10000_units_show_the_best_15_and_the_worst_15_and_say_so():
+    rng = np.random.default_rng(5)
+    mean = rng.uniform(50, 95, UNITS)
+    ranks = pd.DataFrame({"unit": [f"单位{u:05d}" for u in range(UNITS)], "mean": mean})
+    ranks["rank"] = ranks["mean"].rank(ascending=False, method="min")
+    ranks = ranks.assign(rank_p05=ranks["rank"] - 3, rank_p95=ranks["rank"] + 3).sample(frac=1, random_state=1)
+    fig = charts.rank_dots(ranks, "unit")
+    by_rank = ranks.sort_values("rank")["unit"]
+    assert list(fig.data[0].y) == list(by_rank.head(15)) + list(by_rank.tail(15))
+    assert list(fig.data[0].x) == [*range(1, 16), *range(UNITS - 14, UNITS + 1)]
+    assert "前 15 名与后 15 名，共 10,000 个单位" in fig.layout.title.text
+    assert "中间 9,970 个单位未列出" in {a.text for a in fig.layout.annotations}
+
+
+def test_rank_dots_list_every_unit_of_a_district():
+    ranks = pd.DataFrame({"unit": [f"单位{u:02d}" for u in range(60)], "mean": np.linspace(90, 60, 60)})
+    ranks = ranks.assign(rank=np.arange(1.0, 61), rank_p05=np.arange(1.0, 61), rank_p95=np.arange(1.0, 61))
+    fig = charts.rank_dots(ranks, "unit")
+    assert len(fig.data[0].y) == 60 and not fig.layout.annotations
+    assert fig.layout.title.text == "各单位名次及其区间（权重扰动 5%–95%）"
 
 
 # --- rendering: Chinese must come out as glyphs, not tofu boxes ---------------------------------------------------
