@@ -107,12 +107,22 @@ def set_notes(slide, lines: list[str]) -> None:
 
 def picture(slide, fig: go.Figure, box: tuple[int, int, int, int], layout: tuple[int, int]) -> None:
     """The figure without its own title (the slide has one), rendered at `layout` px, at least 1600 px wide, fitted into the box."""
-    fig = go.Figure(fig).update_layout(title_text="", margin=dict(t=30), width=None, height=None)
-    data = images.render(fig, "png", *layout, scale=slide_scale(layout[0]))
+    data = images.render(slide_figure(fig), "png", *layout, scale=slide_scale(layout[0]))
     left, top, width, height = box
     fit = min(width / layout[0], height / layout[1])
     w, h = int(layout[0] * fit), int(layout[1] * fit)
     slide.shapes.add_picture(io.BytesIO(data), left + (width - w) // 2, top + (height - h) // 2, w, h)
+
+
+def slide_figure(fig: go.Figure) -> go.Figure:
+    """The figure without its title (the slide has one), keeping the title's note line on what is drawn.
+
+    At a province's size a chart shows a selection ("中位数最低的 30 个单位，共 10,000 个", chart_limits.py);
+    the slide must say so too.
+    """
+    title = fig.layout.title.text or ""
+    note = title.split("<br>", 1)[1] if "<br>" in title else ""
+    return go.Figure(fig).update_layout(title_text=note, margin=dict(t=60 if note else 30), width=None, height=None)
 
 
 def slide_scale(layout_width: int) -> float:

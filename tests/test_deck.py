@@ -148,3 +148,22 @@ def test_a_system_deck_shows_only_that_system():
     assert [u for u in other_units(SYSTEM) if u in text] == []
     ranked = [r[1] for r in table_rows(prs.slides[3])[1:]]
     assert sorted(ranked) == sorted(scores().query("system == @SYSTEM")["unit"].unique())
+
+
+def test_a_chart_that_shows_a_selection_keeps_saying_so_on_the_slide():
+    import numpy as np
+    import pandas as pd
+
+    from analytics import charts
+
+    # 100 units (above the 60 drawn in full): the chart's title carries a note on what it shows
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"unit": [f"单位{k // 4:03d}" for k in range(400)], "standardization": rng.uniform(40, 100, 400)}
+    )
+    fig = charts.score_distribution(frame, "unit", "standardization")
+    assert "<br>" in fig.layout.title.text
+    shown = deck.slide_figure(fig).layout.title.text
+    assert "共 100 个" in shown and "得分分布" not in shown  # the note stays, the title moves to the slide
+    small = charts.score_distribution(frame[frame["unit"] < "单位010"], "unit", "standardization")
+    assert deck.slide_figure(small).layout.title.text in ("", None)  # a district chart: no title on the image
