@@ -109,11 +109,12 @@ def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> 
 
 def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Raw and normalized cells of the rows that hold records (no blanks, totals, notes)."""
-    table = sheet.table.slice(header.data_start)
+    table = sheet.rows_from(header.data_start)
     rows = np.arange(table.num_rows) + header.data_start + 1  # Excel row numbers
     raw = _fill_merged({name: table.column(j) for name, (j, _) in header.columns.items()}, sheet, header)
-    # Each column is normalized once, in Arrow; rows are classified before anything goes to pandas
-    norm = {name: V.normalized_arrow(column) for name, column in raw.items()}
+    # Each column is normalized once, in Arrow; rows are classified before anything goes to pandas.
+    # Columns read as numbers (typedread.py) have nothing to normalize.
+    norm = {name: V.normalized_arrow(column) if V.is_text(column) else column for name, column in raw.items()}
     keep = _record_rows(norm, table, header, template)
     note_at = _first_note_row(sheet, header, template)
     if note_at is not None:
@@ -125,8 +126,15 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
     )
 
 
-def _frame(columns: dict[str, pa.ChunkedArray], index: np.ndarray, dtype: str) -> pd.DataFrame:
-    return pd.DataFrame({n: pd.Series(c, dtype=dtype, index=index) for n, c in columns.items()}, index=index)
+def _frame(columns: dict[str, pa.ChunkedArray], index: np.ndarray, text: str) -> pd.DataFrame:
+    """Text columns as the `text` dtype, number columns as nullable Float64 or Int64."""
+    return pd.DataFrame({n: pd.Series(c, dtype=_dtype(c, text), index=index) for n, c in columns.items()}, index=index)
+
+
+def _dtype(column: pa.ChunkedArray, text: str) -> str:
+    if V.is_text(column):
+        return text
+    return "Int64" if pa.types.is_integer(column.type) else "Float64"
 
 
 def _record_rows(norm: dict, table: pa.Table, header: HeaderMap, template: Template) -> np.ndarray:
@@ -135,8 +143,8 @@ def _record_rows(norm: dict, table: pa.Table, header: HeaderMap, template: Templ
     filled = np.sum([~m for m in missing.values()], axis=0)
     has_key = np.any([~missing[c.name] for c in template.required], axis=0)
     texts = [norm[c] for c in ("org_name", "unit", "system", "org_type") if c in norm]
-    # The first and index columns as read, before any merged-cell fill
-    texts += [V.normalized_arrow(table.column(j)) for j in {0, *header.index_columns}]
+    # The first and index columns as read, before any merged-cell fill; a number column holds no 合计 label
+    texts += [V.normalized_arrow(table.column(j)) for j in {0, *header.index_columns} if V.is_text(table.column(j))]
     totals = np.any([_total_row(t) for t in texts], axis=0)
     repeated_header = _bools(pc.is_in(norm["org_name"], value_set=pa.array(sorted(_header_texts("org_name")))))
     return (filled > 0) & ~totals & ~repeated_header & (has_key | (filled > 2))
@@ -183,12 +191,14 @@ def _header_texts(name: str) -> set[str]:
 
 def _first_note_row(sheet: RawSheet, header: HeaderMap, template: Template) -> int | None:
     """Excel row of the first 填表说明 / 注： line after the header; everything from it on is notes."""
-    table = sheet.table.slice(header.data_start)
+    table = sheet.rows_from(header.data_start)
     if table.num_columns == 0:
         return None
     filled = np.zeros(table.num_rows, dtype=np.int32)
     for column in table.columns:
-        filled += pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(column), ""), False).to_numpy(zero_copy_only=False)
+        # A number cell is filled, and its text (digits) starts no note
+        present = pc.not_equal(pc.utf8_trim_whitespace(column), "") if V.is_text(column) else pc.is_valid(column)
+        filled += pc.fill_null(present, False).to_numpy(zero_copy_only=False)
     # Notes fill one or two (merged) cells; only those sparse rows are looked at cell by cell
     sparse = np.flatnonzero((filled > 0) & (filled <= 3))
     if not len(sparse):
@@ -227,6 +237,7 @@ def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
     j, text = header.columns.get(name, (None, name))
     letter = column_letter(sheet.first_col + j) if j is not None else ""
     values = raw[name] if name in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+    as_text = str if V.is_text(values) else V.cell_text
     for mask, message in masks:
         mask = mask.fillna(False).astype(bool)
         union |= mask
@@ -241,7 +252,7 @@ def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
                     sheet=sheet.name,
                     row=int(row),
                     column=text,
-                    value=None if pd.isna(value) else str(value),
+                    value=None if pd.isna(value) else as_text(value),
                     field=name,
                     cell=f"{letter}{row}" if letter else None,
                 )

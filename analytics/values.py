@@ -89,6 +89,29 @@ def _has_ascii_whitespace(arrow: pa.Array | pa.ChunkedArray) -> bool:
     return False
 
 
+def cell_text(value: float | int) -> str:
+    """The text of a number cell as a text read gives it (fastexcel: nine decimals at most, trailing zeros cut)."""
+    if isinstance(value, int | np.integer):
+        return str(value)
+    # Python and Rust both round the exact binary value half to even here, so the digits agree (tests)
+    return f"{value:.9f}".rstrip("0").rstrip(".")
+
+
+def read_back(numbers: np.ndarray) -> np.ndarray:
+    """Each number as a text read would parse it back: cell_text, then float."""
+    values = numbers.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow here and are caught as integers below
+        scaled = np.rint(values * 1e9)
+    # Below 2**20 a value equal to k / 1e9 is the double nearest that decimal: its text has at most nine decimals
+    # and parses back to it; integers print all their digits. Only the others are formatted one by one.
+    exact = (np.abs(values) < 2**20) & (scaled / 1e9 == values) | (values == np.floor(values)) | np.isnan(values)
+    if not exact.all():
+        values = values.copy()
+        for i in np.flatnonzero(~exact):
+            values[i] = float(cell_text(float(values[i])))
+    return values
+
+
 def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
     """True where a cell is empty or a missing marker such as - / ** 未填."""
     return norm.isna() | norm.isin(markers.missing)
@@ -96,14 +119,28 @@ def missing_mask(norm: pd.Series, markers: Markers) -> pd.Series:
 
 def missing_flags(norm: pa.ChunkedArray | pa.Array, markers: Markers) -> np.ndarray:
     """missing_mask() of a normalized Arrow column, as a numpy bool array."""
+    if not is_text(norm):
+        return pc.is_null(norm).to_numpy(zero_copy_only=False)
     marked = pc.is_in(norm, value_set=pa.array(sorted(markers.missing), pa.string()))
     return pc.or_(pc.fill_null(marked, False), pc.is_null(norm)).to_numpy(zero_copy_only=False)
+
+
+FORMULA_ERROR = "公式计算出错（单元格显示错误值），请修正公式或直接填写数值"
+
+
+def is_text(values: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
+    """True for a column of text cells, False for one read as numbers (typedread.py)."""
+    if isinstance(values, pd.Series):
+        return not pd.api.types.is_numeric_dtype(values.dtype)
+    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type) or pa.types.is_null(values.type)
 
 
 def parse_column(
     raw: pd.Series, col: Column, markers: Markers, today: dt.date, norm: pd.Series | None = None
 ) -> Parsed:
     """Typed values for one template column; bad cells become NA and are reported."""
+    if not is_text(raw):
+        return parse_numbers(raw, col)
     norm = normalized(raw) if norm is None else norm
     missing = missing_mask(norm, markers)
     # #N/A is a missing marker of the template; the other error values mean a broken formula
@@ -118,7 +155,7 @@ def parse_column(
         "date": _date,
     }.get(col.type, _choice)
     parsed = parser(raw, present, col, markers, today)
-    parsed.errors.insert(0, (formula_error, "公式计算出错（单元格显示错误值），请修正公式或直接填写数值"))
+    parsed.errors.insert(0, (formula_error, FORMULA_ERROR))
     if col.required:
         parsed.errors.append((missing.fillna(True), "必填项为空"))
     return parsed
@@ -163,10 +200,25 @@ def _to_number(present: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers, bad
 
 
+def parse_numbers(raw: pd.Series, col: Column) -> Parsed:
+    """parse_column() of a column read as numbers: the values, errors and warnings a text read gives."""
+    # Every cell is a number or empty (typedread.py): nothing is unreadable, a marker, or a formula error
+    numbers = pd.Series(pd.array(read_back(raw.to_numpy(dtype="float64", na_value=np.nan)), dtype="Float64"))
+    numbers = numbers.set_axis(raw.index).mask(raw.isna())
+    none = pd.Series(False, index=raw.index)
+    checked = _checked_rate(numbers, none, none, col) if col.type == "rate" else _checked_number(numbers, none, col)
+    checked.errors.insert(0, (none, FORMULA_ERROR))
+    return checked
+
+
 def _number(raw, present, col, markers, today) -> Parsed:
     if col.type == "int":
         present = present.mask(present.isin(markers.zero_for_counts), "0")
-    numbers, bad = _to_number(present)
+    return _checked_number(*_to_number(present), col)
+
+
+def _checked_number(numbers: pd.Series, bad: pd.Series, col: Column) -> Parsed:
+    """Integer and bound checks of a number column; `bad` marks cells that are not numbers."""
     errors = [(bad, "应填写数字")]
     if col.type == "int":
         fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
@@ -198,6 +250,10 @@ def _bounded(numbers: pd.Series, col: Column, errors: list) -> Parsed:
 def _rate(raw, present, col, markers, today) -> Parsed:
     has_percent = present.str.endswith("%").fillna(False)
     numbers, bad = _to_number(present.str.rstrip("%"))
+    return _checked_rate(numbers, bad, has_percent, col)
+
+
+def _checked_rate(numbers: pd.Series, bad: pd.Series, has_percent: pd.Series, col: Column) -> Parsed:
     plain = numbers[~has_percent].dropna()
     # A percent-formatted Excel column arrives as fractions: 0.85 means 85 (SPEC §3.1)
     if len(plain) and plain.between(0, 1).all():

@@ -5,19 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import re
-import zipfile
-import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import fastexcel
 import pyarrow as pa
 
+from analytics.header import HEADER_SCAN_ROWS
 from analytics.htmltable import MAX_COLUMNS, html_tables
 from analytics.package import package_problem
 from analytics.sandbox import READ_SECONDS, LimitExceeded, run_limited
+from analytics.typedread import TYPED_MIN_BYTES, typed_table, with_error_values
+from analytics.xlsxparts import PartScan, head_package, scan_parts
 
 MAX_BYTES = 100 * 1024 * 1024
 MAX_CELLS = 25_000_000  # rows × columns of one sheet as read: 500,000 rows of 50 columns
@@ -32,7 +32,11 @@ class UnreadableFile(Exception):
 
 @dataclass
 class RawSheet:
-    """One sheet as text cells: column j of the table is Excel column first_col + j."""
+    """One sheet as read: column j of the table is Excel column first_col + j, row i is Excel row first_row + i + 1.
+
+    Cells are text, except template number columns of a big xlsx sheet, which may be read as numbers (typedread.py);
+    such a table starts at the first data row and `head` holds the rows above and around the header as text.
+    """
 
     name: str
     table: pa.Table
@@ -41,16 +45,24 @@ class RawSheet:
     # Merged ranges as 0-based absolute (first_row, first_col, last_row, last_col)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # warnings about how the sheet was read
+    first_row: int = 0
+    head: list[list[str | None]] | None = None
 
     @property
     def height(self) -> int:
         """Number of rows; row i (0-based) is Excel row i + 1."""
-        return self.table.num_rows
+        return self.first_row + self.table.num_rows
 
     def head_rows(self, n: int) -> list[list[str | None]]:
-        """The first n rows as Python lists, for header detection."""
+        """The first n rows as Python lists of text, for header detection."""
+        if self.head is not None:
+            return self.head[:n]
         head = self.table.slice(0, n).to_pydict()
         return [list(row) for row in zip(*head.values(), strict=True)] if head else []
+
+    def rows_from(self, row: int) -> pa.Table:
+        """The table from 0-based sheet row `row` on (never before first_row)."""
+        return self.table.slice(row - self.first_row)
 
 
 def read_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
@@ -132,59 +144,43 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
         raise UnreadableFile("无法打开该表格文件：文件已损坏、已加密或不是 Excel/WPS 格式。") from exc
     if not data.startswith(ZIP_MAGIC):
         return [_excel_sheet(reader, name, max_rows) for name in reader.sheet_names]
-    # The merge scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/)
+    # The part scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        merges = pool.submit(xlsx_merged_ranges, data)
-        sheets = [_excel_sheet(reader, name, max_rows) for name in reader.sheet_names]
+        scans = pool.submit(scan_parts, data)
+        heads = _heads(data, max_rows)
+        sheets = []
+        for name in reader.sheet_names:
+            typed = _typed_sheet(reader, name, heads[name], scans, max_rows) if name in heads else None
+            sheets.append(typed or _excel_sheet(reader, name, max_rows))
         for sheet in sheets:
-            sheet.merged = merges.result().get(sheet.name, [])
+            sheet.merged = scans.result().get(sheet.name, PartScan()).merged
     return sheets
 
 
-_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL_ENTRY = re.compile(
-    r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
-)
-_MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-
-
-def _col_index(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index - 1
-
-
-def xlsx_merged_ranges(data: bytes) -> dict[str, list[tuple[int, int, int, int]]]:
-    """Merged cell ranges per sheet name of an xlsx; empty when the package is unusual."""
+def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
+    """The first rows of every big sheet, as text, read from a copy of the package cut after them."""
+    found = head_package(data, HEADER_SCAN_ROWS, TYPED_MIN_BYTES)
+    if found is None:
+        return {}
+    package, names = found
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as package:
-            book = package.read("xl/workbook.xml").decode("utf-8", "replace")
-            rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            targets = {m[0] or m[3]: m[1] or m[2] for m in _REL_ENTRY.findall(rels)}
-            result = {}
-            for name, rid in _SHEET_ENTRY.findall(book):
-                target = targets.get(rid, "").lstrip("/")
-                path = target if target.startswith("xl/") else f"xl/{target}"
-                xml = package.read(path)
-                tail = xml[max(xml.rfind(b"</sheetData>"), 0) :].decode("utf-8", "replace")  # merges follow the data
-                result[_unescape(name)] = [
-                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
-                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
-                ]
-            return result
-    except (KeyError, zipfile.BadZipFile, ValueError, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
-        return {}  # calamine judges the package; merges are only a help
+        reader = fastexcel.read_excel(package)
+        return {name: _excel_sheet(reader, name, max_rows) for name in names}
+    except Exception:  # the full read of the sheet says what is wrong with it
+        return {}
 
 
-def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
+def _typed_sheet(reader: fastexcel.ExcelReader, name: str, head: RawSheet, scans: Future, max_rows: int):
+    """The sheet with its number columns read as numbers, or None when only a text read gives the same cells."""
+    try:
+        found = typed_table(reader, name, head, lambda: scans.result().get(name, PartScan()).boolean_columns)
+    except Exception:  # the text read of the sheet says what is wrong with it
+        return None
+    if found is None:
+        return None
+    sheet, table, data_start, rows = found
+    _check_size(sheet, name, max_rows)
+    return RawSheet(name, table, head.first_col, first_row=data_start, head=rows)
 
 
 def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> RawSheet:
@@ -193,6 +189,19 @@ def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> Raw
         sheet = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0)
     except Exception as exc:
         raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
+    _check_size(sheet, name, max_rows)
+    if sheet.width == 0 or sheet.total_height == 0:
+        return RawSheet(name, pa.table({}), 0, sheet.visible == "visible")
+    try:
+        columns = sheet.available_columns()
+        batch, errors = sheet.to_arrow_with_errors()
+    except Exception as exc:
+        raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
+    table = with_error_values(pa.Table.from_batches([batch]), errors)
+    return RawSheet(name, table, columns[0].absolute_index, sheet.visible == "visible")
+
+
+def _check_size(sheet: fastexcel.ExcelSheet, name: str, max_rows: int) -> None:
     if sheet.total_height > max_rows + 1000:
         raise UnreadableFile(
             f"工作表「{name}」有 {sheet.total_height} 行，超过上限 {max_rows} 行。"
@@ -203,43 +212,6 @@ def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> Raw
             f"工作表「{name}」的使用范围为 {sheet.total_height} 行 × {sheet.width} 列，超过上限（{MAX_CELLS:,} 个单元格）。"
             "请删除远处多余的行列后再上传。"
         )
-    if sheet.width == 0 or sheet.total_height == 0:
-        return RawSheet(name, pa.table({}), 0, sheet.visible == "visible")
-    try:
-        columns = sheet.available_columns()
-        batch, errors = sheet.to_arrow_with_errors()
-    except Exception as exc:
-        raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
-    table = _with_error_values(pa.Table.from_batches([batch]), errors)
-    return RawSheet(name, table, columns[0].absolute_index, sheet.visible == "visible")
-
-
-_ERROR_TEXT = {
-    "Div0": "#DIV/0!",
-    "NA": "#N/A",
-    "Name": "#NAME?",
-    "Null": "#NULL!",
-    "Num": "#NUM!",
-    "Ref": "#REF!",
-    "Value": "#VALUE!",
-    "GettingData": "#GETTING_DATA",
-}
-
-
-def _with_error_values(table: pa.Table, errors: fastexcel.CellErrors | None) -> pa.Table:
-    """Excel error cells (#DIV/0!, #VALUE! …) as the text Excel shows; fastexcel leaves them empty."""
-    by_column: dict[int, dict[int, str]] = {}
-    for error in errors.errors if errors else []:
-        kind = re.search(r"Error\((\w+)\)", error.detail)
-        if kind:
-            row, col = error.position
-            by_column.setdefault(col, {})[row] = _ERROR_TEXT.get(kind[1], f"#{kind[1].upper()}")
-    for col, cells in by_column.items():
-        values = table.column(col).to_pylist()
-        for row, text in cells.items():
-            values[row] = text
-        table = table.set_column(col, table.column_names[col], pa.array(values, pa.string()))
-    return table
 
 
 def html_sheets(text: str, file_name: str, max_rows: int) -> list[RawSheet]:

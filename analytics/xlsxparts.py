@@ -1,0 +1,165 @@
+"""What the sheet XML of an xlsx package says besides its cells: merged ranges, boolean cells, and its first rows.
+
+calamine (via fastexcel) reads the cells; these scans read the raw parts for what it does not hand over, and build
+a small copy of the package holding only the first rows of each big sheet, so that the header can be found before
+the whole sheet is read with a type per column (workbook.py).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
+_REL_ENTRY = re.compile(
+    r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
+)
+_MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb'\sr\s*=\s*["\'](\d+)["\']')
+_PACKAGE_ERRORS = (KeyError, zipfile.BadZipFile, ValueError, zlib.error, EOFError, OSError, NotImplementedError)
+HEAD_LIMIT = 8 << 20  # bytes of sheet XML read for the first rows; more means an unusual sheet, read in full instead
+
+
+@dataclass
+class PartScan:
+    """What one sheet part holds besides cell values."""
+
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based (row1, col1, row2, col2)
+    # Columns holding TRUE/FALSE cells, which a number read turns into 1 and 0; None: they may be in any column
+    boolean_columns: frozenset[int] | None = None
+
+
+def sheet_paths(package: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name (as calamine reports it) -> path of its part in the package."""
+    book = package.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    targets = {m[0] or m[3]: m[1] or m[2] for m in _REL_ENTRY.findall(rels)}
+    paths = {}
+    for name, rid in _SHEET_ENTRY.findall(book):
+        target = targets.get(rid, "").lstrip("/")
+        paths[_unescape(name)] = target if target.startswith("xl/") else f"xl/{target}"
+    return paths
+
+
+def scan_parts(data: bytes) -> dict[str, PartScan]:
+    """Merged ranges and boolean cells per sheet name of an xlsx; empty when the package is unusual."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            result = {}
+            for name, path in sheet_paths(package).items():
+                xml = package.read(path)
+                tail = xml[max(xml.rfind(b"</sheetData>"), 0) :].decode("utf-8", "replace")  # merges follow the data
+                merged = [
+                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
+                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
+                ]
+                result[name] = PartScan(merged, _boolean_columns(xml))
+            return result
+    except (*_PACKAGE_ERRORS, RuntimeError):
+        return {}  # calamine judges the package; these scans are only a help
+
+
+def _boolean_columns(xml: bytes) -> frozenset[int] | None:
+    """The 0-based columns of cells of type t="b" (TRUE/FALSE); None when they cannot all be placed."""
+    # memchr-fast finds of one byte: a substring or regex search over 100 MB of XML costs a tenth of a second each
+    columns, at = set(), xml.find(b"b")
+    for _ in range(_MAX_BOOLEAN_HITS):
+        if at < 0:
+            return frozenset(columns)
+        if xml[at - 1 : at] in _QUOTES and xml[at + 1 : at + 2] in _QUOTES:
+            tag = xml[xml.rfind(b"<", 0, at) : xml.find(b">", at) + 1]
+            if _CELL_TAG.match(tag) and _BOOLEAN_TYPE.search(tag):  # else a quoted b in text or another tag
+                where = _CELL_REF.search(tag)
+                if where is None:
+                    return None  # a cell placed by counting: only the full read knows its column
+                columns.add(_col_index(where.group(1).decode()))
+        at = xml.find(b"b", at + 1)
+    return None
+
+
+_MAX_BOOLEAN_HITS = 200_000
+_QUOTES = (b'"', b"'")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_BOOLEAN_TYPE = re.compile(rb"\st\s*=\s*[\"']b[\"']")
+_CELL_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Z]+)\d+[\"']")
+
+
+def head_package(data: bytes, rows: int, min_bytes: int) -> tuple[bytes, set[str]] | None:
+    """The package with every sheet part of at least min_bytes cut after its first `rows` rows, and the names of
+    those sheets; None when no sheet is that big or a part is unusual (then sheets are read in full)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            infos = package.infolist()
+            paths = sheet_paths(package)
+            sizes = {info.filename: info.file_size for info in infos}
+            big = {name for name, path in paths.items() if sizes.get(path, 0) >= min_bytes}
+            if not big or len(sizes) != len(infos):  # a name twice: which one a reader takes is its own choice
+                return None
+            cut = {paths[name] for name in big}
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as head:
+                for info in infos:
+                    part = _first_rows(package, info, rows) if info.filename in cut else package.read(info)
+                    if part is None:
+                        return None
+                    head.writestr(info.filename, part)
+            return out.getvalue(), big
+    except (*_PACKAGE_ERRORS, RuntimeError):
+        return None
+
+
+def _first_rows(package: zipfile.ZipFile, info: zipfile.ZipInfo, rows: int) -> bytes:
+    """The sheet XML up to its first row numbered above `rows`, closed again (the whole part if it has no such row)."""
+    with package.open(info) as part:
+        xml, size = b"", 1 << 16
+        while len(xml) < HEAD_LIMIT:
+            chunk = part.read(size)
+            xml += chunk
+            size *= 2  # each pass scans from the start: doubling keeps the total linear
+            cut = _cut(xml, rows)
+            if cut is not None:
+                return cut
+            if not chunk:
+                return xml
+    raise ValueError("no row above the head within HEAD_LIMIT bytes")
+
+
+def _cut(xml: bytes, rows: int) -> bytes | None:
+    """The XML before the first row numbered above `rows`, with sheetData closed; None when no such row is seen yet.
+
+    Raises ValueError for rows without numbers or out of order: only a full read places those right."""
+    start = _SHEET_DATA.search(xml)
+    if start is None or start.group(2):  # not there yet, or an empty sheet
+        return None
+    last = 0
+    for tag in _ROW_TAG.finditer(xml, start.end()):
+        number = _ROW_NUMBER.search(tag.group(1))
+        if number is None or int(number.group(1)) <= last:
+            raise ValueError("rows without numbers or out of order")
+        last = int(number.group(1))
+        if last > rows:
+            prefix = start.group(1)
+            return xml[: tag.start()] + b"</" + prefix + b"sheetData></" + prefix + b"worksheet>"
+    return None
+
+
+def _col_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
