@@ -119,11 +119,10 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
     note_at = _first_note_row(sheet, header, template)
     if note_at is not None:
         keep &= rows < note_at
-    chosen = pa.array(keep)
-    return (
-        _frame({n: c.filter(chosen) for n, c in raw.items()}, rows[keep], "string"),
-        _frame({n: c.filter(chosen) for n, c in norm.items()}, rows[keep], "string[pyarrow]"),
-    )
+    if not keep.all():  # a clean sheet keeps every row: no copies
+        chosen = pa.array(keep)
+        raw, norm = ({n: c.filter(chosen) for n, c in columns.items()} for columns in (raw, norm))
+    return _frame(raw, rows[keep], "string"), _frame(norm, rows[keep], "string[pyarrow]")
 
 
 def _frame(columns: dict[str, pa.ChunkedArray], index: np.ndarray, text: str) -> pd.DataFrame:
@@ -157,7 +156,8 @@ def _bools(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _total_row(text: pa.ChunkedArray) -> np.ndarray:
     """Rows whose text is a 合计/小计… label: Arrow finds the candidates, _TOTAL_ROW decides."""
-    candidates = np.flatnonzero(_bools(pc.match_substring_regex(text, _TOTAL_PREFIX)))
+    labels = V.per_distinct(text, lambda t: pc.match_substring_regex(t, _TOTAL_PREFIX), pa.bool_())
+    candidates = np.flatnonzero(_bools(labels))
     found = np.zeros(len(text), dtype=bool)
     for i, value in zip(candidates, text.take(candidates).to_pylist(), strict=True):
         found[i] = _TOTAL_ROW.search(value) is not None
@@ -233,15 +233,15 @@ def _parse_rows(sheet: RawSheet, header: HeaderMap, template: Template, report: 
 
 def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
     """Problems for every flagged cell; returns the union of the masks."""
-    union = pd.Series(False, index=raw.index)
+    union = np.zeros(len(raw.index), dtype=bool)
     j, text = header.columns.get(name, (None, name))
     letter = column_letter(sheet.first_col + j) if j is not None else ""
     values = raw[name] if name in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
     as_text = str if V.is_text(values) else V.cell_text
     for mask, message in masks:
-        mask = mask.fillna(False).astype(bool)
-        union |= mask
-        rows = mask.index[mask.to_numpy()]
+        flags = mask.fillna(False).to_numpy(dtype=bool)
+        rows = mask.index[flags] if flags.any() else mask.index[:0]  # most masks flag nothing
+        union |= flags
         report.unlisted[severity] += max(len(rows) - report.room(), 0)
         for row in rows[: report.room()]:
             value = values.loc[row]
@@ -257,7 +257,7 @@ def _collect(report, sheet, header, name, raw, masks, severity) -> pd.Series:
                     cell=f"{letter}{row}" if letter else None,
                 )
             )
-    return union
+    return pd.Series(union, index=raw.index)
 
 
 def _cross_checks(frame, raw, sheet, header, report) -> pd.Series:

@@ -17,7 +17,9 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.problems import Report
 from analytics.template import load_template
@@ -211,10 +213,11 @@ def find_identical(con: duckdb.DuckDBPyConnection, digest: str) -> int | None:
 
 
 def _register_incoming(con: duckdb.DuckDBPyConnection, records: pd.DataFrame) -> None:
+    """The records as view `incoming`, with seq = 1, 2, … in file order."""
     frame = records.drop(columns=[c for c in ("source_sheet", "source_row") if c not in records])
-    con.register("incoming_df", frame)
-    con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT row_number() OVER () AS seq, * FROM incoming_df")
-    con.unregister("incoming_df")
+    # An Arrow table is scanned in place; copying the DataFrame into a temp table cost 0.15 s per 100k rows (bench/)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    con.register("incoming", table.add_column(0, "seq", pa.array(np.arange(1, len(frame) + 1, dtype=np.int64))))
 
 
 def _changes_sql() -> str:

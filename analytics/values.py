@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,7 @@ MAX_TEXT_CHARS = 100  # organization and unit names are at most a few dozen char
 FORMULA_ERRORS = ("#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!")
 # C0/C1 controls other than whitespace (normalization removes tabs, newlines, \x1c-\x1f), bidi overrides
 INVISIBLE = r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]"
+INVISIBLE_RE2 = r"[\x00-\x08\x0e-\x1b\x7f-\x{84}\x{86}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"  # the same, for Arrow
 # Trailing units offices type after numbers: 3次, 12人, 1,200元
 _UNIT_SUFFIX = r"(次|个|人|名|元|项|场|份|期|家)$"
 _DATE_YMD = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
@@ -55,6 +57,9 @@ _ASCII_WHITESPACE = np.zeros(256, dtype=bool)
 _ASCII_WHITESPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 
 
+_TEXT = pa.string()
+
+
 def normalized(raw: pd.Series) -> pd.Series:
     """NFKC text without any whitespace; NA for empty cells."""
     arrow = normalized_arrow(pa.array(raw.astype("string[pyarrow]")))
@@ -67,10 +72,29 @@ def normalized_arrow(arrow: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunked
     # most count columns take neither per-cell pass (bench/)
     if _is_ascii(arrow):
         if _has_ascii_whitespace(arrow):
-            arrow = pc.replace_substring_regex(arrow, _ARROW_WHITESPACE, "")
+            arrow = per_distinct(arrow, lambda a: pc.replace_substring_regex(a, _ARROW_WHITESPACE, ""))
     else:
-        arrow = pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, "")
+        arrow = per_distinct(
+            arrow, lambda a: pc.replace_substring_regex(pc.utf8_normalize(a, "NFKC"), _ARROW_WHITESPACE, "")
+        )
     return pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+
+
+def per_distinct(
+    arrow: pa.Array | pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], type: pa.DataType = _TEXT
+) -> pa.Array | pa.ChunkedArray:
+    """fn (a cell-by-cell function of text, giving `type`) applied once per distinct value, when values repeat."""
+    # 所属系统, 单位名称, yes/no and choice columns repeat a few dozen values 100,000 times (bench/)
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    done = []
+    for chunk in chunks:
+        # Names of organizations are all different: a sample tells, before the whole column is encoded
+        if pc.count_distinct(chunk.slice(0, 1000)).as_py() > 500:
+            done.append(fn(chunk))
+            continue
+        encoded = pc.dictionary_encode(chunk)
+        done.append(pc.take(fn(encoded.dictionary), encoded.indices))
+    return pa.chunked_array(done, type=type) if isinstance(arrow, pa.ChunkedArray) else done[0]
 
 
 def _is_ascii(arrow: pa.Array | pa.ChunkedArray) -> bool:
@@ -163,18 +187,24 @@ def parse_column(
 
 def _text(raw, present, col, markers, today) -> Parsed:
     # NFKC, strip, whitespace runs -> one space; in Arrow, as Python's \s is _ARROW_WHITESPACE after NFKC
-    arrow = pc.utf8_normalize(pa.array(raw.astype("string[pyarrow]")), "NFKC")
-    arrow = pc.utf8_trim(pc.replace_substring_regex(arrow, _ARROW_WHITESPACE, " "), " ")
-    display = pd.Series(arrow, index=raw.index, dtype="string").mask(present.isna())
+    arrow = per_distinct(pa.array(raw.astype("string[pyarrow]")), _display_text)
+    shown = present.notna().to_numpy(dtype=bool)
+    display = pd.Series(arrow, index=raw.index, dtype="string").mask(~shown)
     # Invisible controls make names that look alike but never match, and \x1b or U+202E rewrite what a
     # terminal or a slide shows
-    hidden = display.str.contains(INVISIBLE, regex=True).fillna(False)
-    long = (display.str.len() > MAX_TEXT_CHARS).fillna(False)
+    found = pc.fill_null(pc.match_substring_regex(arrow, INVISIBLE_RE2), False).to_numpy(zero_copy_only=False)
+    hidden = pd.Series(found & shown, index=raw.index)
+    length = pc.fill_null(pc.utf8_length(arrow), 0).to_numpy(zero_copy_only=False)
+    long = pd.Series((length > MAX_TEXT_CHARS) & shown, index=raw.index)
     return Parsed(
         display.mask(hidden),
         errors=[(hidden, "含有不可见的控制字符（如 \\x00、\\x1b、方向控制符 U+202E），请删除后重新上传")],
         warnings=[(long & ~hidden, f"内容超过 {MAX_TEXT_CHARS} 个字，请核实是否误填")],
     )
+
+
+def _display_text(arrow: pa.Array) -> pa.Array:
+    return pc.utf8_trim(pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, " "), " ")
 
 
 def _choice(raw, present, col, markers, today) -> Parsed:
@@ -203,10 +233,12 @@ def _to_number(present: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parse_numbers(raw: pd.Series, col: Column) -> Parsed:
     """parse_column() of a column read as numbers: the values, errors and warnings a text read gives."""
     # Every cell is a number or empty (typedread.py): nothing is unreadable, a marker, or a formula error
-    numbers = pd.Series(pd.array(read_back(raw.to_numpy(dtype="float64", na_value=np.nan)), dtype="Float64"))
-    numbers = numbers.set_axis(raw.index).mask(raw.isna())
+    numbers = read_back(raw.to_numpy(dtype="float64", na_value=np.nan))
     none = pd.Series(False, index=raw.index)
-    checked = _checked_rate(numbers, none, none, col) if col.type == "rate" else _checked_number(numbers, none, col)
+    if col.type == "rate":
+        checked = _checked_rate(numbers, raw.index, none, np.zeros(len(numbers), dtype=bool), col)
+    else:
+        checked = _checked_number(numbers, raw.index, none, col)
     checked.errors.insert(0, (none, FORMULA_ERROR))
     return checked
 
@@ -214,51 +246,62 @@ def parse_numbers(raw: pd.Series, col: Column) -> Parsed:
 def _number(raw, present, col, markers, today) -> Parsed:
     if col.type == "int":
         present = present.mask(present.isin(markers.zero_for_counts), "0")
-    return _checked_number(*_to_number(present), col)
+    numbers, bad = _to_number(present)
+    return _checked_number(_floats(numbers), present.index, bad, col)
 
 
-def _checked_number(numbers: pd.Series, bad: pd.Series, col: Column) -> Parsed:
-    """Integer and bound checks of a number column; `bad` marks cells that are not numbers."""
+def _floats(numbers: pd.Series) -> np.ndarray:
+    """A nullable number column as float64, NaN for missing (checks run in numpy: pandas costs 5 ms per column)."""
+    return numbers.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _checked_number(numbers: np.ndarray, index: pd.Index, bad: pd.Series, col: Column) -> Parsed:
+    """Integer and bound checks of a number column (NaN = missing); `bad` marks cells that are not numbers."""
     errors = [(bad, "应填写数字")]
     if col.type == "int":
-        fractional = (numbers.notna() & (numbers != numbers.round())).fillna(False)
+        fractional = ~np.isnan(numbers) & (numbers != np.round(numbers))
         # Past 2**53 a float no longer holds every integer, and past 2**63 Int64 would wrap to a negative count
-        huge = (numbers.abs() >= 2**53).fillna(False)
-        errors += [(fractional, "应填写整数"), (huge & ~fractional, "数值过大，请核实")]
-        numbers = numbers.mask(fractional | huge)
-    parsed = _bounded(numbers, col, errors)
+        huge = np.abs(numbers) >= 2**53
+        errors += [(_mask(fractional, index), "应填写整数"), (_mask(huge & ~fractional, index), "数值过大，请核实")]
+        numbers = np.where(fractional | huge, np.nan, numbers)
+    parsed = _bounded(numbers, index, col, errors)
     if col.type == "int":
         parsed.values = parsed.values.round().astype("Int64")
     return parsed
 
 
-def _bounded(numbers: pd.Series, col: Column, errors: list) -> Parsed:
+def _mask(flags: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(flags, index=index)
+
+
+def _bounded(numbers: np.ndarray, index: pd.Index, col: Column, errors: list) -> Parsed:
     warnings = []
     if col.min is not None:
-        low = (numbers < col.min).fillna(False)
-        errors.append((low, "不能为负数" if col.min == 0 else f"不能小于 {col.min:g}"))
-        numbers = numbers.mask(low)
+        low = numbers < col.min
+        errors.append((_mask(low, index), "不能为负数" if col.min == 0 else f"不能小于 {col.min:g}"))
+        numbers = np.where(low, np.nan, numbers)
     if col.max is not None:
-        high = (numbers > col.max).fillna(False)
-        errors.append((high, f"应在 {col.min:g}–{col.max:g} 之间"))
-        numbers = numbers.mask(high)
+        high = numbers > col.max
+        errors.append((_mask(high, index), f"应在 {col.min:g}–{col.max:g} 之间"))
+        numbers = np.where(high, np.nan, numbers)
     if col.warn_above is not None:
-        warnings.append(((numbers > col.warn_above).fillna(False), f"数值偏大（超过 {col.warn_above:g}），请核实"))
-    return Parsed(numbers, errors, warnings)
+        above = _mask(numbers > col.warn_above, index)
+        warnings.append((above, f"数值偏大（超过 {col.warn_above:g}），请核实"))
+    return Parsed(pd.Series(pd.array(numbers, dtype="Float64"), index=index), errors, warnings)
 
 
 def _rate(raw, present, col, markers, today) -> Parsed:
     has_percent = present.str.endswith("%").fillna(False)
     numbers, bad = _to_number(present.str.rstrip("%"))
-    return _checked_rate(numbers, bad, has_percent, col)
+    return _checked_rate(_floats(numbers), present.index, bad, has_percent.to_numpy(dtype=bool), col)
 
 
-def _checked_rate(numbers: pd.Series, bad: pd.Series, has_percent: pd.Series, col: Column) -> Parsed:
-    plain = numbers[~has_percent].dropna()
+def _checked_rate(numbers: np.ndarray, index: pd.Index, bad: pd.Series, has_percent: np.ndarray, col) -> Parsed:
+    plain = numbers[~has_percent & ~np.isnan(numbers)]
     # A percent-formatted Excel column arrives as fractions: 0.85 means 85 (SPEC §3.1)
-    if len(plain) and plain.between(0, 1).all():
-        numbers = numbers.mask(~has_percent, (numbers * 100).round(9))  # 0.714 -> 71.4, not 71.39999…
-    return _bounded(numbers, col, [(bad, "应填写 0–100 的百分比数字（如 85 或 85%）")])
+    if len(plain) and ((plain >= 0) & (plain <= 1)).all():
+        numbers = np.where(has_percent, numbers, np.round(numbers * 100, 9))  # 0.714 -> 71.4, not 71.39999…
+    return _bounded(numbers, index, col, [(bad, "应填写 0–100 的百分比数字（如 85 或 85%）")])
 
 
 def _yesno(raw, present, col, markers, today) -> Parsed:

@@ -13,6 +13,8 @@ import fastexcel
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, given, settings
@@ -293,3 +295,49 @@ def test_merged_ranges_are_still_found():
 def test_read_back_leaves_plain_values_alone():
     numbers = np.array([0.0, 3.0, 85.3, 2452.42, -1.5, 1e15, math.nan])
     assert np.array_equal(values.read_back(numbers), numbers, equal_nan=True)
+
+
+# --- column work done once per distinct value, and in Arrow ----------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["教育 系统", "ＡＢＣ", " x\u3000y ", "合计：", ""]), st.text()),
+        max_size=60,
+    )
+)
+def test_work_per_distinct_value_equals_work_per_cell(cells: list[str | None]):
+    arrow = pa.chunked_array(
+        [pa.array(cells[: len(cells) // 2], pa.string()), pa.array(cells[len(cells) // 2 :], pa.string())]
+    )
+    for fn in (values._display_text, lambda a: pc.match_substring_regex(a, "^合计")):
+        kind = pa.bool_() if fn is not values._display_text else pa.string()
+        assert (
+            values.per_distinct(arrow, fn, kind).to_pylist()
+            == pa.chunked_array([fn(c) for c in arrow.chunks], kind).to_pylist()
+        )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=8))
+def test_invisible_characters_are_found_alike_by_python_and_arrow(text: str):
+    found = pc.match_substring_regex(pa.array([text]), values.INVISIBLE_RE2)[0].as_py()
+    assert found == bool(re.search(values.INVISIBLE, text))
+
+
+def test_a_loaded_batch_keeps_the_file_order_and_every_value(tmp_path):
+    from analytics import store
+
+    data = _book(30, {})
+    report = ingest_bytes(data, "q.xlsx", today=TODAY)
+    with store.connect(tmp_path / "t.duckdb") as con:
+        store.load_batch(con, report, data, "测试")
+        stored = con.execute("SELECT * EXCLUDE (quarter, org_id, term_years) FROM current_records").df()
+        rows = con.execute("SELECT source_row FROM records ORDER BY rowid").fetchall()
+    assert [r[0] for r in rows] == report.records["source_row"].tolist()  # inserted in file order
+    expected = report.records.drop(columns=["source_sheet", "source_row", "system_key", "unit_key", "name_key"])
+    stored = stored.set_index("org_name").loc[expected["org_name"]].reset_index()[list(expected.columns)]
+    assert stored["members_total"].tolist() == expected["members_total"].tolist()
+    assert stored["study_rate"].tolist() == expected["study_rate"].tolist()
+    assert stored["system"].tolist() == expected["system"].tolist()
