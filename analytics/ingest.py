@@ -107,33 +107,38 @@ def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> 
         )
 
 
-def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Raw and normalized cells of the rows that hold records (no blanks, totals, notes)."""
+def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, ...]:
+    """Raw, normalized and display cells (text columns) of the rows that hold records (no blanks, totals, notes)."""
     table = sheet.rows_from(header.data_start)
     rows = np.arange(table.num_rows) + header.data_start + 1  # Excel row numbers
     raw = _fill_merged({name: table.column(j) for name, (j, _) in header.columns.items()}, sheet, header)
     # Each column is normalized once, in Arrow; rows are classified before anything goes to pandas.
     # Columns read as numbers (typedread.py) have nothing to normalize.
-    norm = {name: V.normalized_arrow(column) if V.is_text(column) else column for name, column in raw.items()}
+    display = {n: V.text_forms(c) for n, c in raw.items() if template.column(n).type == "text" and V.is_text(c)}
+    norm = {n: display[n][1] if n in display else V.normalized_arrow(c) if V.is_text(c) else c for n, c in raw.items()}
+    display = {n: forms[0] for n, forms in display.items()}
     keep = _record_rows(norm, table, header, template)
     note_at = _first_note_row(sheet, header, template)
     if note_at is not None:
         keep &= rows < note_at
     if not keep.all():  # a clean sheet keeps every row: no copies
         chosen = pa.array(keep)
-        raw, norm = ({n: c.filter(chosen) for n, c in columns.items()} for columns in (raw, norm))
-    return _frame(raw, rows[keep], "string"), _frame(norm, rows[keep], "string[pyarrow]")
+        raw, norm, display = ({n: c.filter(chosen) for n, c in cells.items()} for cells in (raw, norm, display))
+    index = rows[keep]
+    raw = {n: _series(c, index, "string") for n, c in raw.items()}
+    # A number column is its own normalized form: the same Series, not a second conversion
+    norm = {n: _series(c, index, "string[pyarrow]") if V.is_text(c) else raw[n] for n, c in norm.items()}
+    display = {n: _series(c, index, "string[pyarrow]") for n, c in display.items()}
+    return pd.DataFrame(raw, index=index), pd.DataFrame(norm, index=index), display
 
 
-def _frame(columns: dict[str, pa.ChunkedArray], index: np.ndarray, text: str) -> pd.DataFrame:
-    """Text columns as the `text` dtype, number columns as nullable Float64 or Int64."""
-    return pd.DataFrame({n: pd.Series(c, dtype=_dtype(c, text), index=index) for n, c in columns.items()}, index=index)
-
-
-def _dtype(column: pa.ChunkedArray, text: str) -> str:
+def _series(column: pa.ChunkedArray, index: np.ndarray, text: str) -> pd.Series:
+    """Text as the `text` dtype; numbers as float64 with NaN for empty cells (one array, no mask), integers as Int64."""
     if V.is_text(column):
-        return text
-    return "Int64" if pa.types.is_integer(column.type) else "Float64"
+        return pd.Series(column, dtype=text, index=index)
+    if pa.types.is_integer(column.type):
+        return pd.Series(column, dtype="Int64", index=index)
+    return pd.Series(column.to_numpy(), index=index)
 
 
 def _record_rows(norm: dict, table: pa.Table, header: HeaderMap, template: Template) -> np.ndarray:
@@ -211,14 +216,14 @@ def _first_note_row(sheet: RawSheet, header: HeaderMap, template: Template) -> i
 
 def _parse_rows(sheet: RawSheet, header: HeaderMap, template: Template, report: Report, today: dt.date):
     """Typed records of one sheet with a bad-row mask; problems appended to the report."""
-    raw, norm = _data_rows(sheet, header, template)
+    raw, norm, display = _data_rows(sheet, header, template)
     frame = pd.DataFrame(index=raw.index)
     bad = pd.Series(False, index=raw.index)
     for col in template.columns:
         if col.name not in raw:
             frame[col.name] = V.empty_column(col, raw.index)
             continue
-        parsed = V.parse_column(raw[col.name], col, template.markers, today, norm[col.name])
+        parsed = V.parse_column(raw[col.name], col, template.markers, today, norm[col.name], display.get(col.name))
         frame[col.name] = parsed.values
         bad |= _collect(report, sheet, header, col.name, raw, parsed.errors, ERROR)
         _collect(report, sheet, header, col.name, raw, parsed.warnings, WARNING)
@@ -293,7 +298,7 @@ def _finish(report: Report, frames: list, quarter: str | None, titles: list[str]
                 )
             )
         return
-    records = pd.concat(frames, ignore_index=True)
+    records = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]  # one sheet: no copy
     if records.empty:
         report.problems.append(
             Problem(ERROR, "表格中没有任何党组织数据行（只有表头），请填写后再上传。", file=report.file)
@@ -307,7 +312,7 @@ def _finish(report: Report, frames: list, quarter: str | None, titles: list[str]
     report.quarter = _quarter(report, quarter, titles)
     bad = records.pop("_bad") | _duplicates(records, report)
     report.rejected_rows = int(bad.sum())
-    report.records = records[~bad].reset_index(drop=True)
+    report.records = records[~bad].reset_index(drop=True) if bad.any() else records
     report.all_rows = len(records)
 
 

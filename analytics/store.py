@@ -287,12 +287,19 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
     batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
     params = {"batch": batch, "quarter": report.quarter}
     _register_incoming(con, report.records)
-    counted = con.execute(
-        f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter}
-    )
-    changes = dict(counted.fetchall())
+    current = con.execute(
+        "SELECT count(*) FROM records WHERE quarter = $quarter AND replaced_by IS NULL", {"quarter": report.quarter}
+    ).fetchall()[0][0]
+    if current:
+        counted = con.execute(
+            f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter}
+        )
+        changes = dict(counted.fetchall())
+    else:  # the first upload of a quarter: every row is new and there is nothing to replace
+        changes = {"new": len(report.records)} if len(report.records) else {}
     con.execute(sql("insert_organizations"), {"batch": batch})
-    con.execute(sql("replace_current"), params)
+    if current:
+        con.execute(sql("replace_current"), params)
     names = value_columns()
     # Straight from incoming JOIN organizations: a copy into a temp table first cost 0.1 s per 100k rows (bench/)
     con.execute(

@@ -77,7 +77,9 @@ def normalized_arrow(arrow: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunked
         arrow = per_distinct(
             arrow, lambda a: pc.replace_substring_regex(pc.utf8_normalize(a, "NFKC"), _ARROW_WHITESPACE, "")
         )
-    return pc.if_else(pc.equal(arrow, ""), pa.scalar(None, pa.string()), arrow)
+    empty = pc.equal(arrow, "")
+    # Copying a column costs more than the check, above all in a fresh process (new memory, bench/)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), arrow) if pc.any(empty).as_py() else arrow
 
 
 def per_distinct(
@@ -160,9 +162,16 @@ def is_text(values: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
 
 
 def parse_column(
-    raw: pd.Series, col: Column, markers: Markers, today: dt.date, norm: pd.Series | None = None
+    raw: pd.Series,
+    col: Column,
+    markers: Markers,
+    today: dt.date,
+    norm: pd.Series | None = None,
+    display: pd.Series | None = None,
 ) -> Parsed:
-    """Typed values for one template column; bad cells become NA and are reported."""
+    """Typed values for one template column; bad cells become NA and are reported.
+
+    norm and display, when given, are normalized(raw) and the display text (text_forms) the caller already has."""
     if not is_text(raw):
         return parse_numbers(raw, col)
     norm = normalized(raw) if norm is None else norm
@@ -171,23 +180,21 @@ def parse_column(
     formula_error = norm.isin(FORMULA_ERRORS).fillna(False) & ~missing
     present = norm.mask(missing | formula_error)
     parser = {
-        "text": _text,
         "int": _number,
         "number": _number,
         "rate": _rate,
         "yesno": _yesno,
         "date": _date,
     }.get(col.type, _choice)
-    parsed = parser(raw, present, col, markers, today)
+    parsed = _text(raw, present, display) if col.type == "text" else parser(raw, present, col, markers, today)
     parsed.errors.insert(0, (formula_error, FORMULA_ERROR))
     if col.required:
         parsed.errors.append((missing.fillna(True), "必填项为空"))
     return parsed
 
 
-def _text(raw, present, col, markers, today) -> Parsed:
-    # NFKC, strip, whitespace runs -> one space; in Arrow, as Python's \s is _ARROW_WHITESPACE after NFKC
-    arrow = per_distinct(pa.array(raw.astype("string[pyarrow]")), _display_text)
+def _text(raw: pd.Series, present: pd.Series, display: pd.Series | None) -> Parsed:
+    arrow = text_forms(pa.array(raw.astype("string[pyarrow]")))[0] if display is None else pa.array(display)
     shown = present.notna().to_numpy(dtype=bool)
     display = pd.Series(arrow, index=raw.index, dtype="string").mask(~shown)
     # Invisible controls make names that look alike but never match, and \x1b or U+202E rewrite what a
@@ -203,7 +210,17 @@ def _text(raw, present, col, markers, today) -> Parsed:
     )
 
 
+def text_forms(arrow: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
+    """(display text, normalized_arrow()) of a text column from one NFKC pass."""
+    display = per_distinct(arrow, _display_text)
+    # Display text has one space where the cell had a run of whitespace: without the spaces it is NFKC without any
+    norm = pc.replace_substring(display, " ", "")
+    empty = pc.equal(norm, "")
+    return display, pc.if_else(empty, pa.scalar(None, pa.string()), norm) if pc.any(empty).as_py() else norm
+
+
 def _display_text(arrow: pa.Array) -> pa.Array:
+    # NFKC, strip, whitespace runs -> one space; in Arrow, as Python's \s is _ARROW_WHITESPACE after NFKC
     return pc.utf8_trim(pc.replace_substring_regex(pc.utf8_normalize(arrow, "NFKC"), _ARROW_WHITESPACE, " "), " ")
 
 

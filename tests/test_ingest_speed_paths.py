@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import math
 import re
+import unicodedata
 import zipfile
 
 import fastexcel
@@ -341,3 +342,22 @@ def test_a_loaded_batch_keeps_the_file_order_and_every_value(tmp_path):
     assert stored["members_total"].tolist() == expected["members_total"].tolist()
     assert stored["study_rate"].tolist() == expected["study_rate"].tolist()
     assert stored["system"].tolist() == expected["system"].tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["", " ", "教育 系统", "Ａ\u3000Ｂ", " x\ty "]), st.text()), max_size=40
+    )
+)
+def test_display_and_normalized_text_from_one_pass_equal_each_made_alone(cells: list[str | None]):
+    arrow = pa.array(cells, pa.string())
+    display, norm = values.text_forms(arrow)
+    assert display.to_pylist() == values._display_text(arrow).to_pylist()
+    assert norm.to_pylist() == values.normalized_arrow(arrow).to_pylist()
+    assert norm.to_pylist() == [
+        None
+        if c is None or not "".join(unicodedata.normalize("NFKC", c).split())
+        else "".join(unicodedata.normalize("NFKC", c).split())
+        for c in cells
+    ]
