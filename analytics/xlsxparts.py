@@ -12,6 +12,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from typing import IO
 
 _SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL_ENTRY = re.compile(
@@ -52,25 +53,48 @@ def scan_parts(data: bytes) -> dict[str, PartScan]:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             result = {}
             for name, path in sheet_paths(package).items():
-                xml = package.read(path)
-                tail = xml[max(xml.rfind(b"</sheetData>"), 0) :].decode("utf-8", "replace")  # merges follow the data
+                with package.open(path) as part:
+                    booleans, tail = _scan_part(part)
+                if tail is None:  # no </sheetData>: merges may be anywhere in this unusual part
+                    tail = package.read(path)
                 merged = [
                     (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
-                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail)
+                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail.decode("utf-8", "replace"))
                 ]
-                result[name] = PartScan(merged, _boolean_columns(xml))
+                result[name] = PartScan(merged, booleans)
             return result
     except (*_PACKAGE_ERRORS, RuntimeError):
         return {}  # calamine judges the package; these scans are only a help
 
 
-def _boolean_columns(xml: bytes) -> frozenset[int] | None:
-    """The 0-based columns of cells of type t="b" (TRUE/FALSE); None when they cannot all be placed."""
+def _scan_part(part: IO[bytes]) -> tuple[frozenset[int] | None, bytes | None]:
+    """(columns of TRUE/FALSE cells, the XML from the last </sheetData> on) in one pass, a megabyte at a time:
+    a 100 MB part held whole costs as much again in new memory."""
+    booleans: set[int] | None = set()
+    hits, rest, tail = [0], b"", None
+    while True:
+        chunk = part.read(1 << 20)
+        block = rest + chunk
+        end = block.rfind(b">") + 1 if chunk else len(block)  # blocks end after a tag: each tag lies in one block
+        block, rest = block[:end], block[end:]
+        if booleans is not None:
+            booleans = _boolean_columns(block, booleans, hits)
+        if (at := block.rfind(b"</sheetData>")) >= 0:
+            tail = [block[at:]]  # merges follow the data
+        elif tail is not None:
+            tail.append(block)
+        if not chunk:
+            return None if booleans is None else frozenset(booleans), None if tail is None else b"".join(tail)
+
+
+def _boolean_columns(xml: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
+    """columns plus those of cells of type t="b" (TRUE/FALSE) in xml; None when they cannot all be placed."""
     # memchr-fast finds of one byte: a substring or regex search over 100 MB of XML costs a tenth of a second each
-    columns, at = set(), xml.find(b"b")
-    for _ in range(_MAX_BOOLEAN_HITS):
-        if at < 0:
-            return frozenset(columns)
+    at = xml.find(b"b")
+    while at >= 0:
+        hits[0] += 1
+        if hits[0] > _MAX_BOOLEAN_HITS:
+            return None
         if xml[at - 1 : at] in _QUOTES and xml[at + 1 : at + 2] in _QUOTES:
             tag = xml[xml.rfind(b"<", 0, at) : xml.find(b">", at) + 1]
             if _CELL_TAG.match(tag) and _BOOLEAN_TYPE.search(tag):  # else a quoted b in text or another tag
@@ -79,7 +103,7 @@ def _boolean_columns(xml: bytes) -> frozenset[int] | None:
                     return None  # a cell placed by counting: only the full read knows its column
                 columns.add(_col_index(where.group(1).decode()))
         at = xml.find(b"b", at + 1)
-    return None
+    return columns
 
 
 _MAX_BOOLEAN_HITS = 200_000

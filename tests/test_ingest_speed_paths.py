@@ -279,9 +279,22 @@ def test_boolean_cells_are_found_by_column():
     assert xlsxparts.scan_parts(_book(20, {}))["季度报表"].boolean_columns == frozenset()
 
 
+def _scanned(xml: bytes) -> tuple:
+    return xlsxparts._scan_part(io.BytesIO(xml))
+
+
 def test_a_boolean_cell_without_a_reference_may_be_anywhere():
-    assert xlsxparts._boolean_columns(b'<row r="3"><c t="b"><v>1</v></c></row>') is None
-    assert xlsxparts._boolean_columns(b'<t>say "b"</t><c r="B3" t="s"/>') == frozenset()
+    assert _scanned(b'<row r="3"><c t="b"><v>1</v></c></row>')[0] is None
+    assert _scanned(b'<t>say "b"</t><c r="B3" t="s"/>')[0] == frozenset()
+
+
+def test_the_part_is_scanned_in_blocks_with_no_tag_cut_in_two():
+    filler = b'<row r="2"><c r="A2" s="1"><v>3</v></c></row>' * 60_000  # about 2.6 MB: three blocks
+    xml = b"<sheetData>" + filler + b'<row r="9"><c r="AB9" t="b"><v>1</v></c></row></sheetData>'
+    xml += b'<mergeCells count="1"><mergeCell ref="A3:A7"/></mergeCells>'
+    booleans, tail = _scanned(xml)
+    assert booleans == frozenset({27}) and tail.startswith(b"</sheetData>") and b'ref="A3:A7"' in tail
+    assert _scanned(b'<sheetData><row r="1"/>')[1] is None  # no end of the data: merges are looked for everywhere
 
 
 def test_merged_ranges_are_still_found():
