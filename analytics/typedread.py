@@ -30,7 +30,7 @@ TYPED_MIN_BYTES = 1 << 20  # sheet XML from which the typed read pays off: about
 NUMBER_TYPES = ("int", "number", "rate")
 XLSX_COLUMNS = 16384
 # An empty text cell reads as null either way: empty and "" are both missing, and a missing number is never listed
-_EMPTY_TEXT = re.compile(r"^Expected (?:float|int) but got 'String\(\"\"\)'$")
+_EMPTY_TEXT = re.compile(r"^Expected (?:float|int|datetime) but got 'String\(\"\"\)'$")
 _ERROR_TEXT = {
     "Div0": "#DIV/0!",
     "NA": "#N/A",
@@ -44,22 +44,22 @@ _ERROR_TEXT = {
 
 
 def typed_table(
-    reader: fastexcel.ExcelReader, name: str, head: RawSheet, boolean_columns: Callable[[], frozenset[int] | None]
+    reader: fastexcel.ExcelReader, name: str, head: RawSheet, odd_columns: Callable[[], frozenset[int] | None]
 ) -> tuple[fastexcel.ExcelSheet, pa.Table, int, list[list]] | None:
     """(sheet, table from the first data row, that row, the head rows as a text read gives them), or None when
     only a text read gives the same cells."""
     rows = head.head_rows(HEADER_SCAN_ROWS)
     header = find_header(rows)
     template = load_template()
-    numbers = {
-        j for field, (j, _) in (header.columns.items() if header else ()) if template.column(field).type in NUMBER_TYPES
-    }
+    fields = [(template.column(field).type, j) for field, (j, _) in (header.columns.items() if header else ())]
+    numbers = {j for kind, j in fields if kind in NUMBER_TYPES}
+    dates = {j for kind, j in fields if kind == "date"}
     if not numbers:
         return None
     # An all-empty number column is guessed as text, which is right; fastexcel would log a warning for each
     logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
     # fastexcel keys dtypes by sheet column (A = 0); header columns count from the first used one
-    dtypes = {c: "string" for c in range(XLSX_COLUMNS) if c - head.first_col not in numbers}
+    dtypes = {c: "string" for c in range(XLSX_COLUMNS) if c - head.first_col not in numbers | dates}
     sheet = reader.load_sheet(
         name, header_row=None, skip_rows=header.data_start, dtypes=dtypes, schema_sample_rows=None
     )
@@ -68,10 +68,10 @@ def typed_table(
     batch, errors = sheet.to_arrow_with_errors()
     table = pa.Table.from_batches([batch])
     typed = [j for j, f in enumerate(table.schema) if not pa.types.is_string(f.type)]
-    if not typed or not _plain_numbers(table, typed, numbers, errors):
+    if not typed or not _plain_cells(table, typed, numbers, dates, errors):
         return None
-    booleans = boolean_columns()  # the part scan, done meanwhile in another thread
-    if booleans is None or booleans & {head.first_col + j for j in typed}:
+    odd = odd_columns()  # the part scan, done meanwhile in another thread
+    if odd is None or odd & {head.first_col + j for j in typed}:
         return None
     table = with_error_values(table, errors)
     full_head = _padded(rows, table.num_columns, min(HEADER_SCAN_ROWS, sheet.total_height))
@@ -80,20 +80,34 @@ def typed_table(
     return sheet, table, header.data_start, full_head
 
 
-def _plain_numbers(table: pa.Table, typed: list[int], numbers: set[int], errors: fastexcel.CellErrors | None) -> bool:
-    """True when every column read as numbers is a template number column of finite numbers, with no cell that
-    the number read turned into null (an error cell, text such as NA)."""
+def _plain_cells(
+    table: pa.Table, typed: list[int], numbers: set[int], dates: set[int], errors: fastexcel.CellErrors | None
+) -> bool:
+    """True when every column not read as text is a template number column of finite numbers or a template date
+    column of whole days, with no cell that the typed read turned into null (an error cell, text such as NA)."""
     for j in typed:
         column = table.column(j)
-        if j not in numbers or not (pa.types.is_float64(column.type) or pa.types.is_int64(column.type)):
-            return False
-        if pa.types.is_float64(column.type) and pc.all(pc.is_finite(column)).as_py() not in (True, None):
+        if j in numbers and (pa.types.is_float64(column.type) or pa.types.is_int64(column.type)):
+            if pa.types.is_float64(column.type) and pc.all(pc.is_finite(column)).as_py() not in (True, None):
+                return False
+        elif not (j in dates and pa.types.is_timestamp(column.type) and _whole_days(column)):
             return False
     typed_set = set(typed)
     for error in errors.errors if errors else []:
         if error.offset_position[1] in typed_set and not _EMPTY_TEXT.match(error.detail):
             return False
     return True
+
+
+_DAY_MS = 86_400_000
+_YEARS_MS = (-30_610_224_000_000, 253_402_300_800_000)  # 1000-01-01 and 10000-01-01: four-digit years
+
+
+def _whole_days(column: pa.ChunkedArray) -> bool:
+    """True for dates at midnight of years 1000-9999, whose text a date read can give back exactly."""
+    ms = pc.cast(pc.cast(column, pa.timestamp("ms")), pa.int64()).to_numpy(zero_copy_only=False)
+    ms = ms[~pc.is_null(column).to_numpy(zero_copy_only=False)]
+    return bool(((ms % _DAY_MS == 0) & (ms >= _YEARS_MS[0]) & (ms < _YEARS_MS[1])).all())
 
 
 def _padded(rows: list[list], width: int, height: int) -> list[list] | None:

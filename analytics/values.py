@@ -115,8 +115,11 @@ def _has_ascii_whitespace(arrow: pa.Array | pa.ChunkedArray) -> bool:
     return False
 
 
-def cell_text(value: float | int) -> str:
-    """The text of a number cell as a text read gives it (fastexcel: nine decimals at most, trailing zeros cut)."""
+def cell_text(value: float | int | dt.datetime) -> str:
+    """The text of a number cell as a text read gives it (fastexcel: nine decimals at most, trailing zeros cut),
+    or of a date cell of a whole day (chrono's format, no fraction of a second)."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, int | np.integer):
         return str(value)
     # Python and Rust both round the exact binary value half to even here, so the digits agree (tests)
@@ -155,9 +158,9 @@ FORMULA_ERROR = "公式计算出错（单元格显示错误值），请修正公
 
 
 def is_text(values: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
-    """True for a column of text cells, False for one read as numbers (typedread.py)."""
+    """True for a column of text cells, False for one read as numbers or dates (typedread.py)."""
     if isinstance(values, pd.Series):
-        return not pd.api.types.is_numeric_dtype(values.dtype)
+        return pd.api.types.is_string_dtype(values.dtype) or values.dtype == object
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type) or pa.types.is_null(values.type)
 
 
@@ -173,7 +176,7 @@ def parse_column(
 
     norm and display, when given, are normalized(raw) and the display text (text_forms) the caller already has."""
     if not is_text(raw):
-        return parse_numbers(raw, col)
+        return parse_dates(raw, today) if pd.api.types.is_datetime64_any_dtype(raw.dtype) else parse_numbers(raw, col)
     norm = normalized(raw) if norm is None else norm
     missing = missing_mask(norm, markers)
     # #N/A is a missing marker of the template; the other error values mean a broken formula
@@ -355,6 +358,14 @@ def _date(raw, present, col, markers, today) -> Parsed:
     from_serial = EXCEL_EPOCH + pd.to_timedelta(serial.where(serial.between(1, 2958465)), unit="D")
     dates = dates.fillna(from_serial.dt.floor("D"))
     return _dated(present, dates, month_rows, today, far_year)
+
+
+def parse_dates(raw: pd.Series, today: dt.date) -> Parsed:
+    """parse_column() of a date column read as dates of whole days (typedread.py): what a text read gives."""
+    # The text of each cell would be YYYY-MM-DD 00:00:00, the case _date reads by its first ten characters
+    parsed = _dated(raw, raw, pd.Series(False, index=raw.index), today)
+    parsed.errors.insert(0, (pd.Series(False, index=raw.index), FORMULA_ERROR))
+    return parsed
 
 
 def _dated(

@@ -173,7 +173,7 @@ def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
 def _typed_sheet(reader: fastexcel.ExcelReader, name: str, head: RawSheet, scans: Future, max_rows: int):
     """The sheet with its number columns read as numbers, or None when only a text read gives the same cells."""
     try:
-        found = typed_table(reader, name, head, lambda: scans.result().get(name, PartScan()).boolean_columns)
+        found = typed_table(reader, name, head, lambda: scans.result().get(name, PartScan()).odd_columns)
     except Exception:  # the text read of the sheet says what is wrong with it
         return None
     if found is None:

@@ -31,8 +31,9 @@ class PartScan:
     """What one sheet part holds besides cell values."""
 
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based (row1, col1, row2, col2)
-    # Columns holding TRUE/FALSE cells, which a number read turns into 1 and 0; None: they may be in any column
-    boolean_columns: frozenset[int] | None = None
+    # Columns holding TRUE/FALSE cells (t="b"), which a number read turns into 1 and 0, or ISO date text (t="d"),
+    # which a date read would not give back as written; None: they may be in any column
+    odd_columns: frozenset[int] | None = None
 
 
 def sheet_paths(package: zipfile.ZipFile) -> dict[str, str]:
@@ -54,21 +55,21 @@ def scan_parts(data: bytes) -> dict[str, PartScan]:
             result = {}
             for name, path in sheet_paths(package).items():
                 with package.open(path) as part:
-                    booleans, tail = _scan_part(part)
+                    odd, tail = _scan_part(part)
                 if tail is None:  # no </sheetData>: merges may be anywhere in this unusual part
                     tail = package.read(path)
                 merged = [
                     (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
                     for c1, r1, c2, r2 in _MERGE_REF.findall(tail.decode("utf-8", "replace"))
                 ]
-                result[name] = PartScan(merged, booleans)
+                result[name] = PartScan(merged, odd)
             return result
     except (*_PACKAGE_ERRORS, RuntimeError):
         return {}  # calamine judges the package; these scans are only a help
 
 
 def _scan_part(part: IO[bytes]) -> tuple[frozenset[int] | None, bytes | None]:
-    """(columns of TRUE/FALSE cells, the XML from the last </sheetData> on) in one pass, a megabyte at a time:
+    """(columns of t="b" and t="d" cells, the XML from the last </sheetData> on) in one pass, a megabyte at a time:
     a 100 MB part held whole costs as much again in new memory."""
     booleans: set[int] | None = set()
     hits, rest, tail = [0], b"", None
@@ -77,8 +78,9 @@ def _scan_part(part: IO[bytes]) -> tuple[frozenset[int] | None, bytes | None]:
         block = rest + chunk
         end = block.rfind(b">") + 1 if chunk else len(block)  # blocks end after a tag: each tag lies in one block
         block, rest = block[:end], block[end:]
-        if booleans is not None:
-            booleans = _boolean_columns(block, booleans, hits)
+        for kind in (b"b", b"d"):
+            if booleans is not None:
+                booleans = _typed_cells(block, kind, booleans, hits)
         if (at := block.rfind(b"</sheetData>")) >= 0:
             tail = [block[at:]]  # merges follow the data
         elif tail is not None:
@@ -87,29 +89,28 @@ def _scan_part(part: IO[bytes]) -> tuple[frozenset[int] | None, bytes | None]:
             return None if booleans is None else frozenset(booleans), None if tail is None else b"".join(tail)
 
 
-def _boolean_columns(xml: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
-    """columns plus those of cells of type t="b" (TRUE/FALSE) in xml; None when they cannot all be placed."""
+def _typed_cells(xml: bytes, kind: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
+    """columns plus those of cells of type t="<kind>" in xml; None when they cannot all be placed."""
     # memchr-fast finds of one byte: a substring or regex search over 100 MB of XML costs a tenth of a second each
-    at = xml.find(b"b")
+    at = xml.find(kind)
     while at >= 0:
         hits[0] += 1
-        if hits[0] > _MAX_BOOLEAN_HITS:
+        if hits[0] > _MAX_HITS:
             return None
         if xml[at - 1 : at] in _QUOTES and xml[at + 1 : at + 2] in _QUOTES:
             tag = xml[xml.rfind(b"<", 0, at) : xml.find(b">", at) + 1]
-            if _CELL_TAG.match(tag) and _BOOLEAN_TYPE.search(tag):  # else a quoted b in text or another tag
+            if _CELL_TAG.match(tag) and re.search(rb"\st\s*=\s*[\"']" + kind + rb"[\"']", tag):
                 where = _CELL_REF.search(tag)
                 if where is None:
                     return None  # a cell placed by counting: only the full read knows its column
                 columns.add(_col_index(where.group(1).decode()))
-        at = xml.find(b"b", at + 1)
+        at = xml.find(kind, at + 1)
     return columns
 
 
-_MAX_BOOLEAN_HITS = 200_000
+_MAX_HITS = 200_000
 _QUOTES = (b'"', b"'")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_BOOLEAN_TYPE = re.compile(rb"\st\s*=\s*[\"']b[\"']")
 _CELL_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Z]+)\d+[\"']")
 
 

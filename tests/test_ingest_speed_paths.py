@@ -184,6 +184,9 @@ CASES = {
     "NA in a number column": ({(4, "党课次数"): ("text", "NA")}, False),
     "nan in a number column": ({(4, "党课次数"): ("text", "nan")}, False),
     "a date cell in a number column": ({(4, "支委会次数"): dt.datetime(2023, 1, 1)}, True),
+    "a date before 1921 listed as its text": ({(3, "本届选举日期"): dt.datetime(1900, 3, 1)}, True),
+    "a date with a time of day": ({(3, "本届选举日期"): dt.datetime(2023, 3, 1, 10, 30)}, False),
+    "text in the date column": ({(3, "本届选举日期"): "2023年3月"}, True),
     "total and note rows": ({(59, "所属系统"): "合计", (59, "单位名称"): None, (58, "所属系统"): "注：单位为人"}, True),
 }
 
@@ -275,8 +278,8 @@ def test_boolean_cells_are_found_by_column():
     data = _book(20, {(3, "党员大会次数"): ("bool", True), (4, "书记是否配备"): ("bool", False)})
     scans = xlsxparts.scan_parts(data)
     columns = {HEADERS.index("党员大会次数"), HEADERS.index("书记是否配备")}
-    assert scans["季度报表"].boolean_columns == columns
-    assert xlsxparts.scan_parts(_book(20, {}))["季度报表"].boolean_columns == frozenset()
+    assert scans["季度报表"].odd_columns == columns
+    assert xlsxparts.scan_parts(_book(20, {}))["季度报表"].odd_columns == frozenset()
 
 
 def _scanned(xml: bytes) -> tuple:
@@ -286,6 +289,18 @@ def _scanned(xml: bytes) -> tuple:
 def test_a_boolean_cell_without_a_reference_may_be_anywhere():
     assert _scanned(b'<row r="3"><c t="b"><v>1</v></c></row>')[0] is None
     assert _scanned(b'<t>say "b"</t><c r="B3" t="s"/>')[0] == frozenset()
+
+
+def test_an_iso_date_cell_keeps_its_column_from_a_date_read(monkeypatch: pytest.MonkeyPatch):
+    # t="d" holds the date as ISO text, which a text read shows as written and a date read would not
+    date_col = xlsxparts._col_index("I")
+    assert HEADERS[date_col] == "本届选举日期"
+    iso = b'<c r="I5" t="d"><v>1900-03-01T00:00:00</v></c>'
+    data = _with_sheet_xml(_book(40, {}), lambda xml: re.sub(rb'<c r="I5"[^>]*>.*?</c>', iso, xml, count=1))
+    assert xlsxparts.scan_parts(data)["季度报表"].odd_columns == {date_col}
+    typed, text, took_typed = _both_ways(data, monkeypatch)
+    _assert_same(typed, text)
+    assert not took_typed and any(p.value == "1900-03-01T00:00:00" for p in text.errors)
 
 
 def test_the_part_is_scanned_in_blocks_with_no_tag_cut_in_two():
