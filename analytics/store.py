@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.problems import Report
+from analytics.store_errors import DIR_ERRORS, StoreError, write_failure
 from analytics.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +29,6 @@ SCHEMA_VERSION = 2
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 _WRITE_LOCK = threading.RLock()
-
-
-class StoreError(Exception):
-    """A store operation the user asked for cannot be done; the message says why, in Chinese."""
 
 
 @cache
@@ -59,7 +54,7 @@ def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCo
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"无法创建数据目录 {target.parent}：{_DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
+        raise StoreError(f"无法创建数据目录 {target.parent}：{DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
     con = _open(target)
     try:
         migrate(con)
@@ -89,34 +84,6 @@ def _open(target: Path) -> duckdb.DuckDBPyConnection:
             time.sleep(0.2)
         except duckdb.Error as exc:
             raise StoreError(f"无法打开数据库 {target}：文件已损坏或不是本系统的数据库。") from exc
-
-
-_DIR_ERRORS = {
-    errno.EACCES: "上级目录是只读的（没有写入权限）",
-    errno.EPERM: "上级目录是只读的（没有写入权限）",
-    errno.EROFS: "所在的文件系统是只读的",
-    errno.ENOTDIR: "路径中有一段是普通文件而不是目录",
-    errno.EEXIST: "已有同名的普通文件",
-    errno.ENOSPC: "磁盘空间不足",
-}
-_READ_ONLY_SIGNS = ("Permission denied", "Read-only file system", "Operation not permitted")
-_DISK_FULL_SIGNS = ("No space left on device", "File too large", "Disk quota exceeded")
-
-
-def write_failure(exc: duckdb.Error, target: str | os.PathLike | None = None) -> StoreError | None:
-    """The Chinese error for a write the operating system refused (read-only, disk full); None for other errors."""
-    text = str(exc)
-    where = target or (m.group(1) if (m := re.search(r'"([^"]+)"', text)) else "数据库")
-    if any(sign in text for sign in _READ_ONLY_SIGNS):
-        return StoreError(
-            f"无法写入数据库 {where}：数据目录或数据库文件是只读的（没有写入权限）。"
-            "本次操作未做任何更改；请让管理员检查数据目录的权限。"
-        )
-    if any(sign in text for sign in _DISK_FULL_SIGNS):
-        return StoreError(
-            f"无法写入数据库 {where}：磁盘空间不足（或超过了文件大小上限）。本次操作未做任何更改；请清理磁盘空间后重试。"
-        )
-    return None
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
