@@ -276,22 +276,26 @@ def _load_in_transaction(con, uploads, uploader, valid_rows_only, inside) -> lis
     return results
 
 
+def _change_counts(con: duckdb.DuckDBPyConnection, report: Report) -> dict[str, int]:
+    """Rows of `incoming` that are new, changed or unchanged against the current rows of the quarter."""
+    current = con.execute(
+        "SELECT count(*) FROM records WHERE quarter = $quarter AND replaced_by IS NULL", {"quarter": report.quarter}
+    ).fetchall()[0][0]
+    if not current:  # the first upload of a quarter: every row is new, no join needed
+        return {"new": len(report.records)} if len(report.records) else {}
+    counted = con.execute(
+        f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter}
+    )
+    return dict(counted.fetchall())
+
+
 def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, valid_only: bool) -> LoadResult:
     batch = con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchall()[0][0]
     params = {"batch": batch, "quarter": report.quarter}
     _register_incoming(con, report.records)
-    current = con.execute(
-        "SELECT count(*) FROM records WHERE quarter = $quarter AND replaced_by IS NULL", {"quarter": report.quarter}
-    ).fetchall()[0][0]
-    if current:
-        counted = con.execute(
-            f"SELECT change, count(*) FROM ({_changes_sql()}) GROUP BY change", {"quarter": report.quarter}
-        )
-        changes = dict(counted.fetchall())
-    else:  # the first upload of a quarter: every row is new and there is nothing to replace
-        changes = {"new": len(report.records)} if len(report.records) else {}
+    changes = _change_counts(con, report)
     con.execute(sql("insert_organizations"), {"batch": batch})
-    if current:
+    if changes.get("new", 0) < len(report.records):  # else no current row of the quarter to replace
         con.execute(sql("replace_current"), params)
     names = value_columns()
     # Straight from incoming JOIN organizations: a copy into a temp table first cost 0.1 s per 100k rows (bench/)

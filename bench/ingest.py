@@ -340,6 +340,22 @@ def print_results(rows: int, size_mb: float, t: dict[str, float], full: dict) ->
     print(f"      (after imports, before ingest: {full['base_mb']:.0f} MB)")
 
 
+def run_steps(path: Path, data: bytes, repeat: int) -> tuple[dict[str, float], dict]:
+    """Seconds of steps (a)-(e) and (b′), and the summary of (f)."""
+    steps = {"fastexcel": read_fastexcel, "calamine": read_calamine, "read": read_step, "parse": parse_validate}
+    t = {}
+    for key, fn in steps.items():
+        print(f"timing {key} ({repeat}×)…", flush=True)
+        t[key], _ = timed(fn, data, repeat)
+    print(f"timing full ingest in {repeat} child process(es)…", flush=True)
+    full = full_ingest(path, repeat)
+    print(f"timing fastexcel in {repeat} child process(es)…", flush=True)
+    t["fastexcel_fresh"] = statistics.median(r["total"] for r in in_children("fastexcel-child", path, repeat))
+    print("timing openpyxl (1×)…", flush=True)
+    t["openpyxl"], _ = timed(read_openpyxl, data, 1)
+    return t, full
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=FULL_ROWS, help="data rows in the workbook (default 100000)")
@@ -362,17 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, repeat = (QUICK_ROWS, 1) if args.quick else (args.rows, args.repeat)
     path = workbook(rows)
     data = path.read_bytes()
-    steps = {"fastexcel": read_fastexcel, "calamine": read_calamine, "read": read_step, "parse": parse_validate}
-    t = {}
-    for key, fn in steps.items():
-        print(f"timing {key} ({repeat}×)…", flush=True)
-        t[key], _ = timed(fn, data, repeat)
-    print(f"timing full ingest in {repeat} child process(es)…", flush=True)
-    full = full_ingest(path, repeat)
-    print(f"timing fastexcel in {repeat} child process(es)…", flush=True)
-    t["fastexcel_fresh"] = statistics.median(r["total"] for r in in_children("fastexcel-child", path, repeat))
-    print("timing openpyxl (1×)…", flush=True)
-    t["openpyxl"], _ = timed(read_openpyxl, data, 1)
+    t, full = run_steps(path, data, repeat)
     profile = OUT / "profile.txt"
     top = write_profile(data, profile)
     if full["rows"] != rows:
