@@ -202,7 +202,7 @@ def _first_note_row(sheet: RawSheet, header: HeaderMap, template: Template) -> i
     filled = np.zeros(table.num_rows, dtype=np.int32)
     for column in table.columns:
         # A number cell is filled, and its text (digits) starts no note
-        present = pc.not_equal(pc.utf8_trim_whitespace(column), "") if V.is_text(column) else pc.is_valid(column)
+        present = V.per_distinct(column, _non_blank, pa.bool_()) if V.is_text(column) else pc.is_valid(column)
         filled += pc.fill_null(present, False).to_numpy(zero_copy_only=False)
     # Notes fill one or two (merged) cells; only those sparse rows are looked at cell by cell
     sparse = np.flatnonzero((filled > 0) & (filled <= 3))
@@ -212,6 +212,10 @@ def _first_note_row(sheet: RawSheet, header: HeaderMap, template: Template) -> i
     first = V.normalized(cells.replace(r"^\s*$", pd.NA, regex=True).bfill(axis=1).iloc[:, 0])
     hits = np.flatnonzero(first.str.startswith(template.markers.note_prefixes).fillna(False).to_numpy())
     return None if not len(hits) else int(sparse[hits[0]]) + header.data_start + 1
+
+
+def _non_blank(text: pa.Array) -> pa.Array:
+    return pc.not_equal(pc.utf8_trim_whitespace(text), "")
 
 
 def _parse_rows(sheet: RawSheet, header: HeaderMap, template: Template, report: Report, today: dt.date):

@@ -217,7 +217,7 @@ def text_forms(arrow: pa.Array | pa.ChunkedArray) -> tuple[pa.Array | pa.Chunked
     """(display text, normalized_arrow()) of a text column from one NFKC pass."""
     display = per_distinct(arrow, _display_text)
     # Display text has one space where the cell had a run of whitespace: without the spaces it is NFKC without any
-    norm = pc.replace_substring(display, " ", "")
+    norm = pc.replace_substring(display, " ", "") if _has_ascii_whitespace(display) else display
     empty = pc.equal(norm, "")
     return display, pc.if_else(empty, pa.scalar(None, pa.string()), norm) if pc.any(empty).as_py() else norm
 
