@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import access, auth, rubric_versions, store, terms
+from analytics import access, auth, derived, rubric_versions, store, terms
 from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.exports import EXPORT_FORMATS, export_files, record_export, write_export
@@ -24,7 +24,7 @@ from analytics.meeting import DISTRICT
 from analytics.meeting import build as build_meeting
 from analytics.problems import Report, format_problem
 from analytics.rubric import RubricError, load_rubric
-from analytics.summary import imbalance_summary, scores_table
+from analytics.summary import imbalance_summary, imbalance_text, scores_table
 from analytics.uploads import is_blocked, validate_uploads
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -63,16 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help="DuckDB 数据库文件（默认 data/dangjian.duckdb 或环境变量 DANGJIAN_DB）")
+    changing = argparse.ArgumentParser(add_help=False, parents=[common])
+    changing.add_argument("--no-refresh", action="store_true", help="改动后不预先计算看板数据（页面打开时再算）")
     parser = ChineseParser(prog="python -m analytics", description="党建质量看板 命令行")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseParser)
-    p = sub.add_parser("ingest", parents=[common], help="校验并载入季度报表")
+    p = sub.add_parser("ingest", parents=[changing], help="校验并载入季度报表")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--quarter", type=_quarter)
     p.add_argument("--valid-rows-only", action="store_true", help="只载入无错误的行，其余行报告")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("batches", parents=[common], help="列出已载入的批次")
     p.add_argument("--json", action="store_true")
-    p = sub.add_parser("rollback", parents=[common], help="回退一个批次")
+    p = sub.add_parser("rollback", parents=[changing], help="回退一个批次")
     p.add_argument("batch_id", type=int, metavar="BATCH_ID")
     p = sub.add_parser("dump", parents=[common], help="导出某季度的原始记录（CSV）")
     p.add_argument("--quarter", type=_quarter, required=True)
@@ -87,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
     _export_parser(sub, common)
-    p = sub.add_parser("term", parents=[common], help="设定某个党组织的换届任期（与默认任期不同时）")
+    p = sub.add_parser("term", parents=[changing], help="设定某个党组织的换届任期（与默认任期不同时）")
     p.add_argument("--system", required=True)
     p.add_argument("--unit", required=True)
     p.add_argument("--org", required=True)
@@ -102,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--system", action="append", default=[], metavar="S", help="分析员负责的系统（可重复）")
     add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
     users.add_parser("list", parents=[common], help="列出账户")
-    p = sub.add_parser("demo", parents=[common], help="载入内置演示数据")
+    p = sub.add_parser("demo", parents=[changing], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
+    sub.add_parser("refresh", parents=[common], help="预先计算看板数据（最新季度的得分、象限稳定性、预警、排名）")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
     p.add_argument("file", metavar="FILE")
     return parser
@@ -130,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = COMMANDS[args.command]
     try:
-        return handler(args)
+        code = handler(args)
+        if code == EXIT_OK and not getattr(args, "no_refresh", True):
+            _refresh_after_change(args)
+        return code
     except UsageError as exc:
         print(f"命令参数有误：{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -316,30 +322,8 @@ def cmd_imbalance(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(_imbalance_text(summary))
+    print(imbalance_text(summary))
     return EXIT_OK
-
-
-def _imbalance_text(summary: dict) -> str:
-    groups = pd.DataFrame(summary["groups"])
-    groups["rank_interval"] = groups["rank_p05"].astype(str) + "–" + groups["rank_p95"].astype(str)
-    groups["below_60_share"] = (groups["below_60_share"] * 100).round(1)
-    table = groups[["rank", "group", "count", "mean", "min", "max", "below_60_share", "rank_interval"]].round(2)
-    table.columns = ["名次", "单位" if summary["by"] == "unit" else "系统", "组织数", "平均分", "最低分", "最高分",
-                     "低于60分占比(%)", "名次区间(5%–95%)"]  # fmt: skip
-
-    def fmt(key: str) -> str:
-        value = summary[key]
-        return "无" if value is None else f"{value:.4f}"
-
-    lines = [
-        f"{summary['quarter']} {summary['score_name']}，按{'单位' if summary['by'] == 'unit' else '系统'}（{summary['n']} 个党组织）",
-        table.to_string(index=False),
-        f"基尼系数 {fmt('gini')}；变异系数 {fmt('cv')}；泰尔指数 {fmt('theil_total')}"
-        f"（组间 {fmt('theil_between')}，组内 {fmt('theil_within')}，组间占比 {fmt('between_share')}）；"
-        f"最高/最低组均分之比 {fmt('max_min_ratio')}，极差 {fmt('range')}",
-    ]
-    return "\n".join(lines)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -417,6 +401,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if failed else EXIT_OK
 
 
+def _refresh_after_change(args: argparse.Namespace) -> None:
+    """Keep the latest quarter's dashboard results of the new state, so the next page view reads instead of computing."""
+    try:
+        derived.refresh(args.db)
+    except Exception as exc:  # the change itself is committed; pages compute what is not kept
+        print(f"注意：数据已保存，但看板数据未能预先计算（{exc}），页面首次打开时会自行计算。", file=sys.stderr)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Compute and keep the dashboard results of the current state (e.g. after data/rubric.toml was edited)."""
+    done = derived.refresh(args.db)
+    if done is None:
+        print("还没有任何数据，无需计算。")
+    elif done.stored:
+        print(f"已预先计算看板数据：{done.quarter} 等 {done.stored} 项，用时 {done.seconds:.1f} 秒。")
+    else:
+        print(f"看板数据已是最新（{done.quarter}），无需重新计算。")
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     """Write the blank quarterly template workbook."""
     Path(args.file).write_bytes(template_workbook())
@@ -435,5 +439,6 @@ COMMANDS = {
     "users": cmd_users,
     "export": cmd_export,
     "demo": cmd_demo,
+    "refresh": cmd_refresh,
     "template": cmd_template,
 }

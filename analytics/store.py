@@ -25,7 +25,7 @@ from analytics.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 _WRITE_LOCK = threading.RLock()
@@ -131,13 +131,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             raise
 
 
+_SNAPSHOTS = threading.local()
+
+
 @contextlib.contextmanager
 def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Several reads that see one consistent state of the file (no upload half-seen between them)."""
+    """Several reads that see one consistent state of the file (no upload half-seen between them); nests."""
+    held = _SNAPSHOTS.__dict__.setdefault("connections", set())
+    if id(con) in held:  # inside an outer snapshot of this connection: its state is the one to read
+        yield
+        return
     con.execute("BEGIN TRANSACTION")
+    held.add(id(con))
     try:
         yield
     finally:
+        held.discard(id(con))
         con.execute("ROLLBACK")
 
 
@@ -326,15 +335,8 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
     )
     con.execute("INSERT INTO batch_files VALUES ($batch, $content)", {"batch": batch, "content": data})
     _bump_version(con)
-    return LoadResult(
-        batch,
-        report.quarter,
-        report.row_count,
-        int(changes.get("new", 0)),
-        int(changes.get("changed", 0)),
-        int(changes.get("unchanged", 0)),
-        report.rejected_rows,
-    )
+    counts = (int(changes.get(kind, 0)) for kind in ("new", "changed", "unchanged"))
+    return LoadResult(batch, report.quarter, report.row_count, *counts, report.rejected_rows)
 
 
 @dataclass(frozen=True)

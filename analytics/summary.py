@@ -63,3 +63,26 @@ def imbalance_summary(
     out["nested"] = {k: _clean(v) for k, v in imbalance.nested_theil(frame, score).items()}
     out["groups"] = [{k: _clean(v) for k, v in row.items()} for row in groups.to_dict("records")]
     return {"quarter": quarter, "score_name": rubric.composite_name(score), "rubric_version": rubric.version} | out
+
+
+def imbalance_text(summary: dict) -> str:
+    """imbalance_summary as the CLI prints it: the group table and the measures, in Chinese."""
+    groups = pd.DataFrame(summary["groups"])
+    groups["rank_interval"] = groups["rank_p05"].astype(str) + "–" + groups["rank_p95"].astype(str)
+    groups["below_60_share"] = (groups["below_60_share"] * 100).round(1)
+    table = groups[["rank", "group", "count", "mean", "min", "max", "below_60_share", "rank_interval"]].round(2)
+    table.columns = ["名次", "单位" if summary["by"] == "unit" else "系统", "组织数", "平均分", "最低分", "最高分",
+                     "低于60分占比(%)", "名次区间(5%–95%)"]  # fmt: skip
+
+    def fmt(key: str) -> str:
+        value = summary[key]
+        return "无" if value is None else f"{value:.4f}"
+
+    lines = [
+        f"{summary['quarter']} {summary['score_name']}，按{'单位' if summary['by'] == 'unit' else '系统'}（{summary['n']} 个党组织）",
+        table.to_string(index=False),
+        f"基尼系数 {fmt('gini')}；变异系数 {fmt('cv')}；泰尔指数 {fmt('theil_total')}"
+        f"（组间 {fmt('theil_between')}，组内 {fmt('theil_within')}，组间占比 {fmt('between_share')}）；"
+        f"最高/最低组均分之比 {fmt('max_min_ratio')}，极差 {fmt('range')}",
+    ]
+    return "\n".join(lines)

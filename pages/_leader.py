@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import audit, dashboard, robustness, rubric_versions, scores, store, warnings
+from analytics import audit, dashboard, derived, robustness, rubric_versions, scores, store, warnings
 from analytics.exports import xlsx_bytes
 from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
 from pages._ui import data_version, db_file, read_or_stop, upload_link
@@ -50,10 +50,17 @@ def current_rubric() -> Rubric:
         st.stop()
 
 
+# Each cached read below first looks for the result kept in the store for this data version and rubric
+# (analytics/derived.py): a fresh server reads it back in a tenth of a second instead of computing it.
 @st.cache_data(show_spinner="正在计算得分…", max_entries=4)
 def _all_scores(db: str, version: int, text: str) -> pd.DataFrame:
-    with store.connect(db) as con:
-        return dashboard.all_scores_summary(con, parse_rubric(text))
+    return derived.kept_or(
+        db,
+        derived.Key.of(version, text),
+        "summary",
+        "",
+        lambda con: dashboard.all_scores_summary(con, parse_rubric(text)),
+    )
 
 
 def all_scores() -> pd.DataFrame:
@@ -66,8 +73,13 @@ def all_scores() -> pd.DataFrame:
 # 800k rows × ~76 columns; pages only ever read one quarter of it (bench/scale.md).
 @st.cache_data(show_spinner="正在计算得分…", max_entries=8)
 def _quarter_scores(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
-    with store.connect(db) as con:
-        return scores.for_quarter(con, quarter, parse_rubric(text))
+    return derived.kept_or(
+        db,
+        derived.Key.of(version, text),
+        "quarter",
+        quarter,
+        lambda con: scores.for_quarter(con, quarter, parse_rubric(text)),
+    )
 
 
 def quarter_scores(quarter: str) -> pd.DataFrame:
@@ -77,7 +89,13 @@ def quarter_scores(quarter: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _trend(db: str, version: int, text: str) -> pd.DataFrame:
-    return dashboard.quarter_trend(_all_scores(db, version, text))
+    return derived.kept_or(
+        db,
+        derived.Key.of(version, text),
+        "trend",
+        "",
+        lambda _: dashboard.quarter_trend(_all_scores(db, version, text)),
+    )
 
 
 def trend() -> pd.DataFrame:
@@ -109,8 +127,14 @@ class Filters:
 # render costs more than most of the page (bench/scale.md).
 @st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=16)
 def _rank_intervals(db: str, version: int, text: str, filters: Filters, by: str) -> pd.DataFrame:
-    frame = filters.apply(_quarter_scores(db, version, text, filters.quarter))
-    return robustness.rank_intervals(frame, parse_rubric(text), by, filters.score)
+    def compute(_) -> pd.DataFrame:
+        frame = filters.apply(_quarter_scores(db, version, text, filters.quarter))
+        return robustness.rank_intervals(frame, parse_rubric(text), by, filters.score)
+
+    if filters.system or filters.unit or filters.org_type:  # only the whole district's ranks are kept
+        return compute(None)
+    arg = derived.ranks_arg(filters.quarter, by, filters.score)
+    return derived.kept_or(db, derived.Key.of(version, text), "ranks", arg, compute)
 
 
 def rank_intervals(filters: Filters, by: str) -> pd.DataFrame:
@@ -120,7 +144,13 @@ def rank_intervals(filters: Filters, by: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=8)
 def _stability(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
-    return robustness.quadrant_stability(_quarter_scores(db, version, text, quarter), parse_rubric(text))
+    return derived.kept_or(
+        db,
+        derived.Key.of(version, text),
+        "stability",
+        quarter,
+        lambda _: robustness.quadrant_stability(_quarter_scores(db, version, text, quarter), parse_rubric(text)),
+    )
 
 
 def stability(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
@@ -140,6 +170,10 @@ def branch_stability(row: pd.DataFrame) -> float:
 
 @st.cache_data(show_spinner="正在生成预警清单…", max_entries=8)
 def _warnings(db: str, version: int, text: str, quarter: str) -> dict[str, pd.DataFrame]:
+    with store.connect(db) as con:
+        kept = derived.fetch_warnings(con, derived.Key.of(version, text), quarter)
+    if kept is not None:
+        return kept
     now = _quarter_scores(db, version, text, quarter)
     before = _quarter_scores(db, version, text, scores.previous_quarter(quarter))
     with store.connect(db) as con:
@@ -191,16 +225,41 @@ def warm_up() -> None:
     threading.Thread(target=_warm, args=key, name="dangjian-warm-up", daemon=True).start()
 
 
+class _PageCaches:
+    """derived.Sources backed by this server's page caches: what the warm-up computes, the next pages find."""
+
+    def __init__(self, db: str, version: int, text: str):
+        self.args = (db, version, text)
+
+    def summary(self) -> pd.DataFrame:
+        return _all_scores(*self.args)
+
+    def quarter(self, quarter: str) -> pd.DataFrame:
+        return _quarter_scores(*self.args, quarter)
+
+    def stability(self, quarter: str) -> pd.DataFrame:
+        return _stability(*self.args, quarter)
+
+    def warnings(self, quarter: str) -> dict[str, pd.DataFrame]:
+        return _warnings(*self.args, quarter)
+
+    def ranks(self, quarter: str, by: str, score: str) -> pd.DataFrame:
+        return _rank_intervals(*self.args, Filters(quarter, None, None, None, score), by)
+
+    def trend(self) -> pd.DataFrame:
+        return _trend(*self.args)
+
+
 def _warm(db: str, version: int, text: str) -> None:
+    """Fill the page caches with the latest quarter's results, then keep them in the store for the next server."""
     try:
         with store.connect(db) as con:
             quarters = store.quarters(con)
         if not quarters:
             return
-        _stability(db, version, text, quarters[-1])  # with the quarter's scores
-        _warnings(db, version, text, quarters[-1])  # with the previous quarter's
-        _rank_intervals(db, version, text, Filters(quarters[-1], None, None, None, "standardization"), "unit")
-        _trend(db, version, text)  # with the all-quarter scores
+        results = derived.latest(_PageCaches(db, version, text), quarters[-1])
+        with store.connect(db) as con:
+            derived.keep(con, derived.Key.of(version, text), results)
     except Exception:  # nothing lost: a page computes what is missing itself and shows its own error
         logging.getLogger(__name__).warning("warm-up of %s (version %s) stopped", db, version, exc_info=True)
 

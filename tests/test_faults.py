@@ -88,7 +88,7 @@ def tables(path: Path) -> set[str]:
         return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
-def test_a_version_1_file_is_migrated_to_version_2_without_losing_a_row(tmp_path: Path, monkeypatch):
+def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_row(tmp_path: Path, monkeypatch):
     path = tmp_path / "v1.duckdb"
     with monkeypatch.context() as old_program:
         old_program.setattr(store, "SCHEMA_VERSION", 1)
@@ -103,9 +103,9 @@ def test_a_version_1_file_is_migrated_to_version_2_without_losing_a_row(tmp_path
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == 2
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 3
         version = store.data_version(con)
-    assert {"users", "audit_log", "rubric_versions"} <= tables(path)
+    assert {"users", "audit_log", "rubric_versions", "derived"} <= tables(path)
     assert same_state(snapshot(path), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
@@ -115,8 +115,29 @@ def test_a_version_1_file_is_migrated_to_version_2_without_losing_a_row(tmp_path
     original_sql = store.sql
     monkeypatch.setattr(store, "sql", lambda name: asked.append(name) or original_sql(name))
     with store.connect(path) as con:
-        assert store.schema_version(con) == 2 and store.data_version(con) == version
+        assert store.schema_version(con) == 3 and store.data_version(con) == version
     assert not [name for name in asked if name.startswith("schema_v")]  # the second open is a no-op
+
+
+def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_path: Path, monkeypatch):
+    path = tmp_path / "v2.duckdb"
+    with monkeypatch.context() as old_program:
+        old_program.setattr(store, "SCHEMA_VERSION", 2)
+        with store.connect(path) as con:
+            load(con, [org(i, unit=i % 3) for i in range(6)], name="q1.csv")
+            auth.add_user(con, "管理员", "correct-horse-1", "admin", actor="tests")
+            assert store.schema_version(con) == 2
+        assert "derived" not in tables(path)
+        before, raw_before = snapshot(path), raw_tables(path)
+        with store.connect(path) as con:
+            users_before = con.execute("SELECT * FROM users").df()
+    with store.connect(path) as con:
+        assert store.schema_version(con) == 3
+        assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
+        pd.testing.assert_frame_equal(con.execute("SELECT * FROM users").df(), users_before)
+    assert same_state(snapshot(path), before)
+    for table, frame in raw_tables(path).items():
+        pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
 
 
 def test_the_migrated_file_takes_accounts_and_audited_uploads(tmp_path: Path, monkeypatch):
@@ -139,12 +160,12 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     with store.connect(path) as con:
         load(con, [org(1)])
         con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(store.SCHEMA_VERSION + 1)})
-    with pytest.raises(store.StoreError, match=r"数据库版本（3）比本程序（2）新，请升级程序"), store.connect(path):
+    with pytest.raises(store.StoreError, match=r"数据库版本（4）比本程序（3）新，请升级程序"), store.connect(path):
         pass
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr
     with duckdb.connect(str(path)) as con:  # left as it was: nothing was migrated "down"
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("3",)]
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("4",)]
 
 
 # --- 2. a process killed in the middle of an ingest --------------------------------------------------

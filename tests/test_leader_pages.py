@@ -165,8 +165,13 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
     at.run()
     for thread in [t for t in threading.enumerate() if t.name == "dangjian-warm-up"]:
         thread.join(timeout=120)
-    warmed = {"stability": 1, "warnings": 1, "ranks": 1}
+    warmed = {"stability": 1, "warnings": 1, "ranks": 4}  # ranks of units and systems on both scores
     assert calls == warmed  # the latest quarter, warmed once (the overview may have shared its stability)
+    from analytics import derived
+
+    with store.connect(demo_db) as con:  # and kept in the store, for the next server process
+        kept = derived.kept_names(con, derived.Key.of(store.data_version(con), derived.rubric_versions.active_text(con)))
+    assert kept == derived.latest_names("2024Q4")
     for name in ("alerts", "imbalance"):
         at.switch_page(f"pages/{name}.py")
         at.run()
