@@ -63,6 +63,26 @@ def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyCo
         con.close()
 
 
+@contextlib.contextmanager
+def held(path: str | os.PathLike | None = None) -> Iterator[None]:
+    """Keep an existing file's database instance open meanwhile: every connect() inside is a lookup, not a file open.
+
+    Around one page run (app.py), which opens a connection a dozen times (15 ms each without this, 2 ms with it);
+    between runs the file is closed, so the CLI can get in (docs/concurrency.md). Never waits and never reports:
+    a locked, missing or broken file is left to the reads inside, which say what is wrong in Chinese.
+    """
+    target = db_path(path)
+    try:
+        anchor = duckdb.connect(str(target)) if target.is_file() else None
+    except (duckdb.Error, OSError):
+        anchor = None
+    try:
+        yield
+    finally:
+        if anchor is not None:
+            anchor.close()
+
+
 def lock_wait_seconds() -> float:
     """How long to wait for another process to release the file: $DANGJIAN_LOCK_WAIT_SECONDS or 15 s."""
     try:
@@ -394,33 +414,6 @@ def batches(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql("list_batches")).df()
 
 
-def batch_file(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[str, bytes] | None:
-    """The original file name and bytes of a batch."""
-    rows = con.execute(
-        "SELECT b.file_name, f.content FROM batches b JOIN batch_files f USING (batch_id) WHERE batch_id = $b",
-        {"b": batch_id},
-    ).fetchall()
-    return (rows[0][0], bytes(rows[0][1])) if rows else None
-
-
-def batch_changes(con: duckdb.DuckDBPyConnection, batch_id: int) -> pd.DataFrame:
-    """Organizations of a batch with what each replaced: new or changed (and which fields)."""
-    cols = value_columns()
-    fields = ", ".join(f"CASE WHEN n.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in cols)
-    return con.execute(
-        f"""SELECT o.system, o.unit, o.org_name,
-                   CASE WHEN p.org_id IS NULL THEN 'new'
-                        WHEN len(list_filter([{fields}], lambda x: x IS NOT NULL)) > 0 THEN 'changed'
-                        ELSE 'unchanged' END AS change,
-                   CASE WHEN p.org_id IS NULL THEN [] ELSE list_filter([{fields}], lambda x: x IS NOT NULL) END AS fields
-            FROM records n JOIN organizations o USING (org_id)
-            LEFT JOIN records p ON p.org_id = n.org_id AND p.quarter = n.quarter
-                 AND p.replaced_by = n.batch_id AND p.batch_id <> n.batch_id
-            WHERE n.batch_id = $b ORDER BY n.source_sheet, n.source_row""",
-        {"b": batch_id},
-    ).df()
-
-
 def quarter_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     """Current records of a quarter: the template's columns in SPEC order, sorted by system, unit, name."""
     names = ", ".join(load_template().names)
@@ -441,10 +434,4 @@ def known_units(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def overview(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per quarter: organizations, units, systems, batches and last upload time."""
-    return con.execute(
-        """SELECT r.quarter AS quarter, count(*) AS organizations, count(DISTINCT r.unit) AS units,
-                  count(DISTINCT r.system) AS systems,
-                  (SELECT count(*) FROM batches b WHERE b.quarter = r.quarter AND b.status = 'active') AS batches,
-                  (SELECT max(created_at) FROM batches b WHERE b.quarter = r.quarter AND b.status = 'active') AS last_upload
-           FROM current_records r GROUP BY r.quarter ORDER BY r.quarter"""
-    ).df()
+    return con.execute(sql("overview")).df()

@@ -52,7 +52,10 @@ def current_rubric() -> Rubric:
 
 # Each cached read below first looks for the result kept in the store for this data version and rubric
 # (analytics/derived.py): a fresh server reads it back in a tenth of a second instead of computing it.
-@st.cache_data(show_spinner="正在计算得分…", max_entries=4)
+# The big frames are shared, not copied (st.cache_resource): st.cache_data pickled 800,000 rows on every miss and
+# unpickled them on every page run (0.4 s and 0.1-0.3 s at 200,000 organizations). Nothing changes them in place;
+# tests/test_leader_pages.py checks that every page leaves them as computed.
+@st.cache_resource(show_spinner="正在计算得分…", max_entries=4)
 def _all_scores(db: str, version: int, text: str) -> pd.DataFrame:
     return derived.kept_or(
         db,
@@ -71,7 +74,7 @@ def all_scores() -> pd.DataFrame:
 
 # Every column of one quarter: at 200,000 organizations × 4 quarters the wide frame of all quarters was
 # 800k rows × ~76 columns; pages only ever read one quarter of it (bench/scale.md).
-@st.cache_data(show_spinner="正在计算得分…", max_entries=8)
+@st.cache_resource(show_spinner="正在计算得分…", max_entries=8)
 def _quarter_scores(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
     return derived.kept_or(
         db,
@@ -142,7 +145,7 @@ def rank_intervals(filters: Filters, by: str) -> pd.DataFrame:
     return read_or_stop(_rank_intervals, db_file(), data_version(), rubric_text(), filters, by)
 
 
-@st.cache_data(show_spinner="正在做权重扰动分析…", max_entries=8)
+@st.cache_resource(show_spinner="正在做权重扰动分析…", max_entries=8)
 def _stability(db: str, version: int, text: str, quarter: str) -> pd.DataFrame:
     return derived.kept_or(
         db,

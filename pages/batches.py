@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import access, store
+from analytics import access, batches, store
 from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame, read_or_stop
 
 user = ensure_app_frame("rollback")
@@ -38,8 +38,8 @@ chosen = st.selectbox("选择批次", ids, format_func=labels.get, key="batch")
 batch = frame.set_index("id").loc[chosen]
 
 with connection() as con:
-    changes = store.batch_changes(con, chosen)
-    original = store.batch_file(con, chosen)
+    changes = batches.batch_changes(con, chosen)
+    original = batches.batch_file(con, chosen)
 st.write(f"该批次载入了 {len(changes)} 个党组织的数据。")
 st.dataframe(changes_table(changes), hide_index=True, width="stretch")
 if original:

@@ -25,8 +25,9 @@ def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture(autouse=True)
 def _clear_streamlit_cache():
-    """st.cache_data is process-global under pytest; every test starts empty."""
+    """st.cache_data and st.cache_resource are process-global under pytest; every test starts empty."""
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield

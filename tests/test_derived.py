@@ -162,6 +162,7 @@ def test_pages_read_kept_results_without_computing_them(demo_db: Path, monkeypat
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("computed although kept")

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -170,7 +171,9 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
     from analytics import derived
 
     with store.connect(demo_db) as con:  # and kept in the store, for the next server process
-        kept = derived.kept_names(con, derived.Key.of(store.data_version(con), derived.rubric_versions.active_text(con)))
+        kept = derived.kept_names(
+            con, derived.Key.of(store.data_version(con), derived.rubric_versions.active_text(con))
+        )
     assert kept == derived.latest_names("2024Q4")
     for name in ("alerts", "imbalance"):
         at.switch_page(f"pages/{name}.py")
@@ -179,3 +182,27 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
     assert calls == warmed  # the alerts and the default unit ranks came from the cache
     at.run()  # a second run of the same data starts no second warm-up
     assert calls == warmed
+
+
+def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
+    from analytics import dashboard, robustness, rubric_versions, scores
+    from analytics.rubric import parse_rubric
+    from pages import _leader
+
+    at = page("overview", keep_quarter="2024Q3", keep_system="经济系统")  # filters make pages slice the frames
+    for name in ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"):
+        at.switch_page(f"pages/{name}.py")
+        at.run()
+        assert not at.exception, (name, at.exception)
+    with store.connect(demo_db) as con:
+        version, text = store.data_version(con), rubric_versions.active_text(con)
+        rubric = parse_rubric(text)
+        summary = dashboard.all_scores_summary(con, rubric)
+        quarter = scores.for_quarter(con, "2024Q3", rubric)
+    shared = _leader._all_scores(str(demo_db), version, text)
+    assert shared is _leader._all_scores(str(demo_db), version, text)  # one object, handed to every page
+    pd.testing.assert_frame_equal(shared, summary, check_exact=True)
+    pd.testing.assert_frame_equal(_leader._quarter_scores(str(demo_db), version, text, "2024Q3"), quarter, check_exact=True)
+    pd.testing.assert_frame_equal(
+        _leader._stability(str(demo_db), version, text, "2024Q3"), robustness.quadrant_stability(quarter, rubric)
+    )

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import store
+from analytics import batches, store
 from analytics.ingest import ingest_bytes
 from tests.records import QUARTER_TITLES, csv_bytes, load, org
 
@@ -63,7 +63,7 @@ def test_load_stores_every_row_and_reports_new_changed_unchanged(db_path: Path):
         assert (second.new, second.changed, second.unchanged) == (1, 1, 1)
         names = store.quarter_records(con, "2024Q1")["org_name"].tolist()
         assert sorted(names) == ["第1党支部", "第2党支部", "第3党支部", "第4党支部"]
-        changes = store.batch_changes(con, second.batch_id).set_index("org_name")
+        changes = batches.batch_changes(con, second.batch_id).set_index("org_name")
         assert changes.loc["第2党支部", "change"] == "changed"
         assert list(changes.loc["第2党支部", "fields"]) == ["theme_days"]
         assert changes.loc["第4党支部", "change"] == "new"
@@ -163,7 +163,7 @@ def test_original_bytes_are_kept_for_every_batch(db_path: Path):
     data = csv_bytes([org(1)])
     with store.connect(db_path) as con:
         result = store.load_batch(con, ingest_bytes(data, "原始.csv"), data, "tester")
-        assert store.batch_file(con, result.batch_id) == ("原始.csv", data)
+        assert batches.batch_file(con, result.batch_id) == ("原始.csv", data)
         row = store.batches(con).iloc[0]
     assert row["sha256"] == store.sha256(data) and row["uploader"] == "tester" and row["rows"] == 1
 
