@@ -414,6 +414,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     done = derived.refresh(args.db)
     if done is None:
         print("还没有任何数据，无需计算。")
+    elif done.too_big:
+        print(
+            f"{done.quarter} 的党组织超过 {derived.REFRESH_MAX_ORGANIZATIONS:,} 个，看板数据不预先计算（见 docs/scaling.md）。"
+        )
     elif done.stored:
         print(f"已预先计算看板数据：{done.quarter} 等 {done.stored} 项，用时 {done.seconds:.1f} 秒。")
     else:

@@ -27,6 +27,10 @@ from analytics.rubric import Rubric, parse_rubric
 
 RANKED_BY = ("unit", "system")
 RANKED_SCORES = ("standardization", "integration")
+# Above this many organizations in the latest quarter nothing is kept: the pages' all-quarter frame alone would
+# take gigabytes (5M organizations × 8 quarters ≈ 8 GB), and such a store is served by precomputed tables
+# behind another engine (docs/scaling.md), not by these pages.
+REFRESH_MAX_ORGANIZATIONS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,7 @@ class Refreshed:
     quarter: str
     stored: int
     seconds: float
+    too_big: bool = False  # more than REFRESH_MAX_ORGANIZATIONS in the latest quarter: nothing computed
 
 
 def refresh(db: str | None = None) -> Refreshed | None:
@@ -194,9 +199,15 @@ def refresh(db: str | None = None) -> Refreshed | None:
                 return None
             if latest_names(quarters[-1]) <= kept_names(con, key):
                 return Refreshed(key, quarters[-1], 0, time.perf_counter() - started)
+            if _organizations(con, quarters[-1]) > REFRESH_MAX_ORGANIZATIONS:
+                return Refreshed(key, quarters[-1], 0, time.perf_counter() - started, too_big=True)
             results = latest(Computed(con, parse_rubric(text)), quarters[-1])
         stored = keep(con, key, results)
     return Refreshed(key, quarters[-1], stored, time.perf_counter() - started)
+
+
+def _organizations(con: duckdb.DuckDBPyConnection, quarter: str) -> int:
+    return con.execute("SELECT count(*) FROM current_records WHERE quarter = $q", {"q": quarter}).fetchall()[0][0]
 
 
 def kept_or(db: str, key: Key, name: str, arg: str, compute: Callable[[duckdb.DuckDBPyConnection], pd.DataFrame]):

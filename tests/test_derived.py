@@ -234,3 +234,16 @@ def test_a_frame_survives_the_round_trip_with_its_dtypes_and_index():
     )
     back = derived.frame_of(derived.frame_bytes(frame))
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
+
+
+def test_a_store_above_the_size_limit_is_not_refreshed(db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    with store.connect(db_path) as con:
+        load(con, [org(1), org(2), org(3)])
+    monkeypatch.setattr(derived, "REFRESH_MAX_ORGANIZATIONS", 2)  # 3 organizations: over the limit
+    done = derived.refresh(str(db_path))
+    assert done is not None and done.too_big and done.stored == 0
+    assert kept_rows(db_path) == []
+    assert cli.main(["refresh", "--db", str(db_path)]) == 0
+    assert "超过 2 个，看板数据不预先计算" in capsys.readouterr().out
+    monkeypatch.setattr(derived, "REFRESH_MAX_ORGANIZATIONS", 3)  # exactly at the limit: kept
+    assert derived.refresh(str(db_path)).stored == len(derived.latest_names("2024Q1"))
