@@ -207,11 +207,13 @@ _warm_lock = threading.Lock()
 
 
 def warm_up() -> None:
-    """After a page has run: fill the latest quarter's caches in a background thread, once per data version and rubric.
+    """After a page has run: fill the latest quarter's caches in a background thread, once per data version and rubric,
+    and keep the results in the store (analytics/derived.py) when the CLI has not already.
 
     At a province's size a page computing its scores, stability and warnings from nothing takes seconds
-    (bench/scale.md); warmed after the first signed-in page of a new data version, the other pages find
-    them ready. Started after the page, not beside it: on two cores a parallel warm-up slowed that page down.
+    (bench/scale.md); warmed after the first signed-in page of a new data version (an upload page, say), the other
+    pages find them ready, and so does the next server process. Started after the page, not beside it: on two
+    cores a parallel warm-up slowed that page down.
     """
     if os.environ.get("DANGJIAN_WARM_UP", "1") == "0":
         return
