@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.header import HEADER_SCAN_ROWS, find_header
+from analytics.splitread import CellError, Loaded
 from analytics.template import load_template
 from analytics.values import cell_text
 
@@ -44,10 +44,10 @@ _ERROR_TEXT = {
 
 
 def typed_table(
-    reader: fastexcel.ExcelReader, name: str, head: RawSheet, odd_columns: Callable[[], frozenset[int] | None]
-) -> tuple[fastexcel.ExcelSheet, pa.Table, int, list[list]] | None:
-    """(sheet, table from the first data row, that row, the head rows as a text read gives them), or None when
-    only a text read gives the same cells."""
+    load: Callable[..., Loaded], head: RawSheet, odd_columns: Callable[[], frozenset[int] | None]
+) -> tuple[pa.Table, int, list[list]] | None:
+    """(table from the first data row, that row, the head rows as a text read gives them), or None when only a text
+    read gives the same cells. load(skip_rows=, dtypes=, schema_sample_rows=) loads the sheet."""
     rows = head.head_rows(HEADER_SCAN_ROWS)
     header = find_header(rows)
     template = load_template()
@@ -60,13 +60,10 @@ def typed_table(
     logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
     # fastexcel keys dtypes by sheet column (A = 0); header columns count from the first used one
     dtypes = {c: "string" for c in range(XLSX_COLUMNS) if c - head.first_col not in numbers | dates}
-    sheet = reader.load_sheet(
-        name, header_row=None, skip_rows=header.data_start, dtypes=dtypes, schema_sample_rows=None
-    )
-    if sheet.visible != "visible" or sheet.available_columns()[0].absolute_index != head.first_col:
+    sheet = load(skip_rows=header.data_start, dtypes=dtypes, schema_sample_rows=None)
+    if not sheet.visible or sheet.first_col != head.first_col:
         return None  # a cell left of the head, further down: its columns are numbered differently
-    batch, errors = sheet.to_arrow_with_errors()
-    table = pa.Table.from_batches([batch])
+    table, errors = sheet.table, sheet.errors
     typed = [j for j, f in enumerate(table.schema) if not pa.types.is_string(f.type)]
     if not typed or not _plain_cells(table, typed, numbers, dates, errors):
         return None
@@ -77,11 +74,11 @@ def typed_table(
     full_head = _padded(rows, table.num_columns, min(HEADER_SCAN_ROWS, sheet.total_height))
     if full_head is None or not _same_rows(full_head, table, header.data_start, typed):
         return None
-    return sheet, table, header.data_start, full_head
+    return table, header.data_start, full_head
 
 
 def _plain_cells(
-    table: pa.Table, typed: list[int], numbers: set[int], dates: set[int], errors: fastexcel.CellErrors | None
+    table: pa.Table, typed: list[int], numbers: set[int], dates: set[int], errors: list[CellError]
 ) -> bool:
     """True when every column not read as text is a template number column of finite numbers or a template date
     column of whole days, with no cell that the typed read turned into null (an error cell, text such as NA)."""
@@ -93,10 +90,7 @@ def _plain_cells(
         elif not (j in dates and pa.types.is_timestamp(column.type) and _whole_days(column)):
             return False
     typed_set = set(typed)
-    for error in errors.errors if errors else []:
-        if error.offset_position[1] in typed_set and not _EMPTY_TEXT.match(error.detail):
-            return False
-    return True
+    return not any(e.offset_position[1] in typed_set and not _EMPTY_TEXT.match(e.detail) for e in errors)
 
 
 _DAY_MS = 86_400_000
@@ -133,10 +127,10 @@ def _same_rows(head: list[list], table: pa.Table, data_start: int, typed: list[i
     return len(overlap) == len(head) - data_start
 
 
-def with_error_values(table: pa.Table, errors: fastexcel.CellErrors | None) -> pa.Table:
+def with_error_values(table: pa.Table, errors: list[CellError]) -> pa.Table:
     """Excel error cells (#DIV/0!, #VALUE! …) of text columns as the text Excel shows; fastexcel leaves them empty."""
     by_column: dict[int, dict[int, str]] = {}
-    for error in errors.errors if errors else []:
+    for error in errors:
         kind = re.search(r"Error\((\w+)\)", error.detail)
         if kind:
             row, col = error.offset_position  # rows of the table, which may start below row 1

@@ -5,19 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import fastexcel
 import pyarrow as pa
 
+from analytics import xlsxsplit
 from analytics.header import HEADER_SCAN_ROWS
 from analytics.htmltable import MAX_COLUMNS, html_tables
 from analytics.package import package_problem
 from analytics.sandbox import READ_SECONDS, LimitExceeded, run_limited
+from analytics.splitread import Loaded, SplitSheet
 from analytics.typedread import TYPED_MIN_BYTES, typed_table, with_error_values
 from analytics.xlsxparts import PartScan, head_package, scan_parts
+from analytics.xlsxsplit import big_sheets
 
 MAX_BYTES = 100 * 1024 * 1024
 MAX_CELLS = 25_000_000  # rows × columns of one sheet as read: 500,000 rows of 50 columns
@@ -143,18 +148,31 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
             raise UnreadableFile(ENCRYPTED) from exc
         raise UnreadableFile("无法打开该表格文件：文件已损坏、已加密或不是 Excel/WPS 格式。") from exc
     if not data.startswith(ZIP_MAGIC):
-        return [_excel_sheet(reader, name, max_rows) for name in reader.sheet_names]
+        return [_excel_sheet(partial(_loaded, reader, name, max_rows, None), name) for name in reader.sheet_names]
+    splits = _splits(data)
     # The part scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        scans = pool.submit(scan_parts, data)
+        scans = pool.submit(scan_parts, data, set(splits))
         heads = _heads(data, max_rows)
         sheets = []
         for name in reader.sheet_names:
-            typed = _typed_sheet(reader, name, heads[name], scans, max_rows) if name in heads else None
-            sheets.append(typed or _excel_sheet(reader, name, max_rows))
-        for sheet in sheets:
-            sheet.merged = scans.result().get(sheet.name, PartScan()).merged
+            split = splits.get(name)
+            scan = (lambda s=split: s.scan) if split else (lambda n=name: scans.result().get(n, PartScan()))
+            load = partial(_loaded, reader, name, max_rows, split)
+            typed = _typed_sheet(load, name, heads[name], scan) if name in heads else None
+            sheets.append(typed or _excel_sheet(load, name))
+            sheets[-1].merged = scan().merged
+            if split:
+                split.close()
     return sheets
+
+
+def _splits(data: bytes) -> dict[str, SplitSheet]:
+    """The sheets to read in two parts at once: big ones, when this process may run on two cores or more."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < 2:
+        return {}
+    return {name: SplitSheet(data, name, path) for name, path in big_sheets(data, xlsxsplit.SPLIT_MIN_BYTES).items()}
 
 
 def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
@@ -165,43 +183,52 @@ def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
     package, names = found
     try:
         reader = fastexcel.read_excel(package)
-        return {name: _excel_sheet(reader, name, max_rows) for name in names}
+        return {name: _excel_sheet(partial(_loaded, reader, name, max_rows, None), name) for name in names}
     except Exception:  # the full read of the sheet says what is wrong with it
         return {}
 
 
-def _typed_sheet(reader: fastexcel.ExcelReader, name: str, head: RawSheet, scans: Future, max_rows: int):
+def _typed_sheet(load: Callable[..., Loaded], name: str, head: RawSheet, scan: Callable[[], PartScan]):
     """The sheet with its number columns read as numbers, or None when only a text read gives the same cells."""
     try:
-        found = typed_table(reader, name, head, lambda: scans.result().get(name, PartScan()).odd_columns)
+        found = typed_table(load, head, lambda: scan().odd_columns)
     except Exception:  # the text read of the sheet says what is wrong with it
         return None
     if found is None:
         return None
-    sheet, table, data_start, rows = found
-    _check_size(sheet, name, max_rows)
+    table, data_start, rows = found
     return RawSheet(name, table, head.first_col, first_row=data_start, head=rows)
 
 
-def _excel_sheet(reader: fastexcel.ExcelReader, name: str, max_rows: int) -> RawSheet:
+def _excel_sheet(load: Callable[..., Loaded], name: str) -> RawSheet:
+    # skip_rows=0 keeps leading blank rows, so table row i is Excel row i + 1
+    sheet = load(skip_rows=0, dtypes="string")
+    if sheet.width == 0 or sheet.total_height == 0:
+        return RawSheet(name, pa.table({}), 0, sheet.visible)
+    return RawSheet(name, with_error_values(sheet.table, sheet.errors), sheet.first_col, sheet.visible)
+
+
+def _loaded(reader: fastexcel.ExcelReader, name: str, max_rows: int, split: SplitSheet | None, **options) -> Loaded:
+    """The sheet as reader.load_sheet(name, header_row=None, **options) gives it, read in two parts at once when
+    split; raises UnreadableFile when it cannot be read or is too big."""
+    fits = partial(_fits, max_rows=max_rows)
+    if split is not None and (loaded := split.load(fits, **options)) is not None:
+        _check_size(loaded, name, max_rows)
+        return loaded
     try:
-        # skip_rows=0 keeps leading blank rows, so table row i is Excel row i + 1
-        sheet = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0)
+        sheet = reader.load_sheet(name, header_row=None, **options)
     except Exception as exc:
         raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
     _check_size(sheet, name, max_rows)
     if sheet.width == 0 or sheet.total_height == 0:
-        return RawSheet(name, pa.table({}), 0, sheet.visible == "visible")
+        return Loaded(pa.table({}), [], sheet.total_height, sheet.width, 0, sheet.visible == "visible")
     try:
-        columns = sheet.available_columns()
-        batch, errors = sheet.to_arrow_with_errors()
+        return Loaded.of(sheet)
     except Exception as exc:
         raise UnreadableFile(f"工作表「{name}」无法读取（文件可能已损坏）。") from exc
-    table = with_error_values(pa.Table.from_batches([batch]), errors)
-    return RawSheet(name, table, columns[0].absolute_index, sheet.visible == "visible")
 
 
-def _check_size(sheet: fastexcel.ExcelSheet, name: str, max_rows: int) -> None:
+def _check_size(sheet: fastexcel.ExcelSheet | Loaded, name: str, max_rows: int) -> None:
     if sheet.total_height > max_rows + 1000:
         raise UnreadableFile(
             f"工作表「{name}」有 {sheet.total_height} 行，超过上限 {max_rows} 行。"
@@ -212,6 +239,11 @@ def _check_size(sheet: fastexcel.ExcelSheet, name: str, max_rows: int) -> None:
             f"工作表「{name}」的使用范围为 {sheet.total_height} 行 × {sheet.width} 列，超过上限（{MAX_CELLS:,} 个单元格）。"
             "请删除远处多余的行列后再上传。"
         )
+
+
+def _fits(total_height: int, width: int, max_rows: int) -> bool:
+    """True when a sheet of this used range passes _check_size."""
+    return total_height <= max_rows + 1000 and total_height * width <= MAX_CELLS
 
 
 def html_sheets(text: str, file_name: str, max_rows: int) -> list[RawSheet]:

@@ -11,18 +11,18 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import IO
 
 _SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
 _REL_ENTRY = re.compile(
     r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
 )
 _MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-_SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
-_ROW_NUMBER = re.compile(rb'\sr\s*=\s*["\'](\d+)["\']')
-_PACKAGE_ERRORS = (KeyError, zipfile.BadZipFile, ValueError, zlib.error, EOFError, OSError, NotImplementedError)
+SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
+ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+ROW_NUMBER = re.compile(rb'\sr\s*=\s*["\'](\d+)["\']')
+PACKAGE_ERRORS = (KeyError, zipfile.BadZipFile, ValueError, zlib.error, EOFError, OSError, NotImplementedError)
 HEAD_LIMIT = 8 << 20  # bytes of sheet XML read for the first rows; more means an unusual sheet, read in full instead
 
 
@@ -48,45 +48,67 @@ def sheet_paths(package: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
-def scan_parts(data: bytes) -> dict[str, PartScan]:
-    """Merged ranges and boolean cells per sheet name of an xlsx; empty when the package is unusual."""
+def scan_parts(data: bytes, skip: Collection[str] = ()) -> dict[str, PartScan]:
+    """Merged ranges and boolean cells per sheet name of an xlsx, except the sheets named in skip; empty when the
+    package is unusual."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             result = {}
             for name, path in sheet_paths(package).items():
+                if name in skip:
+                    continue
+                scanner = PartScanner()
                 with package.open(path) as part:
-                    odd, tail = _scan_part(part)
+                    while chunk := part.read(1 << 20):  # a 100 MB part held whole costs as much again in new memory
+                        scanner.feed(chunk)
+                tail = scanner.tail()
                 if tail is None:  # no </sheetData>: merges may be anywhere in this unusual part
                     tail = package.read(path)
-                merged = [
-                    (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
-                    for c1, r1, c2, r2 in _MERGE_REF.findall(tail.decode("utf-8", "replace"))
-                ]
-                result[name] = PartScan(merged, odd)
+                result[name] = PartScan(merged_ranges(tail), scanner.odd_columns())
             return result
-    except (*_PACKAGE_ERRORS, RuntimeError):
+    except (*PACKAGE_ERRORS, RuntimeError):
         return {}  # calamine judges the package; these scans are only a help
 
 
-def _scan_part(part: IO[bytes]) -> tuple[frozenset[int] | None, bytes | None]:
-    """(columns of t="b" and t="d" cells, the XML from the last </sheetData> on) in one pass, a megabyte at a time:
-    a 100 MB part held whole costs as much again in new memory."""
-    booleans: set[int] | None = set()
-    hits, rest, tail = [0], b"", None
-    while True:
-        chunk = part.read(1 << 20)
-        block = rest + chunk
+class PartScanner:
+    """Columns of t="b" and t="d" cells and the XML from the last </sheetData> on, of sheet XML fed in blocks."""
+
+    def __init__(self) -> None:
+        self._booleans: set[int] | None = set()
+        self._hits = [0]
+        self._rest = b""
+        self._tail: list[bytes] | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan the next block of the part; b"" marks its end."""
+        block = self._rest + chunk
         end = block.rfind(b">") + 1 if chunk else len(block)  # blocks end after a tag: each tag lies in one block
-        block, rest = block[:end], block[end:]
+        block, self._rest = block[:end], block[end:]
         for kind in (b"b", b"d"):
-            if booleans is not None:
-                booleans = _typed_cells(block, kind, booleans, hits)
+            if self._booleans is not None:
+                self._booleans = _typed_cells(block, kind, self._booleans, self._hits)
         if (at := block.rfind(b"</sheetData>")) >= 0:
-            tail = [block[at:]]  # merges follow the data
-        elif tail is not None:
-            tail.append(block)
-        if not chunk:
-            return None if booleans is None else frozenset(booleans), None if tail is None else b"".join(tail)
+            self._tail = [block[at:]]  # merges follow the data
+        elif self._tail is not None:
+            self._tail.append(block)
+
+    def odd_columns(self) -> frozenset[int] | None:
+        """Columns of t="b" and t="d" cells; None when they may be in any column."""
+        self.feed(b"")
+        return None if self._booleans is None else frozenset(self._booleans)
+
+    def tail(self) -> bytes | None:
+        """The XML from the last </sheetData> on; None when there is none."""
+        self.feed(b"")
+        return None if self._tail is None else b"".join(self._tail)
+
+
+def merged_ranges(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """The merged ranges of a part's XML as 0-based (first_row, first_col, last_row, last_col)."""
+    return [
+        (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
+        for c1, r1, c2, r2 in _MERGE_REF.findall(xml.decode("utf-8", "replace"))
+    ]
 
 
 def _typed_cells(xml: bytes, kind: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
@@ -134,7 +156,7 @@ def head_package(data: bytes, rows: int, min_bytes: int) -> tuple[bytes, set[str
                         return None
                     head.writestr(info.filename, part)
             return out.getvalue(), big
-    except (*_PACKAGE_ERRORS, RuntimeError):
+    except (*PACKAGE_ERRORS, RuntimeError):
         return None
 
 
@@ -158,12 +180,12 @@ def _cut(xml: bytes, rows: int) -> bytes | None:
     """The XML before the first row numbered above `rows`, with sheetData closed; None when no such row is seen yet.
 
     Raises ValueError for rows without numbers or out of order: only a full read places those right."""
-    start = _SHEET_DATA.search(xml)
+    start = SHEET_DATA.search(xml)
     if start is None or start.group(2):  # not there yet, or an empty sheet
         return None
     last = 0
-    for tag in _ROW_TAG.finditer(xml, start.end()):
-        number = _ROW_NUMBER.search(tag.group(1))
+    for tag in ROW_TAG.finditer(xml, start.end()):
+        number = ROW_NUMBER.search(tag.group(1))
         if number is None or int(number.group(1)) <= last:
             raise ValueError("rows without numbers or out of order")
         last = int(number.group(1))
