@@ -217,8 +217,6 @@ def _to_type_of(p: _Part, q: _Part, plain: bool) -> pa.ChunkedArray | None:
     """p's cells in q's type when the whole column is of q's type and p's cells convert exactly; else None."""
     if p.errors:
         return None  # its error cells would be reported differently in the other type
-    if pa.types.is_int64(p.cells.type) and pa.types.is_float64(q.cells.type):
-        return pc.cast(p.cells, pa.float64())
     if not (pa.types.is_string(q.cells.type) and plain and _has_text(q.cells)):
         return None
     if pa.types.is_float64(p.cells.type):

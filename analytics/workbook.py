@@ -169,10 +169,14 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
 
 def _splits(data: bytes) -> dict[str, SplitSheet]:
     """The sheets to read in two parts at once: big ones, when this process may run on two cores or more."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if cores < 2:
+    if _cores() < 2:
         return {}
     return {name: SplitSheet(data, name, path) for name, path in big_sheets(data, xlsxsplit.SPLIT_MIN_BYTES).items()}
+
+
+def _cores() -> int:
+    """CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
