@@ -81,16 +81,29 @@ class PartScanner:
 
     def feed(self, chunk: bytes) -> None:
         """Scan the next block of the part; b"" marks its end."""
-        block = self._rest + chunk
-        end = block.rfind(b">") + 1 if chunk else len(block)  # blocks end after a tag: each tag lies in one block
-        block, self._rest = block[:end], block[end:]
+        if not chunk:
+            rest, self._rest = self._rest, b""
+            self._scan(rest, 0, len(rest))
+            return
+        # Each tag is scanned whole: the one cut at the last block's end is completed up to this block's first ">".
+        # The block itself is scanned in place, not copied (100 MB of sheet XML pass through here).
+        first, end = chunk.find(b">") + 1, chunk.rfind(b">") + 1
+        if not first:
+            self._rest += chunk
+            return
+        joint, self._rest = self._rest + chunk[:first], chunk[end:]
+        self._scan(joint, 0, len(joint))
+        self._scan(chunk, first, end)
+
+    def _scan(self, xml: bytes, start: int, end: int) -> None:
+        """Scan xml[start:end], which holds whole tags only."""
         for kind in (b"b", b"d"):
             if self._booleans is not None:
-                self._booleans = _typed_cells(block, kind, self._booleans, self._hits)
-        if (at := block.rfind(b"</sheetData>")) >= 0:
-            self._tail = [block[at:]]  # merges follow the data
-        elif self._tail is not None:
-            self._tail.append(block)
+                self._booleans = _typed_cells(xml, start, end, kind, self._booleans, self._hits)
+        if (at := xml.rfind(b"</sheetData>", start, end)) >= 0:
+            self._tail = [xml[at:end]]  # merges follow the data
+        elif self._tail is not None and end > start:
+            self._tail.append(xml[start:end])
 
     def odd_columns(self) -> frozenset[int] | None:
         """Columns of t="b" and t="d" cells; None when they may be in any column."""
@@ -111,22 +124,22 @@ def merged_ranges(xml: bytes) -> list[tuple[int, int, int, int]]:
     ]
 
 
-def _typed_cells(xml: bytes, kind: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
-    """columns plus those of cells of type t="<kind>" in xml; None when they cannot all be placed."""
+def _typed_cells(xml: bytes, start: int, end: int, kind: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
+    """columns plus those of cells of type t="<kind>" in xml[start:end]; None when they cannot all be placed."""
     # memchr-fast finds of one byte: a substring or regex search over 100 MB of XML costs a tenth of a second each
-    at = xml.find(kind)
+    at = xml.find(kind, start, end)
     while at >= 0:
         hits[0] += 1
         if hits[0] > _MAX_HITS:
             return None
         if xml[at - 1 : at] in _QUOTES and xml[at + 1 : at + 2] in _QUOTES:
-            tag = xml[xml.rfind(b"<", 0, at) : xml.find(b">", at) + 1]
+            tag = xml[xml.rfind(b"<", start, at) : xml.find(b">", at, end) + 1]
             if _CELL_TAG.match(tag) and re.search(rb"\st\s*=\s*[\"']" + kind + rb"[\"']", tag):
                 where = _CELL_REF.search(tag)
                 if where is None:
                     return None  # a cell placed by counting: only the full read knows its column
                 columns.add(_col_index(where.group(1).decode()))
-        at = xml.find(kind, at + 1)
+        at = xml.find(kind, at + 1, end)
     return columns
 
 

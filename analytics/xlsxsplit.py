@@ -15,6 +15,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from analytics.xlsxparts import (
     HEAD_LIMIT,
@@ -80,7 +81,10 @@ class SheetCut:
         self._size = info.file_size
         self._blocks = _inflated(_body(self._data, info), info.compress_type, info.file_size)
         self._scanner = PartScanner()  # merges and boolean cells, from the XML inflated here
-        self._second: _PackageWriter | None = None
+        # The packages are written (CRC, copy into the file) in their own thread, beside the inflating: both
+        # release the GIL (bench/)
+        self._writes = ThreadPoolExecutor(max_workers=1)
+        self._packages: list[_PackageWriter] = []
 
     def first(self) -> tuple[int, int]:
         """(memory file holding the package of the rows before the cut, the number of the last row it may hold)."""
@@ -89,7 +93,7 @@ class SheetCut:
         if start is None or start.group(2):
             raise ValueError("no sheet data")
         prefix, namespace = head[: start.end()], start.group(1)
-        package = _PackageWriter(self._data, self._infos, self._path)
+        package = self._package()
         package.add(prefix)
         # Blocks that end before the cut position go straight into the package; the rest wait for the cut
         waiting, at = [memoryview(head)[start.end() :]], start.end()
@@ -110,21 +114,26 @@ class SheetCut:
         cut, row = found
         package.add(memoryview(window)[:cut])
         package.add(b"</" + namespace + b"sheetData></" + namespace + b"worksheet>")
-        self._second = _PackageWriter(self._data, self._infos, self._path)
-        self._second.add(prefix)
-        self._second.add(memoryview(window)[cut:])
+        second = self._package()
+        second.add(prefix)
+        second.add(memoryview(window)[cut:])
         return package.finish(), row - 1
 
     def second(self) -> int:
         """The memory file holding the package of the rows from the cut on, and the rest of the part."""
         while block := self._next():
-            self._second.add(block)
-        return self._second.finish()
+            self._packages[-1].add(block)
+        return self._packages[-1].finish()
 
     def close(self) -> None:
-        """Close the second package's memory file if second() has not handed it over."""
-        if self._second is not None:
-            self._second.discard()
+        """Close the memory files not handed over (after a failure) and end the writing thread."""
+        for package in self._packages:
+            package.discard()
+        self._writes.shutdown()
+
+    def _package(self) -> _PackageWriter:
+        self._packages.append(_PackageWriter(self._data, self._infos, self._path, self._writes))
+        return self._packages[-1]
 
     def scan(self) -> PartScan | None:
         """Merged ranges and odd columns of the part, once second() has run; None when it has no </sheetData>."""
@@ -151,8 +160,9 @@ class _PackageWriter:
     """A copy of the package written into a memory file, with the sheet part stored and added piece by piece; the
     other entries are copied as they are (compressed or not)."""
 
-    def __init__(self, data: memoryview, infos: list[zipfile.ZipInfo], path: str):
-        self._data, self._infos, self._path = data, infos, path
+    def __init__(self, data: memoryview, infos: list[zipfile.ZipInfo], path: str, writes: ThreadPoolExecutor):
+        self._data, self._infos, self._path, self._writes = data, infos, path, writes
+        self._pending: list[Future] = []
         self._fd = os.memfd_create("dangjian-split")
         self._central: list[bytes] = []
         self._offset = self._crc = self._size = 0
@@ -172,17 +182,23 @@ class _PackageWriter:
         """Close the memory file unless finish() has handed it over."""
         if not self._done:
             self._done = True
+            wait(self._pending)  # a write still queued must not go to whatever file gets this number next
             os.close(self._fd)
 
     def add(self, piece: bytes | memoryview) -> None:
-        """Append a piece of the sheet part."""
-        self._crc = zlib.crc32(piece, self._crc)
+        """Append a piece of the sheet part (written by the writing thread)."""
         self._size += len(piece)
+        self._pending.append(self._writes.submit(self._append, piece))
+
+    def _append(self, piece: bytes | memoryview) -> None:
+        self._crc = zlib.crc32(piece, self._crc)
         self._write(piece)
 
     def finish(self) -> int:
         """The memory file holding the whole package, positioned at its start."""
         try:
+            for written in self._pending:
+                written.result()
             info = self._infos[self._sheet]
             header = self._local(info, self._crc, self._size)
             os.pwrite(self._fd, header, self._sheet_at)
