@@ -2,10 +2,9 @@
 
 calamine parses a sheet in one thread and releases the GIL; on two cores two packages that each hold part of the rows
 are read in about the time of the larger part (bench/). The sheet XML is inflated once, here, and cut before a row
-tag. The first package is written as soon as its rows are inflated, so that its read can start while the rest
-inflates. Both packages store the sheet XML uncompressed, and they go into anonymous memory files that calamine reads
-by path; as bytes, each would be copied twice more, once by the join and once into the reader (0.1 s per 60 MB).
-"""
+tag; a thread writes the packages as the XML inflates. Both packages store the sheet XML uncompressed, in anonymous
+memory files that calamine reads by path: as bytes, each would be copied twice more, once by a join and once into
+the reader (0.1 s per 60 MB)."""
 
 from __future__ import annotations
 
@@ -29,9 +28,11 @@ from analytics.xlsxparts import (
     sheet_paths,
 )
 
-SPLIT_MIN_BYTES = 8 << 20  # sheet XML from which a split read pays off: about 7,000 rows of 33 columns
-SPLIT_MAX_BYTES = 1 << 30  # above this the packages would hold too much memory; the sheet is read whole
-# The first part's read starts while the rest is still inflating, so it gets the larger share of the rows
+SPLIT_MIN_BYTES = 4 << 20  # sheet XML from which a split read pays off: about 3,500 rows of 33 columns (bench/)
+# The packages live in memory files, outside the reader's memory cap (sandbox.py): bigger sheets are read whole
+SPLIT_MAX_BYTES = 512 << 20
+# The second part is read from row 1, to show it holds nothing above the cut, which costs about a tenth more per row;
+# of 0.5-0.75, 0.6 and 0.65 were fastest on the bench workbook
 FIRST_SHARE = 0.6
 _IN_BLOCK = 256 << 10  # compressed bytes inflated at a time
 _OUT_BLOCK = 4 << 20  # inflated bytes at most per block: few live at a time, so their memory is reused
