@@ -7,7 +7,7 @@ import io
 import itertools
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -150,14 +150,15 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
     if not data.startswith(ZIP_MAGIC):
         return [_excel_sheet(partial(_loaded, reader, name, max_rows, None), name) for name in reader.sheet_names]
     splits = _splits(data)
-    # The part scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/)
+    # The part scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/). A split
+    # sheet is scanned as it is inflated for the cut.
     with ThreadPoolExecutor(max_workers=1) as pool:
         scans = pool.submit(scan_parts, data, set(splits))
         heads = _heads(data, max_rows)
         sheets = []
         for name in reader.sheet_names:
             split = splits.get(name)
-            scan = (lambda s=split: s.scan) if split else (lambda n=name: scans.result().get(n, PartScan()))
+            scan = partial(_scan, split, scans, name)
             load = partial(_loaded, reader, name, max_rows, split)
             typed = _typed_sheet(load, name, heads[name], scan) if name in heads else None
             sheets.append(typed or _excel_sheet(load, name))
@@ -165,6 +166,11 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
             if split:
                 split.close()
     return sheets
+
+
+def _scan(split: SplitSheet | None, scans: Future, name: str) -> PartScan:
+    """Merged ranges and odd columns of a sheet: from its split read, else from the scan of the parts."""
+    return split.scan if split else scans.result().get(name, PartScan())
 
 
 def _splits(data: bytes) -> dict[str, SplitSheet]:
