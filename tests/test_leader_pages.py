@@ -202,7 +202,9 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
     shared = _leader._all_scores(str(demo_db), version, text)
     assert shared is _leader._all_scores(str(demo_db), version, text)  # one object, handed to every page
     pd.testing.assert_frame_equal(shared, summary, check_exact=True)
-    pd.testing.assert_frame_equal(_leader._quarter_scores(str(demo_db), version, text, "2024Q3"), quarter, check_exact=True)
+    pd.testing.assert_frame_equal(
+        _leader._quarter_scores(str(demo_db), version, text, "2024Q3"), quarter, check_exact=True
+    )
     pd.testing.assert_frame_equal(
         _leader._stability(str(demo_db), version, text, "2024Q3"), robustness.quadrant_stability(quarter, rubric)
     )
