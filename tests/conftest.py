@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,22 @@ def _clear_streamlit_cache():
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo district loaded once per test run (copied by demo_db for each test that changes it)."""
+    from analytics import store
+    from analytics.demo import load_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    with store.connect(path) as con:
+        load_demo(con, uploader="tester")
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, db_path: Path) -> Path:
+    """A fresh copy of the demo district at db_path (also $DANGJIAN_DB)."""
+    shutil.copy(demo_template, db_path)
+    return db_path

@@ -3,7 +3,6 @@ it was computed from and no other."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -12,27 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import cli, dashboard, derived, robustness, rubric_versions, scores, store, warnings
-from analytics.demo import load_demo
 from analytics.rubric import parse_rubric
 from tests.records import csv_bytes, load, org
 from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = "2024Q4"
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("kept") / "demo.duckdb"
-    with store.connect(path) as con:
-        load_demo(con, uploader="tester")
-    return path
-
-
-@pytest.fixture
-def demo_db(demo_template: Path, db_path: Path) -> Path:
-    shutil.copy(demo_template, db_path)
-    return db_path
 
 
 def state(db: Path) -> tuple[derived.Key, str]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import store
-from analytics.demo import load_demo
 from analytics.ingest import ingest_bytes
 from analytics.rubric import load_rubric
 from tests.records import csv_bytes, org
@@ -20,20 +17,6 @@ from tests.test_cli_scores import ON_TIME, OVERDUE
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with store.connect(path) as con:
-        load_demo(con, uploader="tester")
-    return path
-
-
-@pytest.fixture
-def demo_db(demo_template: Path, db_path: Path) -> Path:
-    shutil.copy(demo_template, db_path)
-    return db_path
 
 
 def page(name: str, **state) -> AppTest:
