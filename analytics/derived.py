@@ -108,7 +108,8 @@ def keep(con: duckdb.DuckDBPyConnection, key: Key, results: dict[tuple[str, str]
         con.execute(
             "DELETE FROM derived WHERE data_version < $v OR rubric_sha <> $r", {"v": key.version, "r": key.rubric}
         )
-        missing = {name: payload for name, payload in payloads.items() if name not in kept_names(con, key)}
+        kept = kept_names(con, key)  # again, under the lock: another thread may have kept some meanwhile
+        missing = {name: payload for name, payload in payloads.items() if name not in kept}
         now = dt.datetime.now()
         for (name, arg), payload in missing.items():
             con.execute(
