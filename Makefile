@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8501
 PYTHON ?= python3
 
-.PHONY: run test lint format bench demo clean
+.PHONY: run test test-fast lint format bench demo clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q
 
+# The edit loop: everything but the slow, browser and Chromium-rendering tests
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -q -m "not slow and not browser and not chromium"
+
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -38,5 +42,6 @@ bench: $(VENV)/.dev-installed
 demo: $(VENV)/.installed
 	$(PY) -m analytics demo
 
+# Removes the virtualenv only: data/*.duckdb is the live database (accounts, audit log, batches), never deleted here
 clean:
-	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal
+	rm -rf $(VENV)

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 
 from analytics import store
+from analytics.access import load_as
+from analytics.auth import User
 from analytics.ingest import ingest_bytes
 from analytics.problems import Report
 
@@ -30,11 +32,12 @@ def demo_files(folder: Path = DEMO_DIR) -> list[DemoFile]:
 
 
 def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tuple[Report, store.LoadResult | None]]:
-    """Ingest every demo file through the normal path; files with errors are reported, not loaded."""
+    """Ingest every demo file through the normal, audited path; files with errors are reported, not loaded."""
+    operator = User(uploader, "admin")
     results = []
     for item in demo_files():
         data = item.path.read_bytes()
         report = ingest_bytes(data, item.path.name, item.quarter)
-        loaded = None if report.errors else store.load_batch(con, report, data, uploader)
+        loaded = None if report.errors else load_as(con, operator, [(report, data)])[0]
         results.append((report, loaded))
     return results
