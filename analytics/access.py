@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from analytics import audit, store
@@ -56,9 +58,14 @@ def _check_scope(con: duckdb.DuckDBPyConnection, user: User, systems: set[str], 
 
 
 def load_as(
-    con: duckdb.DuckDBPyConnection, user: User, uploads: list[tuple[Report, bytes]], valid_rows_only: bool = False
+    con: duckdb.DuckDBPyConnection,
+    user: User,
+    uploads: list[tuple[Report, bytes]],
+    valid_rows_only: bool = False,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> list[store.LoadResult]:
-    """Load uploads as this user: role and system scope checked, each new batch written to the audit log."""
+    """Load uploads as this user: role and system scope checked, each new batch written to the audit log; `also`
+    runs inside the same transaction (e.g. storing the header mappings the load used)."""
     require(con, user, "upload")
     systems = {s for report, _ in uploads if report.records is not None for s in report.records["system"].unique()}
     _check_scope(con, user, systems, "上传的数据")
@@ -69,6 +76,8 @@ def load_as(
                 con, user.name, "upload", file=report.file, sha256=store.sha256(data), batch=result.batch_id,
                 quarter=result.quarter, rows=result.rows, already_loaded=result.already_loaded,
             )  # fmt: skip
+        if also is not None:
+            also(con)
 
     return store.load_batches(con, uploads, user.name, valid_rows_only, inside=record)
 

@@ -22,6 +22,8 @@ ACTIONS = {
     "password_reset": "重置密码",
     "password_change": "修改密码",
     "denied": "越权操作被拒绝",
+    "mapping_save": "确认表头对应",
+    "mapping_remove": "删除表头对应",
 }
 
 

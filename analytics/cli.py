@@ -10,11 +10,12 @@ import math
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from analytics import access, auth, derived, rubric_versions, store, terms
+from analytics import access, auth, derived, mappings, rubric_versions, store, terms
 from analytics.blank import template_workbook
 from analytics.demo import load_demo
 from analytics.exports import EXPORT_FORMATS, export_files, record_export, write_export
@@ -22,10 +23,10 @@ from analytics.images import ImageError
 from analytics.ingest import QUARTER_RE
 from analytics.meeting import DISTRICT
 from analytics.meeting import build as build_meeting
-from analytics.problems import Report, format_problem
+from analytics.problems import Report, format_problem, visible
 from analytics.rubric import RubricError, load_rubric
 from analytics.summary import imbalance_summary, imbalance_text, scores_table
-from analytics.uploads import is_blocked, validate_uploads
+from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 CLI_USER = "cli"
@@ -71,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--quarter", type=_quarter)
     p.add_argument("--valid-rows-only", action="store_true", help="只载入无错误的行，其余行报告")
+    p.add_argument(
+        "--map", action="append", default=[], metavar="原表头=内部列名",
+        help="确认未识别表头对应的模板列（可重复；写「忽略」表示不载入该列），载入成功后保存供以后使用",
+    )  # fmt: skip
+    p.add_argument("--allow-missing-columns", action="store_true", help="已知晓文件缺少部分模板列，仍然载入")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("batches", parents=[common], help="列出已载入的批次")
     p.add_argument("--json", action="store_true")
@@ -164,62 +170,39 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise UsageError(f"文件不存在：{name}")
         files.append((path.name, path.read_bytes()))
+    try:
+        confirmed = dict(mappings.parse_option(text) for text in args.map)
+    except mappings.MappingError as exc:
+        raise UsageError(str(exc)) from exc
     with store.connect(args.db) as con:
-        reports = validate_uploads(con, files, args.quarter)
-        blocked = is_blocked(reports, args.valid_rows_only)
+        reports = validate_uploads(con, files, args.quarter, confirmed)
+        gaps = file_gaps(con, reports)
+        reasons = blocking(reports, args.valid_rows_only, gaps, args.allow_missing_columns)
         uploads = [(r, data) for r, (_, data) in zip(reports, files, strict=True)]
-        results = [] if blocked else access.load_as(con, auth.CLI_OPERATOR, uploads, args.valid_rows_only)
-    _print_ingest(args, reports, results)
-    return EXIT_REJECTED if blocked else EXIT_OK
+        results = []
+        if not reasons:
+            keep = partial(mappings.write, user_name=auth.CLI_OPERATOR.name, pairs=confirmed)
+            results = access.load_as(con, auth.CLI_OPERATOR, uploads, args.valid_rows_only, also=keep)
+    _print_ingest(args, reports, results, gaps, reasons)
+    return EXIT_REJECTED if reasons else EXIT_OK
 
 
-def _print_ingest(args, reports: list[Report], results: list[store.LoadResult]) -> None:
+def _print_ingest(args, reports: list[Report], results: list[store.LoadResult], gaps, reasons: list[str]) -> None:
     problems = [p for r in reports for p in r.problems]
     if args.json:
-        payload = {
-            "loaded": [_result_dict(r, rep) for r, rep in zip(results, reports, strict=False)],
-            "errors": [_problem_json(p) for p in problems if p.severity == "error"],
-            "warnings": [_problem_json(p) for p in problems if p.severity == "warning"],
-        }
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(json.dumps(ingest_json(reports, results, gaps, reasons), ensure_ascii=False, indent=2))
         return
     for p in problems:
         print(format_problem(p), file=sys.stderr if p.severity == "error" else sys.stdout)
-    if not results:
-        count = sum(len(r.errors) for r in reports)
-        print(f"未载入：共发现 {count} 个错误，请改正后重新上传（数据库未做任何更改）。", file=sys.stderr)
+    for report, file_gaps_ in zip(reports, gaps, strict=True):
+        for gap in file_gaps_:
+            print(f"[缺列] 文件「{visible(report.file)}」{gap.message()}", file=sys.stderr if reasons else sys.stdout)
+    if reasons:
+        print(f"未载入（数据库未做任何更改）：{'；'.join(map(visible, reasons))}。", file=sys.stderr)
+        if any(gaps) and not args.allow_missing_columns:
+            print("若确认按缺列载入，请加 --allow-missing-columns。", file=sys.stderr)
     for result, report in zip(results, reports, strict=False):
-        print(_result_line(result, report))
-
-
-def _problem_json(p) -> dict:
-    d = p.as_dict()
-    d.pop("severity")
-    return d
-
-
-def _result_dict(result: store.LoadResult, report: Report) -> dict:
-    return {
-        "batch_id": result.batch_id,
-        "file": report.file,
-        "quarter": result.quarter,
-        "rows": result.rows,
-        "new": result.new,
-        "changed": result.changed,
-        "unchanged": result.unchanged,
-        "skipped": result.skipped,
-        "already_loaded": result.already_loaded,
-    }
-
-
-def _result_line(result: store.LoadResult, report: Report) -> str:
-    if result.already_loaded:
-        return f"批次 {result.batch_id}：文件「{report.file}」与该批次内容完全相同，已载入过，未做任何更改。"
-    skipped = f"，跳过有错误的行 {result.skipped}" if result.skipped else ""
-    return (
-        f"批次 {result.batch_id}：已载入「{report.file}」，{result.quarter}，{result.rows} 个党组织"
-        f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}{skipped}）。"
-    )
+        print(result_line(result, report))
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
@@ -397,7 +380,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for p in report.errors:
                 print(format_problem(p), file=sys.stderr)
         else:
-            print(_result_line(result, report))
+            print(result_line(result, report))
     return EXIT_REJECTED if failed else EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,9 @@ class HeaderMap:
     unknown: list[tuple[int, str]] = field(default_factory=list)
     repeated: list[tuple[int, str]] = field(default_factory=list)
     index_columns: list[int] = field(default_factory=list)
+    mapped: list[tuple[int, str, str]] = field(default_factory=list)  # read through a confirmed mapping: name
+    ignored: list[tuple[int, str]] = field(default_factory=list)  # marked 忽略 in a confirmed mapping
+    system_from_sheet: str | None = None  # no 所属系统 column: every row's system is this sheet name
 
 
 def quarter_from_text(text: str) -> str | None:
@@ -41,13 +45,24 @@ def quarter_from_text(text: str) -> str | None:
     return None
 
 
-def _row_matches(row: list) -> dict[int, str]:
-    return {j: name for j, cell in enumerate(row) if (name := match_header(cell))}
+def _row_matches(row: list, mappings: Mapping[str, str | None]) -> dict[int, str]:
+    return {j: name for j, cell in enumerate(row) if (name := _name_of(cell, mappings))}
 
 
-def find_header(rows: list[list]) -> HeaderMap | None:
-    """The header of a sheet: the row matching most known headers, merged with a leaf row."""
-    matches = [_row_matches(r) for r in rows]
+def _name_of(cell: object, mappings: Mapping[str, str | None]) -> str | None:
+    """The template column a header cell names, directly or through a confirmed mapping."""
+    name = match_header(cell)
+    if name is None and mappings and cell is not None and str(cell).strip():
+        name = mappings.get(header_key(str(cell)))
+    return name
+
+
+def find_header(rows: list[list], mappings: Mapping[str, str | None] | None = None) -> HeaderMap | None:
+    """The header of a sheet: the row matching most known headers, merged with a leaf row.
+
+    mappings: header_key -> internal name (None: ignore the column), as confirmed by an analyst."""
+    mappings = mappings or {}
+    matches = [_row_matches(r, mappings) for r in rows]
     scores = [len(set(m.values())) for m in matches]
     if not scores or max(scores) < MIN_HEADER_MATCHES:
         return None
@@ -62,10 +77,12 @@ def find_header(rows: list[list]) -> HeaderMap | None:
     merged: dict[int, str] = {}
     for i in header_rows:
         merged.update(matches[i])
-    return _header_map(rows, header_rows, merged)
+    return _header_map(rows, header_rows, merged, mappings)
 
 
-def _header_map(rows: list[list], header_rows: list[int], merged: dict[int, str]) -> HeaderMap:
+def _header_map(
+    rows: list[list], header_rows: list[int], merged: dict[int, str], mappings: Mapping[str, str | None]
+) -> HeaderMap:
     header = HeaderMap(first_row=header_rows[0], data_start=header_rows[-1] + 1)
     index_keys = load_template().markers.index_headers
     width = max(len(rows[i]) for i in header_rows)
@@ -74,13 +91,18 @@ def _header_map(rows: list[list], header_rows: list[int], merged: dict[int, str]
         if not cells:
             continue
         text = "".join(str(cells[-1]).split())
+        key = header_key(cells[-1])
         if j not in merged:
-            if header_key(cells[-1]) in index_keys:
+            if key in index_keys:
                 header.index_columns.append(j)
+            elif key in mappings:  # confirmed as 忽略 (a mapping to a column would be in merged)
+                header.ignored.append((j, text))
             else:
                 header.unknown.append((j, text))
         elif merged[j] in header.columns:
             header.repeated.append((j, text))
         else:
             header.columns[merged[j]] = (j, text)
+            if all(match_header(c) is None for c in cells):
+                header.mapped.append((j, text, merged[j]))
     return header

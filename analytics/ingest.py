@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +16,21 @@ import pyarrow.compute as pc
 
 from analytics import values as V
 from analytics.header import HEADER_SCAN_ROWS, HeaderMap, find_header, quarter_from_text
-from analytics.problems import ERROR, WARNING, Problem, Report, column_letter
-from analytics.template import Template, load_template
-from analytics.workbook import RawSheet, UnreadableFile, read_sheets
+from analytics.problems import ERROR, WARNING, Problem, Report, Unmapped, column_letter
+from analytics.template import Template, header_key, load_template, normalize_key, suggest_columns
+from analytics.workbook import OLE_MAGIC, ZIP_MAGIC, RawSheet, UnreadableFile, read_sheets
 
 MAX_ROWS = 500_000
+SPARSE_CELLS = 8  # a note or sign-off line fills at most this many cells (a 填表人… prefix then decides)
 MAX_LISTED_COLUMNS = 20  # unknown columns named one by one; a sheet of 10,000 gets one line for the rest
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 KEY_COLUMNS = {"system": "system_key", "unit": "unit_key", "org_name": "name_key"}
 _TOTAL_ROW = re.compile(r"^(?:合计|总计|小计|累计|汇总)(?:$|[:：(（\d])")
 _TOTAL_PREFIX = "^(?:合计|总计|小计|累计|汇总)"  # RE2: a superset of _TOTAL_ROW
+_NAMED_TOTAL = re.compile(r"^.{1,30}(?:合计|总计|小计)[:：]?$")
+_NAMED_TOTAL_RE2 = "(?:合计|总计|小计)[:：]?$"
+# Sheet names a program gives, which name no system: Sheet1, 工作表2, 表1 …
+_GENERIC_SHEET = re.compile(r"^(?:sheet|工作表|表|页|数据|汇总|统计表?)?\d*(?:\(\d+\))?$", re.IGNORECASE)
 
 
 def ingest_path(path: Path, quarter: str | None = None, **kwargs) -> Report:
@@ -37,8 +45,13 @@ def ingest_bytes(
     *,
     today: dt.date | None = None,
     max_rows: int = MAX_ROWS,
+    mappings: dict[str, str | None] | None = None,
+    known_systems: frozenset[str] = frozenset(),
 ) -> Report:
-    """Typed records and every problem of one uploaded file; never raises for bad input."""
+    """Typed records and every problem of one uploaded file; never raises for bad input.
+
+    mappings: header_key -> internal name (None: ignore) confirmed by analysts for headers the template lacks;
+    known_systems: normalized names of the systems already stored (a sheet so named stands for its system)."""
     report = Report(file=file_name)
     try:
         sheets = read_sheets(data, file_name, max_rows)
@@ -46,9 +59,15 @@ def ingest_bytes(
         report.problems.append(Problem(ERROR, str(exc), file=file_name))
         return report
     frames, titles = [], [file_name]
-    template = load_template()
+    context = _SheetContext(
+        load_template(),
+        today or dt.date.today(),
+        mappings or {},
+        known_systems,
+        data.startswith((ZIP_MAGIC, OLE_MAGIC)),
+    )
     for sheet in sheets:
-        frame = _read_sheet(sheet, template, report, titles, today or dt.date.today())
+        frame = _read_sheet(sheet, context, report, titles)
         if frame is not None:
             frames.append(frame)
     _finish(report, frames, quarter, titles, max_rows)
@@ -58,18 +77,35 @@ def ingest_bytes(
     return report
 
 
-def _read_sheet(sheet: RawSheet, template: Template, report: Report, titles: list[str], today: dt.date):
+@dataclass(frozen=True)
+class _SheetContext:
+    """What every sheet of one upload is read with."""
+
+    template: Template
+    today: dt.date
+    mappings: dict[str, str | None]
+    known_systems: frozenset[str]
+    named_sheets: bool  # sheets of a workbook carry names an office gave them (not a CSV's file name)
+
+
+def _read_sheet(sheet: RawSheet, context: _SheetContext, report: Report, titles: list[str]):
     report.problems.extend(Problem(WARNING, note, sheet=sheet.name) for note in sheet.notes)
     if not sheet.visible:
         report.problems.append(Problem(WARNING, "隐藏的工作表，已跳过", sheet=sheet.name))
         return None
     head = sheet.head_rows(HEADER_SCAN_ROWS)
-    header = find_header(head)
+    header = find_header(head, context.mappings)
     if header is None:
         report.problems.append(Problem(WARNING, "未找到可识别的表头，已跳过该工作表", sheet=sheet.name))
         return None
+    template = context.template
     titles.extend([sheet.name] + [str(c) for r in head[: header.first_row] for c in r if c])
-    missing = [c for c in template.required if c.name not in header.columns]
+    if "system" not in header.columns and context.named_sheets and _names_system(sheet.name, context.known_systems):
+        header.system_from_sheet = sheet.name.strip()
+        message = f"表中没有「所属系统」列，已按工作表名称「{header.system_from_sheet}」作为所属系统"
+        report.problems.append(Problem(WARNING, message, sheet=sheet.name, row=header.first_row + 1))
+    present = set(header.columns) | ({"system"} if header.system_from_sheet else set())
+    missing = [c for c in template.required if c.name not in present]
     for col in missing:
         hint = " / ".join((col.header, *col.synonyms[:3]))
         report.problems.append(
@@ -86,25 +122,68 @@ def _read_sheet(sheet: RawSheet, template: Template, report: Report, titles: lis
     if missing:
         return None
     report.sheets_read.append(sheet.name)
-    return _parse_rows(sheet, header, template, report, today)
+    report.sheet_columns[sheet.name] = frozenset(present)
+    return _parse_rows(sheet, header, template, report, context.today)
+
+
+def _names_system(sheet_name: str, known_systems: frozenset[str]) -> bool:
+    """True when a sheet's name can stand for its system: not a program's default, and a system's name."""
+    key = normalize_key(sheet_name)
+    return bool(key) and not _GENERIC_SHEET.match(key) and (key.endswith("系统") or key in known_systems)
 
 
 def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> None:
     row = header.first_row + 1
-    for j, text in header.unknown[:MAX_LISTED_COLUMNS]:
+    template = load_template()
+
+    def note(j: int, text: str, message: str, severity: str = WARNING) -> Problem:
         cell = f"{column_letter(sheet.first_col + j)}{row}"
-        report.problems.append(
-            Problem(WARNING, "未识别的列，已忽略", sheet=sheet.name, row=row, column=text, cell=cell)
-        )
-    if len(header.unknown) > MAX_LISTED_COLUMNS:
-        rest = len(header.unknown) - MAX_LISTED_COLUMNS
-        message = f"另有 {rest} 个未识别的列（至 {column_letter(sheet.first_col + header.unknown[-1][0])} 列），已忽略"
+        return Problem(severity, message, sheet=sheet.name, row=row, column=text, cell=cell)
+
+    unknown = _ask_unmapped(sheet, header, report, note)
+    for j, text, name in header.mapped:
+        report.problems.append(note(j, text, f"按已确认的对应关系读作「{template.column(name).header}」"))
+    report.problems.extend(note(j, text, "按已确认的对应关系忽略此列") for j, text in header.ignored)
+    report.problems.extend(note(j, text, "未识别的列，已忽略") for j, text in unknown[:MAX_LISTED_COLUMNS])
+    if len(unknown) > MAX_LISTED_COLUMNS:
+        rest = len(unknown) - MAX_LISTED_COLUMNS
+        message = f"另有 {rest} 个未识别的列（至 {column_letter(sheet.first_col + unknown[-1][0])} 列），已忽略"
         report.problems.append(Problem(WARNING, message, sheet=sheet.name, row=row))
-    for j, text in header.repeated:
-        cell = f"{column_letter(sheet.first_col + j)}{row}"
-        report.problems.append(
-            Problem(WARNING, "与前面的列重复，已忽略此列", sheet=sheet.name, row=row, column=text, cell=cell)
-        )
+    report.problems.extend(note(j, text, "与前面的列重复，已忽略此列") for j, text in header.repeated)
+
+
+def _ask_unmapped(sheet: RawSheet, header: HeaderMap, report: Report, note) -> list[tuple[int, str]]:
+    """Unknown columns that resemble template columns become questions (report.unmapped, one error each); the
+    others are returned, to be ignored with a warning."""
+    unknown = []
+    for j, text in header.unknown:
+        suggestions = _suggestions(header_key(text))
+        if not suggestions:
+            unknown.append((j, text))
+            continue
+        problem = note(j, text, _question(text, suggestions), ERROR)
+        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions))
+        if report.room():
+            report.problems.append(problem)
+        else:
+            report.unlisted[ERROR] += 1
+    return unknown
+
+
+@lru_cache(maxsize=4096)
+def _suggestions(key: str) -> tuple[str, ...]:
+    """Template columns a header key resembles, best first (a sheet repeats its headers; a hostile one has 16,384)."""
+    return tuple(name for name, _ in suggest_columns(key))
+
+
+def _question(text: str, suggestions: tuple[str, ...]) -> str:
+    """What the analyst is asked about a header that resembles template columns."""
+    template = load_template()
+    alike = "、".join(f"「{template.column(n).header}」" for n in suggestions)
+    return (
+        f"无法确定此列对应模板的哪一列（与{alike}相近），未载入任何数据：请确认对应关系"
+        f'（命令行加 --map "{text}={suggestions[0]}"），或确认忽略此列（--map "{text}=忽略"）'
+    )
 
 
 def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, ...]:
@@ -125,6 +204,9 @@ def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[
         chosen = pa.array(keep)
         raw, norm, display = ({n: c.filter(chosen) for n, c in cells.items()} for cells in (raw, norm, display))
     index = rows[keep]
+    if header.system_from_sheet:  # added after the row choice: a constant fills no row
+        raw["system"] = pa.chunked_array([pa.repeat(pa.scalar(header.system_from_sheet), len(index))])
+        display["system"], norm["system"] = V.text_forms(raw["system"])
     raw = {n: _series(c, index, "string") for n, c in raw.items()}
     # A number column is its own normalized form: the same Series, not a second conversion
     norm = {n: _series(c, index, "string[pyarrow]") if V.is_text(c) else raw[n] for n, c in norm.items()}
@@ -145,11 +227,16 @@ def _record_rows(norm: dict, table: pa.Table, header: HeaderMap, template: Templ
     """True for rows with some filled cell that are not total rows or repeated headers."""
     missing = {name: V.missing_flags(column, template.markers) for name, column in norm.items()}
     filled = np.sum([~m for m in missing.values()], axis=0)
-    has_key = np.any([~missing[c.name] for c in template.required], axis=0)
+    has_key = np.any([~missing[c.name] for c in template.required if c.name in missing], axis=0)
     texts = [norm[c] for c in ("org_name", "unit", "system", "org_type") if c in norm]
-    # The first and index columns as read, before any merged-cell fill; a number column holds no 合计 label
-    texts += [V.normalized_arrow(table.column(j)) for j in {0, *header.index_columns} if V.is_text(table.column(j))]
-    totals = np.any([_total_row(t) for t in texts], axis=0)
+    # 合计 may stand in any column left of the organization's name (序号, 所属系统, 单位名称 …), as read before any
+    # merged-cell fill; a number column holds no 合计 label
+    leading = {*range(header.columns["org_name"][0]), *header.index_columns}
+    lead = [V.normalized_arrow(table.column(j)) for j in leading if V.is_text(table.column(j))]
+    totals = np.any([_total_row(t, _TOTAL_PREFIX, _TOTAL_ROW) for t in texts + lead], axis=0)
+    # A subtotal named after what it sums (经济系统小计, 全区合计) has no organization name
+    named = np.any([_total_row(t, _NAMED_TOTAL_RE2, _NAMED_TOTAL) for t in lead + texts[1:]], axis=0)
+    totals |= named & missing["org_name"]
     repeated_header = _bools(pc.is_in(norm["org_name"], value_set=pa.array(sorted(_header_texts("org_name")))))
     return (filled > 0) & ~totals & ~repeated_header & (has_key | (filled > 2))
 
@@ -159,13 +246,13 @@ def _bools(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
-def _total_row(text: pa.ChunkedArray) -> np.ndarray:
-    """Rows whose text is a 合计/小计… label: Arrow finds the candidates, _TOTAL_ROW decides."""
-    labels = V.per_distinct(text, lambda t: pc.match_substring_regex(t, _TOTAL_PREFIX), pa.bool_())
+def _total_row(text: pa.ChunkedArray, candidate: str, pattern: re.Pattern) -> np.ndarray:
+    """Rows whose text is a 合计/小计… label: Arrow finds the candidates (RE2 `candidate`), `pattern` decides."""
+    labels = V.per_distinct(text, lambda t: pc.match_substring_regex(t, candidate), pa.bool_())
     candidates = np.flatnonzero(_bools(labels))
     found = np.zeros(len(text), dtype=bool)
     for i, value in zip(candidates, text.take(candidates).to_pylist(), strict=True):
-        found[i] = _TOTAL_ROW.search(value) is not None
+        found[i] = pattern.search(value) is not None
     return found
 
 
@@ -204,14 +291,25 @@ def _first_note_row(sheet: RawSheet, header: HeaderMap, template: Template) -> i
         # A number cell is filled, and its text (digits) starts no note
         present = V.per_distinct(column, _non_blank, pa.bool_()) if V.is_text(column) else pc.is_valid(column)
         filled += pc.fill_null(present, False).to_numpy(zero_copy_only=False)
-    # Notes fill one or two (merged) cells; only those sparse rows are looked at cell by cell
-    sparse = np.flatnonzero((filled > 0) & (filled <= 3))
+    # Notes and sign-off lines (填表人：… 审核人：… 联系电话：…) fill a few cells; only those sparse rows are looked at
+    sparse = np.flatnonzero((filled > 0) & (filled <= SPARSE_CELLS))
     if not len(sparse):
         return None
-    cells = table.take(sparse).to_pandas(types_mapper=pd.ArrowDtype).astype("string")
-    first = V.normalized(cells.replace(r"^\s*$", pd.NA, regex=True).bfill(axis=1).iloc[:, 0])
-    hits = np.flatnonzero(first.str.startswith(template.markers.note_prefixes).fillna(False).to_numpy())
+    first = _first_filled(table.take(pa.array(sparse)))
+    starts = [pc.starts_with(first, prefix) for prefix in template.markers.note_prefixes]
+    hits = np.flatnonzero(_bools(functools.reduce(pc.or_, starts)))
     return None if not len(hits) else int(sparse[hits[0]]) + header.data_start + 1
+
+
+def _first_filled(rows: pa.Table) -> pa.ChunkedArray:
+    """The normalized text of each row's first non-blank cell (null for a blank row), computed column by column in
+    Arrow: a sheet of 200,000 sparse rows is read here without a copy per cell."""
+    first = None
+    for column in rows.columns:
+        text = column if V.is_text(column) else pc.cast(column, pa.string())
+        text = pc.if_else(_non_blank(text), text, pa.scalar(None, pa.string()))
+        first = text if first is None else pc.coalesce(first, text)
+    return V.normalized_arrow(first)
 
 
 def _non_blank(text: pa.Array) -> pa.Array:

@@ -32,6 +32,17 @@ class Problem:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Unmapped:
+    """A header the template does not know but that resembles template columns: the analyst decides what it is."""
+
+    sheet: str
+    cell: str
+    header: str  # as written in the file (whitespace removed)
+    key: str  # template.header_key of the header: what a confirmed mapping is stored under
+    suggestions: tuple[str, ...]  # internal names of the resembling columns, best first
+
+
 @dataclass
 class Report:
     """What ingesting one file produced: typed records and every problem found."""
@@ -44,6 +55,8 @@ class Report:
     rejected_rows: int = 0
     all_rows: int = 0
     unlisted: Counter = field(default_factory=Counter)  # severity -> problems counted but not listed
+    unmapped: list[Unmapped] = field(default_factory=list)
+    sheet_columns: dict[str, frozenset[str]] = field(default_factory=dict)  # sheet read -> template columns it has
 
     def room(self) -> int:
         """How many more problems may be listed one by one."""

@@ -25,7 +25,7 @@ from analytics.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 _WRITE_LOCK = threading.RLock()

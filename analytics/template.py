@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 import unicodedata
@@ -14,9 +15,17 @@ TYPES = {"text", "org_type", "int", "number", "rate", "yesno", "date", "grade", 
 NUMERIC_TYPES = {"int", "number", "rate"}
 CHOICE_TYPES = {"org_type", "grade", "level"}
 
-# A trailing unit or note in brackets: (次) （%） [元] (单位：元)
-_SUFFIX = re.compile(r"[(\[【{][^()\[\]【】{}]*[)\]】}]$")
+# Decoration that carries no meaning in a header (after NFKC, which makes （）［］＂ ASCII): quotation marks of every
+# kind and required-field stars; bracketed hints and units anywhere, innermost first: (次) (是/否) 【必填】 〔人〕;
+# a leading list number (1. 1、 (1); NFKC makes ① a 1) and 其中:; a trailing colon.
+_QUOTES = re.compile(r"[\"'“”‘’「」『』《》〈〉«»‹›*※]")
+_BRACKETED = re.compile(r"[(\[【{〔〖][^()\[\]【】{}〔〕〖〗]*[)\]】}〕〗]")
+_LEADING = re.compile(r"^(?:\(?\d{1,2}[.、)]?|[一二三四五六七八九十]{1,3}、)?(?:其中[:：]?)?")
+_TRAILING = re.compile(r"[:：]+$")
 _WHITESPACE = re.compile(r"\s+")
+# suggest_columns: how alike two header keys must be for one to be offered for the other (see _likeness)
+RESEMBLES = 0.5
+MAX_SUGGESTED_LENGTH = 40  # a longer "header" is a note or a sentence, not a column title
 
 
 class TemplateError(ValueError):
@@ -38,6 +47,7 @@ class Column:
     synonyms: tuple[str, ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()
     help: str = ""
+    optional: bool = False  # blank by nature (党小组会次数: no party groups): a file without it lacks nothing
 
 
 @dataclass(frozen=True)
@@ -82,13 +92,17 @@ def normalize_key(text: str) -> str:
 
 
 def header_key(text: str) -> str:
-    """A header cell reduced for matching: normalized, unit suffixes like (次) removed."""
-    key = normalize_key(text)
-    while True:
-        stripped = _SUFFIX.sub("", key)
-        if stripped == key or not stripped:
-            return key.casefold()
-        key = stripped
+    """A header cell reduced for matching as a person reads it: normalized, without quotes, bracketed hints and
+    units, a leading 其中： or list number, or a trailing colon; the less-stripped text when that leaves nothing."""
+    key = _QUOTES.sub("", normalize_key(text))
+    unbracketed = key
+    while (stripped := _BRACKETED.sub("", unbracketed)) != unbracketed:
+        unbracketed = stripped
+    for candidate in (unbracketed, key):
+        core = _TRAILING.sub("", _LEADING.sub("", candidate, count=1))
+        if core:
+            return core.casefold()
+    return key.casefold()
 
 
 def _column(entry: dict) -> Column:
@@ -112,6 +126,7 @@ def _column(entry: dict) -> Column:
         synonyms=tuple(entry.get("synonyms", ())),
         aliases=tuple((normalize_key(k), v) for k, v in entry.get("aliases", {}).items()),
         help=entry.get("help", ""),
+        optional=bool(entry.get("optional", False)),
     )
 
 
@@ -164,3 +179,41 @@ def match_header(cell: object) -> str | None:
     if not text.strip():
         return None
     return header_lookup().get(header_key(text))
+
+
+@cache
+def _header_texts() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(internal name, header key, its characters) of every header and synonym, in template order."""
+    return tuple(
+        (col.name, key, frozenset(key))
+        for col in load_template().columns
+        for key in dict.fromkeys(header_key(t) for t in (col.header, *col.synonyms))
+    )
+
+
+def _likeness(a: str, b: str) -> float:
+    """How alike two header keys are, 0 to 1: difflib's ratio (2 × matched characters / both lengths), which rewards
+    runs of characters in order, so 三会一课网上录入比例 is near 三会一课线上录入率 and 备注 near nothing."""
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def suggest_columns(text: str, limit: int = 3) -> list[tuple[str, float]]:
+    """Internal names of the template columns a header resembles (score > RESEMBLES), best first, with the score."""
+    key = header_key(text)
+    if not key or len(key) > MAX_SUGGESTED_LENGTH:
+        return []
+    chars = frozenset(key)
+    best: dict[str, float] = {}
+    for name, other, other_chars in _header_texts():
+        if not chars & other_chars:  # no character in common: ratio 0, no need to compute it
+            continue
+        score = _likeness(key, other)
+        if score > RESEMBLES and score > best.get(name, 0.0):
+            best[name] = score
+    ranked = sorted(best.items(), key=lambda item: -item[1])  # stable: ties keep template order
+    return [(name, round(score, 3)) for name, score in ranked[:limit]]
+
+
+def resembles(text: str) -> bool:
+    """True for a header the template does not know that resembles some template column."""
+    return match_header(text) is None and bool(suggest_columns(text))

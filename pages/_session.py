@@ -31,6 +31,7 @@ NAVIGATION = {
     "管理": [
         ("pages/users.py", "账户管理", ":material/manage_accounts:", "admin"),
         ("pages/rubric_editor.py", "评分细则", ":material/tune:", "admin"),
+        ("pages/header_mappings.py", "表头对应", ":material/table_edit:", "admin"),
         ("pages/audit.py", "审计日志", ":material/history:", "admin"),
     ],
     "说明": [

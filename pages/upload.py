@@ -5,7 +5,8 @@ import streamlit as st
 from analytics import access, store
 from analytics.blank import template_workbook
 from analytics.ingest import QUARTER_RE
-from analytics.uploads import is_blocked, validate_uploads
+from analytics.uploads import blocking, file_gaps, validate_uploads
+from pages._mapping import acknowledge_gaps, confirm_mappings
 from pages._ui import changes_table, connection, ensure_app_frame, show_problems
 
 user = ensure_app_frame("upload")
@@ -33,6 +34,7 @@ if not files:
 uploads = [(f.name, f.getvalue()) for f in files]
 with st.status("正在校验文件…", expanded=False) as status, connection() as con:
     reports = validate_uploads(con, uploads, quarter_choice or None)
+    gaps = file_gaps(con, reports)
     diffs = [store.compare(con, r.quarter, r.records) if r.records is not None and r.quarter else None for r in reports]
     status.update(label="校验完成", state="complete")
 
@@ -56,8 +58,12 @@ for report, diff in zip(reports, diffs, strict=True):
             with st.expander("逐个查看变化"):
                 st.dataframe(changes_table(diff), hide_index=True, width="stretch")
 
-if is_blocked(reports, valid_only):
-    st.error("有错误，未载入任何数据。请按上表改正后重新上传，或勾选「只载入无错误的行」。")
+confirm_mappings(user, reports)
+gaps_accepted = acknowledge_gaps(reports, gaps)
+reasons = blocking(reports, valid_only, gaps, gaps_accepted)
+if reasons:
+    hint = "请按上表改正后重新上传，或勾选「只载入无错误的行」。" if any(r.errors for r in reports) else ""
+    st.error(f"未载入任何数据：{'；'.join(reasons)}。{hint}")
     st.stop()
 
 if st.button("确认载入", type="primary", key="load"):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
+import openpyxl
+
+from analytics.template import load_template
+
 HEADERS = {
     "system": "所属系统",
     "unit": "单位名称",
@@ -41,15 +45,21 @@ def org(i: int, unit: int = 0, **values) -> dict:
     return row
 
 
-def csv_bytes(rows: list[dict], quarter_title: str = "2024年第一季度", encoding: str = "utf-8") -> bytes:
-    """A CSV upload with a title line and Chinese headers for the keys used in rows."""
+def csv_bytes(
+    rows: list[dict], quarter_title: str = "2024年第一季度", encoding: str = "utf-8", complete: bool = True
+) -> bytes:
+    """A CSV upload with a title line and Chinese headers for the keys used in rows; complete: every other
+    template column follows them, left blank (a file with all columns loads without acknowledging gaps)."""
     names = list(dict.fromkeys(k for r in rows for k in r))
+    headers = [HEADERS[n] for n in names]
+    if complete:
+        headers += [c.header for c in load_template().columns if c.name not in names]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([f"{quarter_title}区直机关基层党组织建设情况统计表"])
-    writer.writerow([HEADERS[n] for n in names])
+    writer.writerow(headers)
     for r in rows:
-        writer.writerow([r.get(n, "") for n in names])
+        writer.writerow([r.get(n, "") for n in names] + [""] * (len(headers) - len(names)))
     return buffer.getvalue().encode(encoding)
 
 
@@ -65,3 +75,28 @@ def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv"):
     report = ingest_bytes(data, name)
     assert not report.errors, report.errors
     return store.load_batch(con, report, data, "tester")
+
+
+ODD_RATE = "三会一课网上录入比例"  # how one office titles 三会一课线上录入率(%): not a synonym, but alike
+EXTRA = "女党员数"  # an office's own column: resembles 党员数 but is not it
+RATES = [72.5, 88, 100]
+
+
+def odd_header_workbook(
+    title: str, *, rename: dict[str, str] | None = None, drop: tuple[str, ...] = (), extra: bool = True
+):
+    """An xlsx of three organizations with every template column (renamed, dropped as asked), plus 女党员数."""
+    rename = {"online_record_rate": ODD_RATE} if rename is None else rename
+    columns = [c for c in load_template().columns if c.name not in drop]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "经济系统"
+    sheet.append([title])
+    sheet.append([rename.get(c.name, c.header) for c in columns] + ([EXTRA] if extra else []))
+    for i, rate in enumerate(RATES):
+        values = {"system": "经济系统", "unit": "区财政局", "org_name": f"第{i + 1}党支部", "org_type": "党支部",
+                  "members_total": 12, "members_full": 10, "members_probationary": 2, "online_record_rate": rate}  # fmt: skip
+        sheet.append([values.get(c.name) for c in columns] + ([4] if extra else []))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

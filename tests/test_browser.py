@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from analytics import audit, auth, store
-from tests.records import csv_bytes, org
+from tests.records import ODD_RATE, RATES, csv_bytes, odd_header_workbook, org
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "browser-pass-1"
@@ -129,3 +129,47 @@ def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, t
     assert ("分析员甲", "login_failed") in actions and ("分析员甲", "login_ok") in actions
     assert ("分析员甲", "upload") in actions
     assert ("分析员甲", "export") in actions  # the download of the alert lists is audited
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
+def test_an_unrecognized_header_is_confirmed_once_in_a_real_browser(server, tmp_path: Path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, db = server
+    first, second = tmp_path / "一季度.xlsx", tmp_path / "二季度.xlsx"
+    first.write_bytes(odd_header_workbook("2024年第一季度", extra=False))
+    second.write_bytes(odd_header_workbook("2024年第二季度", extra=False))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_label("用户名").fill("分析员甲")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_role("link", name="数据上传").click()
+        uploader = page.get_by_test_id("stFileUploader").locator("input[type=file]")
+        uploader.set_input_files(str(first))
+        expect(page.get_by_text("确认未识别的列")).to_be_visible(timeout=30_000)
+        choice = page.get_by_role("combobox", name=f"「{ODD_RATE}」对应模板中的")
+        expect(choice).to_have_value("三会一课线上录入率(%)")  # the suggestion is preselected
+        expect(page.get_by_role("button", name="确认载入")).to_have_count(0)
+        page.get_by_role("button", name="确认对应关系").click()
+        page.get_by_role("button", name="确认载入").click()
+        expect(page.get_by_text("已载入「一季度.xlsx」")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="批次管理").click()  # away and back: a fresh uploader, as next quarter
+        expect(page.get_by_role("heading", name="批次管理")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="数据上传").click()
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(second))
+        load = page.get_by_role("button", name="确认载入")
+        expect(load).to_be_visible(timeout=30_000)
+        asked = page.get_by_text("确认未识别的列").count()
+        load.click()
+        expect(page.get_by_text("已载入「二季度.xlsx」")).to_be_visible(timeout=30_000)
+        browser.close()
+    assert asked == 0
+    with store.connect(db) as con:
+        for quarter in ("2024Q1", "2024Q2"):
+            rates = store.quarter_records(con, quarter).sort_values("org_name")["online_record_rate"].tolist()
+            assert rates == RATES
+        log = audit.events(con)
+    assert ("分析员甲", "mapping_save") in set(zip(log["user_name"], log["action"], strict=True))

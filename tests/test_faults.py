@@ -103,9 +103,9 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 3
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 4
         version = store.data_version(con)
-    assert {"users", "audit_log", "rubric_versions", "derived"} <= tables(path)
+    assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings"} <= tables(path)
     assert same_state(snapshot(path), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
@@ -115,7 +115,7 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
     original_sql = store.sql
     monkeypatch.setattr(store, "sql", lambda name: asked.append(name) or original_sql(name))
     with store.connect(path) as con:
-        assert store.schema_version(con) == 3 and store.data_version(con) == version
+        assert store.schema_version(con) == 4 and store.data_version(con) == version
     assert not [name for name in asked if name.startswith("schema_v")]  # the second open is a no-op
 
 
@@ -132,8 +132,9 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == 3
+        assert store.schema_version(con) == 4
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]
         pd.testing.assert_frame_equal(con.execute("SELECT * FROM users").df(), users_before)
     assert same_state(snapshot(path), before)
     for table, frame in raw_tables(path).items():
@@ -160,12 +161,12 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     with store.connect(path) as con:
         load(con, [org(1)])
         con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(store.SCHEMA_VERSION + 1)})
-    with pytest.raises(store.StoreError, match=r"数据库版本（4）比本程序（3）新，请升级程序"), store.connect(path):
+    with pytest.raises(store.StoreError, match=r"数据库版本（5）比本程序（4）新，请升级程序"), store.connect(path):
         pass
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr
     with duckdb.connect(str(path)) as con:  # left as it was: nothing was migrated "down"
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("4",)]
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("5",)]
 
 
 # --- 2. a process killed in the middle of an ingest --------------------------------------------------

@@ -19,7 +19,7 @@ VIEWS = {"overview", "standardization", "integration", "imbalance", "branch", "a
 EXPECTED = {
     "leader": VIEWS,
     "analyst": VIEWS | {"upload", "batches"},
-    "admin": VIEWS | {"upload", "batches", "users", "rubric_editor", "audit"},
+    "admin": VIEWS | {"upload", "batches", "users", "rubric_editor", "header_mappings", "audit"},
 }
 ALL_PAGES = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_"))
 
