@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 from analytics import values as V
 from analytics.header import HEADER_SCAN_ROWS, HeaderMap, find_header, quarter_from_text
 from analytics.problems import ERROR, WARNING, Problem, Report, Unmapped, column_letter
+from analytics.rawsheet import RawSheet
 from analytics.template import Template, header_key, load_template, normalize_key, suggest_columns
-from analytics.workbook import OLE_MAGIC, ZIP_MAGIC, RawSheet, UnreadableFile, read_sheets
+from analytics.workbook import OLE_MAGIC, ZIP_MAGIC, UnreadableFile, read_sheets
 
 MAX_ROWS = 500_000
 SPARSE_CELLS = 8  # a note or sign-off line fills at most this many cells (a 填表人… prefix then decides)

@@ -13,18 +13,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.header import HEADER_SCAN_ROWS, find_header
-from analytics.splitread import CellError, Loaded
+from analytics.rawsheet import CellError, Loaded, RawSheet
 from analytics.template import load_template
 from analytics.values import cell_text
-
-if TYPE_CHECKING:
-    from analytics.workbook import RawSheet
 
 TYPED_MIN_BYTES = 1 << 20  # sheet XML from which the typed read pays off: about 800 rows of 33 columns
 NUMBER_TYPES = ("int", "number", "rate")

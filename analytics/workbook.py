@@ -5,24 +5,26 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 import os
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
 
 import fastexcel
 import pyarrow as pa
 
-from analytics import xlsxsplit
+from analytics import merges
 from analytics.header import HEADER_SCAN_ROWS
 from analytics.htmltable import MAX_COLUMNS, html_tables
 from analytics.package import package_problem
+from analytics.rawsheet import Loaded, RawSheet
 from analytics.sandbox import READ_SECONDS, LimitExceeded, run_limited
-from analytics.splitread import Loaded, SplitSheet
 from analytics.typedread import TYPED_MIN_BYTES, typed_table, with_error_values
 from analytics.xlsxparts import PartScan, head_package, scan_parts
-from analytics.xlsxsplit import big_sheets
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 100 * 1024 * 1024
 MAX_CELLS = 25_000_000  # rows × columns of one sheet as read: 500,000 rows of 50 columns
@@ -33,41 +35,6 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".txt
 
 class UnreadableFile(Exception):
     """The file cannot be read as a spreadsheet; the message says why, in Chinese."""
-
-
-@dataclass
-class RawSheet:
-    """One sheet as read: column j of the table is Excel column first_col + j, row i is Excel row first_row + i + 1.
-
-    Cells are text, except template number columns of a big xlsx sheet, which may be read as numbers (typedread.py);
-    such a table starts at the first data row and `head` holds the rows above and around the header as text.
-    """
-
-    name: str
-    table: pa.Table
-    first_col: int = 0
-    visible: bool = True
-    # Merged ranges as 0-based absolute (first_row, first_col, last_row, last_col)
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # warnings about how the sheet was read
-    first_row: int = 0
-    head: list[list[str | None]] | None = None
-
-    @property
-    def height(self) -> int:
-        """Number of rows; row i (0-based) is Excel row i + 1."""
-        return self.first_row + self.table.num_rows
-
-    def head_rows(self, n: int) -> list[list[str | None]]:
-        """The first n rows as Python lists of text, for header detection."""
-        if self.head is not None:
-            return self.head[:n]
-        head = self.table.slice(0, n).to_pydict()
-        return [list(row) for row in zip(*head.values(), strict=True)] if head else []
-
-    def rows_from(self, row: int) -> pa.Table:
-        """The table from 0-based sheet row `row` on (never before first_row)."""
-        return self.table.slice(row - self.first_row)
 
 
 def read_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
@@ -147,42 +114,54 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise UnreadableFile(ENCRYPTED) from exc
         raise UnreadableFile("无法打开该表格文件：文件已损坏、已加密或不是 Excel/WPS 格式。") from exc
-    if not data.startswith(ZIP_MAGIC):
-        return [_excel_sheet(partial(_loaded, reader, name, max_rows, None), name) for name in reader.sheet_names]
-    splits = _splits(data)
-    # The part scan inflates the sheet XML again; calamine releases the GIL, so both run at once (bench/). A split
-    # sheet is scanned as it is inflated for the cut.
+    if not data.startswith(ZIP_MAGIC):  # .xls: calamine gives its merged ranges
+        merged = merges.xls_ranges(data)
+        sheets = [_excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in reader.sheet_names]
+        for sheet in sheets:
+            sheet.merged = merged.get(sheet.name, [])
+        return sheets
+    if (ods := _ods_ranges(data)) is not None:
+        sheets = [_excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in reader.sheet_names]
+        for sheet in sheets:
+            sheet.merged = ods.get(sheet.name, [])
+        return sheets
+    return _xlsx_sheets(data, reader, max_rows)
+
+
+def _ods_ranges(data: bytes) -> dict[str, list[merges.Range]] | None:
+    """Merged ranges per table of an .ods package; None when the package is not one."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return merges.ods_ranges(package) if merges.is_ods(package) else None
+    except zipfile.BadZipFile:
+        return None
+
+
+def _xlsx_sheets(data: bytes, reader: fastexcel.ExcelReader, max_rows: int) -> list[RawSheet]:
+    # The part scan (merged ranges, odd cells) inflates the sheet XML again; calamine releases the GIL, so both run
+    # at once (bench/)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        scans = pool.submit(scan_parts, data, set(splits))
-        heads = _heads(data, max_rows)
+        scans = pool.submit(scan_parts, data)
+        heads = _heads(data, max_rows) if fast_read() else {}
         sheets = []
         for name in reader.sheet_names:
-            split = splits.get(name)
-            scan = partial(_scan, split, scans, name)
-            load = partial(_loaded, reader, name, max_rows, split)
+            scan = partial(_scan, scans, name)
+            load = partial(_loaded, reader, name, max_rows)
             typed = _typed_sheet(load, name, heads[name], scan) if name in heads else None
             sheets.append(typed or _excel_sheet(load, name))
             sheets[-1].merged = scan().merged
-            if split:
-                split.close()
     return sheets
 
 
-def _scan(split: SplitSheet | None, scans: Future, name: str) -> PartScan:
-    """Merged ranges and odd columns of a sheet: from its split read, else from the scan of the parts."""
-    return split.scan if split else scans.result().get(name, PartScan())
+def fast_read() -> bool:
+    """Whether big xlsx sheets read their number columns as numbers (typedread.py); DANGJIAN_FAST_READ=0 turns it
+    off, reading every cell as text (the plain path, identical in result and slower on big sheets)."""
+    return os.environ.get("DANGJIAN_FAST_READ", "1") != "0"
 
 
-def _splits(data: bytes) -> dict[str, SplitSheet]:
-    """The sheets to read in two parts at once: big ones, when this process may run on two cores or more."""
-    if _cores() < 2:
-        return {}
-    return {name: SplitSheet(data, name, path) for name, path in big_sheets(data, xlsxsplit.SPLIT_MIN_BYTES).items()}
-
-
-def _cores() -> int:
-    """CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _scan(scans: Future, name: str) -> PartScan:
+    """Merged ranges and odd columns of a sheet, from the scan of the parts."""
+    return scans.result().get(name, PartScan())
 
 
 def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
@@ -193,8 +172,9 @@ def _heads(data: bytes, max_rows: int) -> dict[str, RawSheet]:
     package, names = found
     try:
         reader = fastexcel.read_excel(package)
-        return {name: _excel_sheet(partial(_loaded, reader, name, max_rows, None), name) for name in names}
-    except Exception:  # the full read of the sheet says what is wrong with it
+        return {name: _excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in names}
+    except Exception as exc:  # the full read of the sheet says what is wrong with it
+        log.warning("first rows of big sheets not read, reading them plainly: %s", exc)
         return {}
 
 
@@ -202,7 +182,10 @@ def _typed_sheet(load: Callable[..., Loaded], name: str, head: RawSheet, scan: C
     """The sheet with its number columns read as numbers, or None when only a text read gives the same cells."""
     try:
         found = typed_table(load, head, lambda: scan().odd_columns)
-    except Exception:  # the text read of the sheet says what is wrong with it
+    except UnreadableFile:
+        return None  # the text read of the sheet says what is wrong with it
+    except Exception as exc:
+        log.warning("typed read of sheet %r failed, reading it as text: %s", name, exc)
         return None
     if found is None:
         return None
@@ -218,13 +201,9 @@ def _excel_sheet(load: Callable[..., Loaded], name: str) -> RawSheet:
     return RawSheet(name, with_error_values(sheet.table, sheet.errors), sheet.first_col, sheet.visible)
 
 
-def _loaded(reader: fastexcel.ExcelReader, name: str, max_rows: int, split: SplitSheet | None, **options) -> Loaded:
-    """The sheet as reader.load_sheet(name, header_row=None, **options) gives it, read in two parts at once when
-    split; raises UnreadableFile when it cannot be read or is too big."""
-    fits = partial(_fits, max_rows=max_rows)
-    if split is not None and (loaded := split.load(fits, **options)) is not None:
-        _check_size(loaded, name, max_rows)
-        return loaded
+def _loaded(reader: fastexcel.ExcelReader, name: str, max_rows: int, **options) -> Loaded:
+    """The sheet as reader.load_sheet(name, header_row=None, **options) gives it; raises UnreadableFile when it
+    cannot be read or is too big."""
     try:
         sheet = reader.load_sheet(name, header_row=None, **options)
     except Exception as exc:
@@ -249,11 +228,6 @@ def _check_size(sheet: fastexcel.ExcelSheet | Loaded, name: str, max_rows: int) 
             f"工作表「{name}」的使用范围为 {sheet.total_height} 行 × {sheet.width} 列，超过上限（{MAX_CELLS:,} 个单元格）。"
             "请删除远处多余的行列后再上传。"
         )
-
-
-def _fits(total_height: int, width: int, max_rows: int) -> bool:
-    """True when a sheet of this used range passes _check_size."""
-    return total_height <= max_rows + 1000 and total_height * width <= MAX_CELLS
 
 
 def html_sheets(text: str, file_name: str, max_rows: int) -> list[RawSheet]:

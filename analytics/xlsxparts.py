@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
-_SHEET_ENTRY = re.compile(r'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"')
-_REL_ENTRY = re.compile(
-    r'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"|<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"'
-)
-_MERGE_REF = re.compile(r'<(?:\w+:)?mergeCell\b[^>]*?ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+from analytics.merges import column_index, xlsx_ranges
+
 SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>")
 ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
 ROW_NUMBER = re.compile(rb'\sr\s*=\s*["\'](\d+)["\']')
@@ -37,37 +34,46 @@ class PartScan:
 
 
 def sheet_paths(package: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name (as calamine reports it) -> path of its part in the package."""
-    book = package.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    targets = {m[0] or m[3]: m[1] or m[2] for m in _REL_ENTRY.findall(rels)}
+    """Sheet name (as calamine reports it) -> path of its part in the package, from the workbook and its
+    relationships parsed as XML (attributes may come in any order)."""
+    targets = {}
+    for element in ET.fromstring(package.read("xl/_rels/workbook.xml.rels")).iter():
+        if _local(element.tag) == "Relationship":
+            targets[element.get("Id", "")] = element.get("Target", "")
     paths = {}
-    for name, rid in _SHEET_ENTRY.findall(book):
-        target = targets.get(rid, "").lstrip("/")
-        paths[_unescape(name)] = target if target.startswith("xl/") else f"xl/{target}"
+    for element in ET.fromstring(package.read("xl/workbook.xml")).iter():
+        if _local(element.tag) == "sheet":
+            rid = next((v for k, v in element.attrib.items() if k.startswith("{") and _local(k) == "id"), "")
+            target = targets.get(rid, "").lstrip("/")
+            paths[element.get("name", "")] = target if target.startswith("xl/") else f"xl/{target}"
     return paths
 
 
-def scan_parts(data: bytes, skip: Collection[str] = ()) -> dict[str, PartScan]:
-    """Merged ranges and boolean cells per sheet name of an xlsx, except the sheets named in skip; empty when the
-    package is unusual."""
+def _local(name: str) -> str:
+    """An XML name without its {namespace}."""
+    return name.rpartition("}")[2]
+
+
+def scan_parts(data: bytes) -> dict[str, PartScan]:
+    """Merged ranges and boolean/date cell columns per sheet name of an xlsx; empty when the package is unusual."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
-            result = {}
-            for name, path in sheet_paths(package).items():
-                if name in skip:
-                    continue
-                scanner = PartScanner()
-                with package.open(path) as part:
-                    while chunk := part.read(1 << 20):  # a 100 MB part held whole costs as much again in new memory
-                        scanner.feed(chunk)
-                tail = scanner.tail()
-                if tail is None:  # no </sheetData>: merges may be anywhere in this unusual part
-                    tail = package.read(path)
-                result[name] = PartScan(merged_ranges(tail), scanner.odd_columns())
-            return result
-    except (*PACKAGE_ERRORS, RuntimeError):
+            return {name: _scan_part(package, path) for name, path in sheet_paths(package).items()}
+    except (*PACKAGE_ERRORS, RuntimeError, ET.ParseError):
         return {}  # calamine judges the package; these scans are only a help
+
+
+def _scan_part(package: zipfile.ZipFile, path: str) -> PartScan:
+    scanner, head = PartScanner(), b""
+    with package.open(path) as part:
+        while chunk := part.read(1 << 20):  # a 100 MB part held whole costs as much again in new memory
+            head = head or chunk
+            scanner.feed(chunk)
+    tail = scanner.tail()
+    if tail is None:  # no </sheetData>: merges may be anywhere in this unusual part
+        with package.open(path) as part:
+            return PartScan(xlsx_ranges(head, None, part), scanner.odd_columns())
+    return PartScan(xlsx_ranges(head, tail), scanner.odd_columns())
 
 
 class PartScanner:
@@ -116,14 +122,6 @@ class PartScanner:
         return None if self._tail is None else b"".join(self._tail)
 
 
-def merged_ranges(xml: bytes) -> list[tuple[int, int, int, int]]:
-    """The merged ranges of a part's XML as 0-based (first_row, first_col, last_row, last_col)."""
-    return [
-        (int(r1) - 1, _col_index(c1), int(r2) - 1, _col_index(c2))
-        for c1, r1, c2, r2 in _MERGE_REF.findall(xml.decode("utf-8", "replace"))
-    ]
-
-
 def _typed_cells(xml: bytes, start: int, end: int, kind: bytes, columns: set[int], hits: list[int]) -> set[int] | None:
     """columns plus those of cells of type t="<kind>" in xml[start:end]; None when they cannot all be placed."""
     # memchr-fast finds of one byte: a substring or regex search over 100 MB of XML costs a tenth of a second each
@@ -138,7 +136,7 @@ def _typed_cells(xml: bytes, start: int, end: int, kind: bytes, columns: set[int
                 where = _CELL_REF.search(tag)
                 if where is None:
                     return None  # a cell placed by counting: only the full read knows its column
-                columns.add(_col_index(where.group(1).decode()))
+                columns.add(column_index(where.group(1).decode()))
         at = xml.find(kind, at + 1, end)
     return columns
 
@@ -206,20 +204,3 @@ def _cut(xml: bytes, rows: int) -> bytes | None:
             prefix = start.group(1)
             return xml[: tag.start()] + b"</" + prefix + b"sheetData></" + prefix + b"worksheet>"
     return None
-
-
-def _col_index(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index - 1
-
-
-def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )

@@ -21,7 +21,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import values, workbook, xlsxparts
+from analytics import merges, values, workbook, xlsxparts
 from analytics.ingest import ingest_bytes
 from analytics.template import load_template
 
@@ -296,7 +296,7 @@ def test_a_boolean_cell_without_a_reference_may_be_anywhere():
 
 def test_an_iso_date_cell_keeps_its_column_from_a_date_read(monkeypatch: pytest.MonkeyPatch):
     # t="d" holds the date as ISO text, which a text read shows as written and a date read would not
-    date_col = xlsxparts._col_index("I")
+    date_col = merges.column_index("I")
     assert HEADERS[date_col] == "本届选举日期"
     iso = b'<c r="I5" t="d"><v>1900-03-01T00:00:00</v></c>'
     data = _with_sheet_xml(_book(40, {}), lambda xml: re.sub(rb'<c r="I5"[^>]*>.*?</c>', iso, xml, count=1))
@@ -392,3 +392,12 @@ def test_display_and_normalized_text_from_one_pass_equal_each_made_alone(cells: 
         else "".join(unicodedata.normalize("NFKC", c).split())
         for c in cells
     ]
+
+
+def test_the_fast_read_switch_reads_a_big_sheet_plainly_with_the_same_result(monkeypatch: pytest.MonkeyPatch):
+    data = _book(3000, BAD_NUMBERS)  # above TYPED_MIN_BYTES of sheet XML: the typed read applies by default
+    assert any(s.head is not None for s in workbook.read_sheets(data, "q.xlsx", 10**6))
+    typed = ingest_bytes(data, "q.xlsx", today=TODAY)
+    monkeypatch.setenv("DANGJIAN_FAST_READ", "0")
+    assert all(s.head is None for s in workbook.read_sheets(data, "q.xlsx", 10**6))
+    _assert_same(typed, ingest_bytes(data, "q.xlsx", today=TODAY))
