@@ -1,4 +1,4 @@
-"""Finding the header of a sheet and the quarter of a file (SPEC §3.1)."""
+"""Finding the header of a sheet and the quarter of a file, and what the header tells the analyst (SPEC §3.1)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from analytics.template import header_key, load_template, match_header
+from analytics.problems import ERROR, WARNING, Problem, Report, Unmapped, column_letter
+from analytics.rawsheet import RawSheet
+from analytics.template import header_key, load_template, match_header, suggest_columns
 
 HEADER_SCAN_ROWS = 30
 MIN_HEADER_MATCHES = 3
+MAX_LISTED_COLUMNS = 20  # unknown columns named one by one; a sheet of 10,000 gets one line for the rest
 _CN_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4"}
 _QUARTER_PATTERNS = (
     re.compile(r"(20\d{2})\s*[Qq]\s*([1-4])"),
@@ -106,3 +110,59 @@ def _header_map(
             if all(match_header(c) is None for c in cells):
                 header.mapped.append((j, text, merged[j]))
     return header
+
+
+def report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> None:
+    """What the header says to the analyst: questions about columns that resemble template columns (errors),
+    columns read or ignored through a confirmed mapping, and ignored, unknown or repeated columns (warnings)."""
+    row = header.first_row + 1
+    template = load_template()
+
+    def note(j: int, text: str, message: str, severity: str = WARNING) -> Problem:
+        cell = f"{column_letter(sheet.first_col + j)}{row}"
+        return Problem(severity, message, sheet=sheet.name, row=row, column=text, cell=cell)
+
+    unknown = _ask_unmapped(sheet, header, report, note)
+    for j, text, name in header.mapped:
+        report.problems.append(note(j, text, f"按已确认的对应关系读作「{template.column(name).header}」"))
+    report.problems.extend(note(j, text, "按已确认的对应关系忽略此列") for j, text in header.ignored)
+    report.problems.extend(note(j, text, "未识别的列，已忽略") for j, text in unknown[:MAX_LISTED_COLUMNS])
+    if len(unknown) > MAX_LISTED_COLUMNS:
+        rest = len(unknown) - MAX_LISTED_COLUMNS
+        message = f"另有 {rest} 个未识别的列（至 {column_letter(sheet.first_col + unknown[-1][0])} 列），已忽略"
+        report.problems.append(Problem(WARNING, message, sheet=sheet.name, row=row))
+    report.problems.extend(note(j, text, "与前面的列重复，已忽略此列") for j, text in header.repeated)
+
+
+def _ask_unmapped(sheet: RawSheet, header: HeaderMap, report: Report, note) -> list[tuple[int, str]]:
+    """Unknown columns that resemble template columns become questions (report.unmapped, one error each); the
+    others are returned, to be ignored with a warning."""
+    unknown = []
+    for j, text in header.unknown:
+        suggestions = _suggestions(header_key(text))
+        if not suggestions:
+            unknown.append((j, text))
+            continue
+        problem = note(j, text, _question(text, suggestions), ERROR)
+        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions))
+        if report.room():
+            report.problems.append(problem)
+        else:
+            report.unlisted[ERROR] += 1
+    return unknown
+
+
+@lru_cache(maxsize=4096)
+def _suggestions(key: str) -> tuple[str, ...]:
+    """Template columns a header key resembles, best first (a sheet repeats its headers; a hostile one has 16,384)."""
+    return tuple(name for name, _ in suggest_columns(key))
+
+
+def _question(text: str, suggestions: tuple[str, ...]) -> str:
+    """What the analyst is asked about a header that resembles template columns."""
+    template = load_template()
+    alike = "、".join(f"「{template.column(n).header}」" for n in suggestions)
+    return (
+        f"无法确定此列对应模板的哪一列（与{alike}相近），未载入任何数据：请确认对应关系"
+        f'（命令行加 --map "{text}={suggestions[0]}"），或确认忽略此列（--map "{text}=忽略"）'
+    )

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +14,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import values as V
-from analytics.header import HEADER_SCAN_ROWS, HeaderMap, find_header, quarter_from_text
-from analytics.problems import ERROR, WARNING, Problem, Report, Unmapped, column_letter
+from analytics.header import HEADER_SCAN_ROWS, HeaderMap, find_header, quarter_from_text, report_header_notes
+from analytics.problems import ERROR, WARNING, Problem, Report, column_letter
 from analytics.rawsheet import RawSheet
-from analytics.template import Template, header_key, load_template, normalize_key, suggest_columns
+from analytics.template import Template, load_template, normalize_key
 from analytics.workbook import OLE_MAGIC, ZIP_MAGIC, UnreadableFile, read_sheets
 
 MAX_ROWS = 500_000
 SPARSE_CELLS = 8  # a note or sign-off line fills at most this many cells (a 填表人… prefix then decides)
-MAX_LISTED_COLUMNS = 20  # unknown columns named one by one; a sheet of 10,000 gets one line for the rest
 QUARTER_RE = re.compile(r"^\d{4}Q[1-4]$")
 KEY_COLUMNS = {"system": "system_key", "unit": "unit_key", "org_name": "name_key"}
 _TOTAL_ROW = re.compile(r"^(?:合计|总计|小计|累计|汇总)(?:$|[:：(（\d])")
@@ -119,7 +117,7 @@ def _read_sheet(sheet: RawSheet, context: _SheetContext, report: Report, titles:
                 field=col.name,
             )
         )
-    _report_header_notes(sheet, header, report)
+    report_header_notes(sheet, header, report)
     if missing:
         return None
     report.sheets_read.append(sheet.name)
@@ -131,60 +129,6 @@ def _names_system(sheet_name: str, known_systems: frozenset[str]) -> bool:
     """True when a sheet's name can stand for its system: not a program's default, and a system's name."""
     key = normalize_key(sheet_name)
     return bool(key) and not _GENERIC_SHEET.match(key) and (key.endswith("系统") or key in known_systems)
-
-
-def _report_header_notes(sheet: RawSheet, header: HeaderMap, report: Report) -> None:
-    row = header.first_row + 1
-    template = load_template()
-
-    def note(j: int, text: str, message: str, severity: str = WARNING) -> Problem:
-        cell = f"{column_letter(sheet.first_col + j)}{row}"
-        return Problem(severity, message, sheet=sheet.name, row=row, column=text, cell=cell)
-
-    unknown = _ask_unmapped(sheet, header, report, note)
-    for j, text, name in header.mapped:
-        report.problems.append(note(j, text, f"按已确认的对应关系读作「{template.column(name).header}」"))
-    report.problems.extend(note(j, text, "按已确认的对应关系忽略此列") for j, text in header.ignored)
-    report.problems.extend(note(j, text, "未识别的列，已忽略") for j, text in unknown[:MAX_LISTED_COLUMNS])
-    if len(unknown) > MAX_LISTED_COLUMNS:
-        rest = len(unknown) - MAX_LISTED_COLUMNS
-        message = f"另有 {rest} 个未识别的列（至 {column_letter(sheet.first_col + unknown[-1][0])} 列），已忽略"
-        report.problems.append(Problem(WARNING, message, sheet=sheet.name, row=row))
-    report.problems.extend(note(j, text, "与前面的列重复，已忽略此列") for j, text in header.repeated)
-
-
-def _ask_unmapped(sheet: RawSheet, header: HeaderMap, report: Report, note) -> list[tuple[int, str]]:
-    """Unknown columns that resemble template columns become questions (report.unmapped, one error each); the
-    others are returned, to be ignored with a warning."""
-    unknown = []
-    for j, text in header.unknown:
-        suggestions = _suggestions(header_key(text))
-        if not suggestions:
-            unknown.append((j, text))
-            continue
-        problem = note(j, text, _question(text, suggestions), ERROR)
-        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions))
-        if report.room():
-            report.problems.append(problem)
-        else:
-            report.unlisted[ERROR] += 1
-    return unknown
-
-
-@lru_cache(maxsize=4096)
-def _suggestions(key: str) -> tuple[str, ...]:
-    """Template columns a header key resembles, best first (a sheet repeats its headers; a hostile one has 16,384)."""
-    return tuple(name for name, _ in suggest_columns(key))
-
-
-def _question(text: str, suggestions: tuple[str, ...]) -> str:
-    """What the analyst is asked about a header that resembles template columns."""
-    template = load_template()
-    alike = "、".join(f"「{template.column(n).header}」" for n in suggestions)
-    return (
-        f"无法确定此列对应模板的哪一列（与{alike}相近），未载入任何数据：请确认对应关系"
-        f'（命令行加 --map "{text}={suggestions[0]}"），或确认忽略此列（--map "{text}=忽略"）'
-    )
 
 
 def _data_rows(sheet: RawSheet, header: HeaderMap, template: Template) -> tuple[pd.DataFrame, ...]:

@@ -35,6 +35,15 @@ def confirm_mappings(user: User, reports: list[Report]) -> None:
         "以下列的表头与模板中的列相近，但无法自动确定是哪一列。请逐一确认对应的模板列，或选择忽略；"
         "确认后保存，以后上传同样写法的表头时直接按此读取。"
     )
+    show_table(
+        pd.DataFrame(
+            {
+                "文件中的表头": [u.header for u, _ in unmapped.values()],
+                "位置": ["；".join(where) for _, where in unmapped.values()],
+                "相近的模板列（按相似程度）": ["、".join(map(label, u.suggestions)) for u, _ in unmapped.values()],
+            }
+        )
+    )
     with st.form("mapping"):
         choices = {}
         for key, (u, where) in unmapped.items():

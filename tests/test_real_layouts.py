@@ -161,3 +161,13 @@ def test_a_planted_resembling_column_blocks_the_cli_in_every_format(tmp_path, db
     code = cli_main([*args, "--allow-missing-columns", "--map", f"{PLANTED}=online_record_rate"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["loaded"][0]["rows"] == len(ROWS)
+
+
+@pytest.mark.parametrize("cell", ["2021年6月", "2021.6", "2021-06", "2021/06", "2021年06月"])
+def test_a_month_only_election_date_is_the_first_of_the_month_with_a_note_naming_the_cell(cell):
+    rows = [TITLE, [*HEADER, "本届选举日期"], [*ROWS[0], cell], [*ROWS[1], "2022-03-15"]]
+    report = ingest_bytes(xlsx({"Sheet1": rows}), "t.xlsx", "2024Q1", today=TODAY)
+    assert report.errors == []
+    assert report.records["last_election_date"].tolist() == [pd.Timestamp("2021-06-01"), pd.Timestamp("2022-03-15")]
+    notes = [p for p in report.warnings if p.field == "last_election_date"]
+    assert [(p.cell, p.value) for p in notes] == [("H3", cell)] and "当月1日" in notes[0].message
