@@ -24,3 +24,16 @@ def as_user(at: AppTest, role: str = "admin", name: str | None = None, systems: 
     at.session_state["user"] = ensure_user(role, name, systems)
     at.session_state["last_seen"] = time.time()
     return at
+
+
+def browser_sign_in(playwright, url: str, name: str, password: str):
+    """A headless system Chromium page at url, signed in as name; returns (browser, page)."""
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--disable-gpu"]
+    )
+    page = browser.new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    return browser, page

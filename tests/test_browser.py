@@ -16,6 +16,7 @@ import pytest
 
 from analytics import audit, auth, store
 from tests.records import ODD_RATE, RATES, csv_bytes, odd_header_workbook, org
+from tests.sessions import browser_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "browser-pass-1"
@@ -140,12 +141,7 @@ def test_an_unrecognized_header_is_confirmed_once_in_a_real_browser(server, tmp_
     first.write_bytes(odd_header_workbook("2024年第一季度", extra=False))
     second.write_bytes(odd_header_workbook("2024年第二季度", extra=False))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_label("用户名").fill("分析员甲")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        browser, page = browser_sign_in(p, url, "分析员甲", PASSWORD)
         page.get_by_role("link", name="数据上传").click()
         uploader = page.get_by_test_id("stFileUploader").locator("input[type=file]")
         uploader.set_input_files(str(first))

@@ -5,21 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from analytics.ingest import ingest_path
 from analytics.template import load_template
+from tests.helpers import cli
 from tests.records import csv_bytes, org
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, db: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args, "--db", str(db)], cwd=ROOT, capture_output=True, text=True
-    )
 
 
 def write(tmp_path: Path, name: str, rows: list[dict], title: str = "2024年第一季度") -> Path:

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from analytics import audit, auth, store
+from tests.helpers import ROOT, cli
 from tests.records import csv_bytes, org
-from tests.test_cli import ROOT, cli
 
 
 def users_add(db: Path, *args: str, password: str) -> subprocess.CompletedProcess:

@@ -19,8 +19,9 @@ from streamlit.testing.v1 import AppTest
 from analytics import access, audit, auth, dashboard, store, terms
 from analytics.ingest import ingest_bytes
 from analytics.rubric import load_rubric
+from tests.helpers import same_state, snapshot
 from tests.records import QUARTER_TITLES, csv_bytes, org
-from tests.test_faults import same_state, snapshot
+from tests.sessions import browser_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-1"
@@ -354,12 +355,7 @@ def test_the_cli_ingests_while_a_real_server_serves_leader_pages_to_a_browser(tm
         paths[-1].write_bytes(data)
     ingests, rendered, health = [], [], []
     with streamlit_server(db, log) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page()
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_label("用户名").fill("领导")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
+        browser, page = browser_sign_in(p, url, "领导", PASSWORD)
         idle = page.locator("[data-testid=stApp][data-test-script-state=notRunning]")
         expect(page.get_by_role("heading", name="2024Q1 总览")).to_be_visible(timeout=60_000)
         cli = threading.Thread(target=run_ingests, args=(db, paths, ingests))

@@ -21,47 +21,10 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, auth, store
 from analytics.ingest import ingest_bytes
+from tests.helpers import cli, same_state, snapshot
 from tests.records import csv_bytes, load, org
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# --- the observable state of a file, and a second way to reach it ---------------------------------
-
-
-def snapshot(path: Path) -> dict:
-    """Every quarter's dump, the batch list (without clock times) and the row counts of the history tables."""
-    with store.connect(path) as con:
-        counts = {
-            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            for table in ("records", "organizations", "batches", "batch_files")
-        }
-        return {
-            "quarters": {q: store.quarter_records(con, q) for q in store.quarters(con)},
-            "batches": store.batches(con).drop(columns=["created_at", "rolled_back_at"]),
-            "counts": counts,
-        }
-
-
-def same_state(a: dict, b: dict) -> bool:
-    """True when two snapshots hold exactly the same data."""
-    return (
-        a["counts"] == b["counts"]
-        and a["quarters"].keys() == b["quarters"].keys()
-        and all(a["quarters"][q].equals(b["quarters"][q]) for q in a["quarters"])
-        and a["batches"].equals(b["batches"])
-    )
-
-
-def cli(*args: str, db: Path, preexec=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args, "--db", str(db)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        preexec_fn=preexec,
-        timeout=timeout,
-    )
 
 
 def leader_overview(db: Path, user: auth.User, monkeypatch: pytest.MonkeyPatch) -> AppTest:

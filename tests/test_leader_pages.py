@@ -11,9 +11,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import store
 from analytics.ingest import ingest_bytes
 from analytics.rubric import load_rubric
-from tests.records import csv_bytes, org
+from tests.records import ON_TIME, OVERDUE, csv_bytes, org
 from tests.sessions import as_user
-from tests.test_cli_scores import ON_TIME, OVERDUE
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))

@@ -67,20 +67,26 @@ def plain_xlsx() -> bytes:
     return buffer.getvalue()
 
 
+def place_merged(write, merge) -> None:
+    """Lay the table out as an office does: write(r, c, value) for plain cells, merge(r1, r2, c, value) for the top
+    cell of each merged run of 系统 / 单位; the cells under it stay empty."""
+    write(0, 0, TITLE)
+    for c, value in enumerate(HEADER):
+        write(1, c, value)
+    for i, row in enumerate(ROWS):
+        r = FIRST_DATA_ROW + i
+        for j, value in enumerate(row):
+            if (i, j) in merged_cells():
+                merge(r, r + merged_cells()[(i, j)] - 1, j, value)
+            elif not covered(i, j):
+                write(r, j, value)
+
+
 def merged_xlsx() -> bytes:
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     sheet = book.add_worksheet("统计表")
-    sheet.write(0, 0, TITLE)
-    for c, value in enumerate(HEADER):
-        sheet.write(1, c, value)
-    for i, row in enumerate(ROWS):
-        for j, value in enumerate(row):
-            if (i, j) in merged_cells():
-                r = FIRST_DATA_ROW + i
-                sheet.merge_range(r, j, r + merged_cells()[(i, j)] - 1, j, value)
-            elif not covered(i, j):
-                sheet.write(FIRST_DATA_ROW + i, j, value)
+    place_merged(sheet.write, lambda r1, r2, c, value: sheet.merge_range(r1, c, r2, c, value))
     book.close()
     return buffer.getvalue()
 
@@ -88,16 +94,7 @@ def merged_xlsx() -> bytes:
 def merged_xls() -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet("统计表")
-    sheet.write(0, 0, TITLE)
-    for c, value in enumerate(HEADER):
-        sheet.write(1, c, value)
-    for i, row in enumerate(ROWS):
-        for j, value in enumerate(row):
-            r = FIRST_DATA_ROW + i
-            if (i, j) in merged_cells():
-                sheet.write_merge(r, r + merged_cells()[(i, j)] - 1, j, j, value)
-            elif not covered(i, j):
-                sheet.write(r, j, value)
+    place_merged(sheet.write, lambda r1, r2, c, value: sheet.write_merge(r1, r2, c, c, value))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 from analytics import store
+from tests.helpers import cli
 from tests.records import csv_bytes, org
-from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every expression that may be interpolated into SQL text in analytics/, and why it is safe: each is built
