@@ -7,14 +7,15 @@ PYTHON ?= python3
 
 .PHONY: run test test-fast lint format bench demo clean
 
-$(VENV)/.installed: requirements.txt
+# constraints.txt pins the exact versions tested together (README: 依赖与升级)
+$(VENV)/.installed: requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q -c constraints.txt -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(PIP) install -q -r requirements-dev.txt
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
+	$(PIP) install -q -c constraints.txt -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed

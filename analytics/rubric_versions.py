@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 
 import duckdb
 import pandas as pd
-import tomli_w
+import tomlkit
 
 from analytics import audit, store
 from analytics.access import require
@@ -33,8 +32,9 @@ def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def edited_text(text: str, weights: dict[str, float], targets: dict[str, float], settings: dict) -> str:
-    """The rubric TOML with new weights, targets, threshold, grade bounds and version (validated by parsing)."""
-    raw = tomllib.loads(text)
+    """The rubric TOML with new weights, targets, threshold, grade bounds and version (validated by parsing); every
+    comment and the layout of the text are kept (tomlkit edits the document in place)."""
+    raw = tomlkit.parse(text)
     for entry in raw["indicators"]:
         if entry["id"] in weights:
             entry["weight"] = float(weights[entry["id"]])
@@ -44,7 +44,7 @@ def edited_text(text: str, weights: dict[str, float], targets: dict[str, float],
     for grade in raw["grades"]:
         grade["at_least"] = float(settings.get("grades", {}).get(grade["name"], grade["at_least"]))
     raw["version"] = str(settings.get("version", raw["version"]))
-    out = tomli_w.dumps(raw)
+    out = tomlkit.dumps(raw)
     parse_rubric(out)
     return out
 

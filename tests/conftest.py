@@ -51,3 +51,14 @@ def demo_db(demo_template: Path, db_path: Path) -> Path:
     """A fresh copy of the demo district at db_path (also $DANGJIAN_DB)."""
     shutil.copy(demo_template, db_path)
     return db_path
+
+
+RENDERING_MODULES = {"test_images.py", "test_deck.py", "test_bulletin.py"}  # every test there renders charts
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of modules that render chart images in the system Chromium are marked chromium (others carry the
+    mark themselves), so `make test-fast` can leave them out."""
+    for item in items:
+        if item.path.name in RENDERING_MODULES:
+            item.add_marker(pytest.mark.chromium)

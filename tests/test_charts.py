@@ -485,6 +485,7 @@ def _differs(a: bytes, b: bytes) -> bool:
     return ImageChops.difference(_title_band(a), _title_band(b)).getbbox() is not None
 
 
+@pytest.mark.chromium
 def test_chinese_title_renders_as_glyphs_not_tofu():
     kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     try:

@@ -105,6 +105,7 @@ def test_a_system_workbook_holds_only_that_system():
             assert set(frame_of(book[name])["所属系统"]) == {SYSTEM}, name
 
 
+@pytest.mark.chromium
 def test_export_files_makes_every_format_for_one_system_with_progress():
     warm()
     seen = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics import rubric_versions
 from analytics.rubric import RUBRIC_PATH, RubricError, load_rubric, parse_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,3 +254,12 @@ def test_a_changed_rubric_text_parses_to_the_changed_values():
     text = edited('column = "theme_days"\ntarget = 3\nweight = 10', 'column = "theme_days"\ntarget = 4\nweight = 12')
     s8 = parse_rubric(text).indicator("S8")
     assert (s8.target, s8.weight) == (4, 12)
+
+
+def test_an_edit_from_the_editor_keeps_every_comment_of_the_rubric_file():
+    text = RUBRIC_PATH.read_text(encoding="utf-8")
+    edited = rubric_versions.edited_text(text, {"S8": 12}, {"S11": 95}, {"version": "2024.2"})
+    comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) > 10 and [line for line in edited.splitlines() if line.lstrip().startswith("#")] == comments
+    rubric = parse_rubric(edited)
+    assert (rubric.indicator("S8").weight, rubric.indicator("S11").target, rubric.version) == (12, 95, "2024.2")
