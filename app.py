@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import store
+from analytics.store import database as store
 from pages._leader import warm_up
 from pages._session import login_page, navigation_for, sign_out, signed_in
 

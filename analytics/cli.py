@@ -15,17 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import access, auth, derived, mappings, rubric_versions, store, terms
-from analytics.blank import template_workbook
+from analytics import mappings
+from analytics.accounts import access, auth
+from analytics.charts.images import ImageError
 from analytics.demo import load_demo
-from analytics.exports import EXPORT_FORMATS, export_files, record_export, write_export
-from analytics.images import ImageError
-from analytics.ingest import QUARTER_RE
-from analytics.meeting import DISTRICT
-from analytics.meeting import build as build_meeting
+from analytics.ingest.blank import template_workbook
+from analytics.ingest.records import QUARTER_RE
+from analytics.meeting.exports import EXPORT_FORMATS, export_files, record_export, write_export
+from analytics.meeting.meeting import DISTRICT
+from analytics.meeting.meeting import build as build_meeting
 from analytics.problems import Report, format_problem, visible
-from analytics.rubric import RubricError, load_rubric
-from analytics.summary import imbalance_summary, imbalance_text, scores_table
+from analytics.scoring import kept as derived
+from analytics.scoring import rubric_versions, terms
+from analytics.scoring.rubric import RubricError, load_rubric
+from analytics.scoring.summary import imbalance_summary, imbalance_text, scores_table
+from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import store
-from analytics.access import load_as
-from analytics.auth import User
-from analytics.ingest import ingest_bytes
+from analytics.accounts.access import load_as
+from analytics.accounts.auth import User
+from analytics.ingest.records import ingest_bytes
 from analytics.problems import Report
+from analytics.store import database as store
 
 DEMO_DIR = store.ROOT / "data" / "demo"
 

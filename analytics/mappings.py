@@ -8,9 +8,10 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from analytics import audit, store
-from analytics.access import require
-from analytics.auth import User
+from analytics.accounts import audit
+from analytics.accounts.access import require
+from analytics.accounts.auth import User
+from analytics.store import database as store
 from analytics.template import header_key, load_template, match_header
 
 IGNORE = ("忽略", "ignore", "不载入")

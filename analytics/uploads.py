@@ -9,10 +9,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from analytics import mappings, rubric_versions, store
-from analytics.ingest import ingest_bytes
+from analytics import mappings
+from analytics.ingest.records import ingest_bytes
 from analytics.problems import ERROR, WARNING, Problem, Report
-from analytics.rubric import Indicator, Rubric
+from analytics.scoring import rubric_versions
+from analytics.scoring.rubric import Indicator, Rubric
+from analytics.store import database as store
 from analytics.template import load_template
 
 KEYS = ["system_key", "unit_key", "name_key"]

@@ -18,9 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import bulletin, deck, exports, images, meeting, store  # noqa: E402
+from analytics.charts import images  # noqa: E402
 from analytics.demo import load_demo  # noqa: E402
-from analytics.rubric import load_rubric  # noqa: E402
+from analytics.meeting import bulletin, deck, exports, meeting  # noqa: E402
+from analytics.scoring.rubric import load_rubric  # noqa: E402
+from analytics.store import database as store  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 QUARTER = "2024Q4"

@@ -59,8 +59,8 @@ def timed(fn, *args) -> tuple[float, float, object]:
 
 def ingest_files(db: str, files: list[str]) -> dict:
     """Every file through ingest_bytes + load_batch (one connection, as the CLI's `ingest A B C`)."""
-    from analytics import store
-    from analytics.ingest import ingest_bytes
+    from analytics.ingest.records import ingest_bytes
+    from analytics.store import database as store
 
     rows = 0
     with store.connect(db) as con:
@@ -76,9 +76,10 @@ def ingest_files(db: str, files: list[str]) -> dict:
 
 def score_quarter(db: str, repeat: int) -> dict:
     """scores_relation of 2024Q4 (every column, every organization) materialized in DuckDB, `repeat` times."""
-    from analytics import rubric_versions, store
-    from analytics.rubric import parse_rubric
-    from analytics.scores import scores_relation
+    from analytics.scoring import rubric_versions
+    from analytics.scoring.rubric import parse_rubric
+    from analytics.scoring.scores import scores_relation
+    from analytics.store import database as store
 
     walls, cpus = [], []
     with store.connect(db) as con:
@@ -104,7 +105,7 @@ def unit_summary(con, rubric) -> list:
     """Both scores of every organization, reduced in DuckDB to what a page draws: per unit, means and quadrants."""
     from duckdb import ColumnExpression as col
 
-    from analytics.scores import scores_relation
+    from analytics.scoring.scores import scores_relation
 
     rel = scores_relation(con, QUARTER, rubric).select(
         col("unit"), col("standardization"), col("integration"), col("quadrant")
@@ -119,7 +120,8 @@ def render_page(db: str, page: str) -> dict:
     os.environ["DANGJIAN_DB"] = db
     from streamlit.testing.v1 import AppTest
 
-    from analytics import auth, store
+    from analytics.accounts import auth
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         user = auth.current(con, LEADER)
@@ -141,9 +143,9 @@ def child_main(step: str, args: list[str]) -> None:
     # Imports first: a running server has them loaded, so they are not part of any figure.
     import streamlit.testing.v1  # noqa: F401
 
-    import analytics.auth
-    import analytics.charts
-    import analytics.exports  # noqa: F401
+    import analytics.accounts.auth
+    import analytics.charts.charts
+    import analytics.meeting.exports  # noqa: F401
     import pages._leader  # noqa: F401
 
     wall, cpu, result = timed(
@@ -162,7 +164,7 @@ def child_main(step: str, args: list[str]) -> None:
 
 def refresh_kept(db: str) -> dict:
     """What the CLI does after a change: the latest quarter's page results computed and kept in the store."""
-    from analytics import derived
+    from analytics.scoring import kept as derived
 
     done = derived.refresh(db)
     return {"stored": done.stored if done else 0}
@@ -170,7 +172,7 @@ def refresh_kept(db: str) -> dict:
 
 def drop_kept(db: str) -> dict:
     """Forget every kept result, so that the next pages compute everything (as after an edit of data/rubric.toml)."""
-    from analytics import store
+    from analytics.store import database as store
 
     with store.connect(db) as con, store.transaction(con):
         con.execute("DELETE FROM derived")
@@ -179,7 +181,7 @@ def drop_kept(db: str) -> dict:
 
 def load_direct(db: str, n: int) -> dict:
     """The four quarters of an n-organization district inserted straight into a new store."""
-    from analytics import store
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         synthetic.load_direct(con, synthetic.District(n))
@@ -188,7 +190,7 @@ def load_direct(db: str, n: int) -> dict:
 
 def rollback_batches(db: str, batch_ids: list[int]) -> dict:
     """Roll back the measured re-uploads, so the store holds the generated quarters again."""
-    from analytics import store
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         for batch in batch_ids:
@@ -215,7 +217,7 @@ def has_tag(db: Path, n: int) -> bool:
     """True when the file was filled completely for this size by this script's generator."""
     if not db.exists():
         return False
-    from analytics import store
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         rows = con.execute("SELECT value FROM meta WHERE key = 'scale'").fetchall()
@@ -224,7 +226,8 @@ def has_tag(db: Path, n: int) -> bool:
 
 def finish_store(db: Path, n: int) -> None:
     """The leader account the pages sign in as, and the tag that lets later runs reuse the file."""
-    from analytics import auth, store
+    from analytics.accounts import auth
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         if auth.current(con, LEADER) is None:
@@ -282,7 +285,7 @@ def prepare_direct(n: int, db: Path) -> dict:
 
 
 def batch_ids(db: Path) -> list[int]:
-    from analytics import store
+    from analytics.store import database as store
 
     with store.connect(db) as con:
         return [r[0] for r in con.execute("SELECT batch_id FROM batches").fetchall()]

@@ -30,11 +30,12 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from duckdb import FunctionExpression  # noqa: E402
 
-from analytics import imbalance, store  # noqa: E402
-from analytics import scores as scores_module  # noqa: E402
-from analytics.rubric import load_rubric  # noqa: E402
-from analytics.scores import col, quarter_end, quarter_parts, scores_relation  # noqa: E402
-from analytics.scores import const as col_const  # noqa: E402
+from analytics.scoring import imbalance  # noqa: E402
+from analytics.scoring import scores as scores_module  # noqa: E402
+from analytics.scoring.rubric import load_rubric  # noqa: E402
+from analytics.scoring.scores import col, quarter_end, quarter_parts, scores_relation  # noqa: E402
+from analytics.scoring.scores import const as col_const  # noqa: E402
+from analytics.store import database as store  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 QUARTER = "2024Q4"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import charts, dashboard
+from analytics.charts import charts
+from analytics.scoring import views as dashboard
 from pages._leader import SCORE_NAMES, current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
 from pages._ui import ensure_app_frame
 

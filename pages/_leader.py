@@ -11,9 +11,14 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from analytics import audit, dashboard, derived, robustness, rubric_versions, scores, store, warnings
-from analytics.exports import xlsx_bytes
-from analytics.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from analytics.accounts import audit
+from analytics.meeting.exports import xlsx_bytes
+from analytics.scoring import alerts as warnings
+from analytics.scoring import kept as derived
+from analytics.scoring import robustness, rubric_versions, scores
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from analytics.store import database as store
 from pages._ui import data_version, db_file, read_or_stop, upload_link
 
 SCORE_NAMES = {"standardization": "支部标准化建设", "integration": "党建与业务融合"}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import mappings, store
-from analytics.auth import User
+from analytics import mappings
+from analytics.accounts.auth import User
 from analytics.problems import Report
+from analytics.store import database as store
 from analytics.template import load_template
 from analytics.uploads import Gap
 from pages._ui import connection, show_table

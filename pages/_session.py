@@ -7,8 +7,9 @@ import time
 
 import streamlit as st
 
-from analytics import access, audit, auth, store
-from analytics.auth import User
+from analytics.accounts import access, audit, auth
+from analytics.accounts.auth import User
+from analytics.store import database as store
 from pages._ui import connection
 
 USER_KEY = "user"

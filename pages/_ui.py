@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pandas as pd
 import streamlit as st
 
-from analytics import store
 from analytics.problems import Problem, problems_frame
+from analytics.store import database as store
 
 
 def ensure_app_frame(action: str = "view"):
@@ -116,7 +116,7 @@ def show_table(frame: pd.DataFrame, **kwargs) -> None:
 
 def upload_link() -> None:
     """A link to 数据上传 for those who may upload; others are told who can."""
-    from analytics.access import can
+    from analytics.accounts.access import can
 
     if can(st.session_state.get("user"), "upload"):
         st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")

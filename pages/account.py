@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import auth
+from analytics.accounts import auth
 from pages._ui import connection, ensure_app_frame
 
 user = ensure_app_frame()

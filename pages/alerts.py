@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics import warnings
+from analytics.scoring import alerts as warnings
 from pages._leader import audited_workbook, current_rubric, scores_or_stop, sidebar_filters, warning_lists
 from pages._ui import ensure_app_frame, show_table
 

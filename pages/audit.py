@@ -4,8 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics import audit
-from analytics.exports import xlsx_bytes
+from analytics.accounts import audit
+from analytics.meeting.exports import xlsx_bytes
 from pages._ui import connection, ensure_app_frame, show_table
 
 ensure_app_frame("admin")

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from analytics import access, batches, store
+from analytics.accounts import access
+from analytics.store import batches
+from analytics.store import database as store
 from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame, read_or_stop
 
 user = ensure_app_frame("rollback")

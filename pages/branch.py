@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import charts, dashboard
+from analytics.charts import charts
+from analytics.scoring import views as dashboard
 from pages._leader import branch_stability, current_rubric, quarter_scores, scores_or_stop, sidebar_filters
 from pages._ui import connection, ensure_app_frame
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from analytics import exports, meeting
-from analytics.images import ImageError
+from analytics.charts.images import ImageError
+from analytics.meeting import exports, meeting
 from pages._leader import current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
 from pages._ui import connection, ensure_app_frame
 

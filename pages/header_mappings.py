@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from analytics import mappings, store
+from analytics import mappings
+from analytics.store import database as store
 from pages._ui import connection, ensure_app_frame, show_table
 
 user = ensure_app_frame("admin")

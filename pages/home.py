@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.access import can
+from analytics.accounts.access import can
 from pages._ui import cached_overview, data_version, db_file, ensure_app_frame, read_or_stop, upload_link
 
 user = ensure_app_frame()

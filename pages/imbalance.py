@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from analytics import charts, dashboard, imbalance
+from analytics.charts import charts
+from analytics.scoring import imbalance
+from analytics.scoring import views as dashboard
 from pages._leader import (
     current_rubric,
     open_branch,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.rubric import indicator_rows
+from analytics.scoring.rubric import indicator_rows
 from pages._leader import current_rubric
 from pages._ui import ensure_app_frame
 

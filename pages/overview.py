@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from analytics import charts, dashboard
-from analytics.rubric import QUADRANTS
+from analytics.charts import charts
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import QUADRANTS
 from pages._leader import (
     current_rubric,
     fmt_change,

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from analytics import rubric_versions, store
-from analytics.rubric import RubricError, parse_rubric
+from analytics.scoring import rubric_versions
+from analytics.scoring.rubric import RubricError, parse_rubric
+from analytics.store import database as store
 from pages._ui import connection, ensure_app_frame
 
 user = ensure_app_frame("admin")

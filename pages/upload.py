@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from analytics import access, store
-from analytics.blank import template_workbook
-from analytics.ingest import QUARTER_RE
+from analytics.accounts import access
+from analytics.ingest.blank import template_workbook
+from analytics.ingest.records import QUARTER_RE
+from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, validate_uploads
 from pages._mapping import acknowledge_gaps, confirm_mappings
 from pages._ui import changes_table, connection, ensure_app_frame, show_problems

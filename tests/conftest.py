@@ -37,8 +37,8 @@ def _clear_streamlit_cache():
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo district loaded once per test run (copied by demo_db for each test that changes it)."""
-    from analytics import store
     from analytics.demo import load_demo
+    from analytics.store import database as store
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     with store.connect(path) as con:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import images, meeting, store
+from analytics.charts import images
 from analytics.demo import load_demo
-from analytics.rubric import load_rubric
-from analytics.scores import for_quarter
+from analytics.meeting import meeting
+from analytics.scoring.rubric import load_rubric
+from analytics.scoring.scores import for_quarter
+from analytics.store import database as store
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analytics import store
+from analytics.store import database as store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -77,8 +77,8 @@ QUARTER_TITLES = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季�
 
 def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv"):
     """Ingest rows as a CSV upload of the quarter and load them as one batch (they must have no errors)."""
-    from analytics import store
-    from analytics.ingest import ingest_bytes
+    from analytics.ingest.records import ingest_bytes
+    from analytics.store import database as store
 
     data = csv_bytes(rows, QUARTER_TITLES[quarter])
     report = ingest_bytes(data, name)

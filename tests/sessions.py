@@ -6,7 +6,8 @@ import time
 
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, store
+from analytics.accounts import auth
+from analytics.store import database as store
 
 PASSWORD = "correct-horse-1"
 

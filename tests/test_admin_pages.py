@@ -6,8 +6,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit, auth, rubric_versions, store
-from analytics.ingest import ingest_bytes
+from analytics.accounts import audit, auth
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring import rubric_versions
+from analytics.store import database as store
 from tests.records import csv_bytes, org
 from tests.sessions import as_user
 

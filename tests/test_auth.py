@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from analytics import access, audit, auth, rubric_versions, store
-from analytics.ingest import ingest_bytes
-from analytics.rubric import RubricError
+from analytics.accounts import access, audit, auth
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring import rubric_versions
+from analytics.scoring.rubric import RubricError
+from analytics.store import database as store
 from tests.records import csv_bytes, org
 
 PASSWORD = "s3cret-pass"

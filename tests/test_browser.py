@@ -14,7 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from analytics import audit, auth, store
+from analytics.accounts import audit, auth
+from analytics.store import database as store
 from tests.records import ODD_RATE, RATES, csv_bytes, odd_header_workbook, org
 from tests.sessions import browser_sign_in
 

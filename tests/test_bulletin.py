@@ -8,8 +8,9 @@ import io
 import docx
 from docx.oxml.ns import qn
 
-from analytics import bulletin, images
-from analytics.bulletin_text import delta, names
+from analytics.charts import images
+from analytics.meeting import bulletin
+from analytics.meeting.bulletin_text import delta, names
 from tests.exports_demo import SYSTEM, TRUTH, demo_meeting, other_units, scores, warm
 
 PARTS = ["一、基本情况", "二、主要成效", "三、存在问题", "四、下步工作建议"]

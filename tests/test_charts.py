@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageChops
 
-from analytics import charts, dashboard
-from analytics.charts import GRADE_COLORS, PALETTE, QUADRANT_COLORS, SYSTEM_COLORS
-from analytics.rubric import load_rubric
+from analytics.charts import charts
+from analytics.charts.charts import GRADE_COLORS, PALETTE, QUADRANT_COLORS, SYSTEM_COLORS
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import load_rubric
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 QUARTERS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"]

@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from analytics.ingest import ingest_path
+from analytics.ingest.records import ingest_path
 from analytics.template import load_template
 from tests.helpers import cli
 from tests.records import csv_bytes, org

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.rubric import load_rubric
+from analytics.scoring.rubric import load_rubric
 from tests.helpers import cli
 from tests.records import ON_TIME, OVERDUE, csv_bytes, org
 

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analytics import audit, auth, store
+from analytics.accounts import audit, auth
+from analytics.store import database as store
 from tests.helpers import ROOT, cli
 from tests.records import csv_bytes, org
 

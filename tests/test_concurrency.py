@@ -16,9 +16,12 @@ from unittest.mock import MagicMock, patch
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, audit, auth, dashboard, store, terms
-from analytics.ingest import ingest_bytes
-from analytics.rubric import load_rubric
+from analytics.accounts import access, audit, auth
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring import terms
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import load_rubric
+from analytics.store import database as store
 from tests.helpers import same_state, snapshot
 from tests.records import QUARTER_TITLES, csv_bytes, org
 from tests.sessions import browser_sign_in

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
+from analytics.ingest.sheets.sandbox import LimitExceeded, run_limited
 from analytics.problems import format_problem
-from analytics.sandbox import LimitExceeded, run_limited
+from analytics.store import database as store
 from tests.corpus import make_corpus
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,8 @@ from pptx import Presentation
 from pptx.oxml.ns import qn
 from pptx.util import Emu
 
-from analytics import deck, images
+from analytics.charts import images
+from analytics.meeting import deck
 from tests.exports_demo import SYSTEM, TRUTH, demo_meeting, other_units, scores, warm
 
 FIXED_TITLES = [
@@ -154,7 +155,7 @@ def test_a_chart_that_shows_a_selection_keeps_saying_so_on_the_slide():
     import numpy as np
     import pandas as pd
 
-    from analytics import charts
+    from analytics.charts import charts
 
     # 100 units (above the 60 drawn in full): the chart's title carries a note on what it shows
     rng = np.random.default_rng(3)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import store
 from analytics.demo import DEMO_DIR, demo_files, load_demo
+from analytics.store import database as store
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = json.loads((DEMO_DIR / "truth.json").read_text(encoding="utf-8"))

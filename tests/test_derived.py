@@ -10,8 +10,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import cli, dashboard, derived, robustness, rubric_versions, scores, store, warnings
-from analytics.rubric import parse_rubric
+from analytics import cli
+from analytics.scoring import alerts as warnings
+from analytics.scoring import kept as derived
+from analytics.scoring import robustness, rubric_versions, scores
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import parse_rubric
+from analytics.store import database as store
 from tests.records import csv_bytes, load, org
 from tests.sessions import as_user
 

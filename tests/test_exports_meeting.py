@@ -16,8 +16,10 @@ import pytest
 from pptx import Presentation
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit, exports, store
+from analytics.accounts import audit
 from analytics.cli import main
+from analytics.meeting import exports
+from analytics.store import database as store
 from tests.exports_demo import QUARTER, SYSTEM, TRUTH, demo_db, demo_meeting, other_units, scores, warm
 from tests.sessions import as_user
 

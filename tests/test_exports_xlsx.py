@@ -9,7 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.exports import neutralize, sheet_names, xlsx_bytes
+from analytics.meeting.exports import neutralize, sheet_names, xlsx_bytes
 
 
 def reopen(sheets: dict[str, pd.DataFrame]) -> openpyxl.Workbook:

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, auth, store
-from analytics.ingest import ingest_bytes
+from analytics.accounts import access, auth
+from analytics.ingest.records import ingest_bytes
+from analytics.store import database as store
 from tests.helpers import cli, same_state, snapshot
 from tests.records import csv_bytes, load, org
 
@@ -329,7 +330,8 @@ def test_a_full_disk_fails_the_ingest_with_a_clear_message_and_leaves_the_file_u
 PAGE_SESSION = """
 import json, sys, time
 from streamlit.testing.v1 import AppTest
-from analytics import auth, store
+from analytics.accounts import auth
+from analytics.store import database as store
 
 app, upload, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with store.connect() as con:

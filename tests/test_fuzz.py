@@ -16,7 +16,7 @@ import xlwt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
 from analytics.template import load_template
 
 TEMPLATE = load_template()

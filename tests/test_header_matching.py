@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
 from analytics.template import header_key, load_template, match_header, resembles, suggest_columns
 
 # How unit offices really title the columns, each with the column a person reads it as (written by hand)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageChops
 
-from analytics import charts, images
+from analytics.charts import charts, images
 from tests.exports_demo import warm
 
 TITLE = "区直机关党组织四象限分布"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from inequality.gini import Gini
 from inequality.theil import Theil, TheilD
 
-from analytics.imbalance import cv, gini, group_summary, imbalance_report, lorenz, nested_theil, theil
+from analytics.scoring.imbalance import cv, gini, group_summary, imbalance_report, lorenz, nested_theil, theil
 
 PROPERTY = settings(max_examples=150, deadline=None)
 CLOSE = {"rel": 1e-9, "abs": 1e-12}

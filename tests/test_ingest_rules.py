@@ -15,8 +15,9 @@ import xlwt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import values, workbook
-from analytics.ingest import ingest_bytes
+from analytics.ingest import values
+from analytics.ingest.records import ingest_bytes
+from analytics.ingest.sheets import workbook
 from tests.records import csv_bytes, org
 
 TODAY = dt.date(2025, 1, 15)

@@ -21,8 +21,9 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import merges, values, workbook, xlsxparts
-from analytics.ingest import ingest_bytes
+from analytics.ingest import values
+from analytics.ingest.records import ingest_bytes
+from analytics.ingest.sheets import merges, workbook, xlsxparts
 from analytics.template import load_template
 
 TODAY = dt.date(2025, 1, 15)
@@ -359,7 +360,7 @@ def test_invisible_characters_are_found_alike_by_python_and_arrow(text: str):
 
 
 def test_a_loaded_batch_keeps_the_file_order_and_every_value(tmp_path):
-    from analytics import store
+    from analytics.store import database as store
 
     data = _book(30, {})
     report = ingest_bytes(data, "q.xlsx", today=TODAY)

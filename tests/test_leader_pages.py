@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from analytics import store
-from analytics.ingest import ingest_bytes
-from analytics.rubric import load_rubric
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring.rubric import load_rubric
+from analytics.store import database as store
 from tests.records import ON_TIME, OVERDUE, csv_bytes, org
 from tests.sessions import as_user
 
@@ -127,7 +127,8 @@ def test_alerts_list_the_planted_overdue_elections(demo_db: Path):
 def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_again(demo_db: Path, monkeypatch):
     import threading
 
-    from analytics import robustness, warnings
+    from analytics.scoring import alerts as warnings
+    from analytics.scoring import robustness
 
     calls = {"stability": 0, "warnings": 0, "ranks": 0}
     real_stability, real_warnings = robustness.quadrant_stability, warnings.warnings_for_quarter
@@ -150,7 +151,7 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
         thread.join(timeout=120)
     warmed = {"stability": 1, "warnings": 1, "ranks": 4}  # ranks of units and systems on both scores
     assert calls == warmed  # the latest quarter, warmed once (the overview may have shared its stability)
-    from analytics import derived
+    from analytics.scoring import kept as derived
 
     with store.connect(demo_db) as con:  # and kept in the store, for the next server process
         kept = derived.kept_names(
@@ -167,8 +168,9 @@ def test_a_signed_in_run_warms_the_latest_quarter_so_the_page_computes_nothing_a
 
 
 def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
-    from analytics import dashboard, robustness, rubric_versions, scores
-    from analytics.rubric import parse_rubric
+    from analytics.scoring import robustness, rubric_versions, scores
+    from analytics.scoring import views as dashboard
+    from analytics.scoring.rubric import parse_rubric
     from pages import _leader
 
     at = page("overview", keep_quarter="2024Q3", keep_system="经济系统")  # filters make pages slice the frames

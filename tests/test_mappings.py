@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit, auth, mappings, store
-from analytics.access import AccessDenied
+from analytics import mappings
+from analytics.accounts import audit, auth
+from analytics.accounts.access import AccessDenied
 from analytics.cli import main as cli_main
+from analytics.store import database as store
 from tests.records import EXTRA, ODD_RATE, RATES, odd_header_workbook
 from tests.sessions import as_user
 

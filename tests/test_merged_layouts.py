@@ -19,8 +19,8 @@ from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import CoveredTableCell, Table, TableCell, TableRow
 from odf.text import P
 
-from analytics import merges
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
+from analytics.ingest.sheets import merges
 
 TITLE = "2024年第一季度区直机关基层党组织建设情况统计表"
 HEADER = ["所属系统", "单位名称", "党组织名称", "组织类型", "党员总数", "正式党员数", "支委会次数", "党课次数"]

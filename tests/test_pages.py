@@ -6,8 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from analytics import store
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
+from analytics.store import database as store
 from tests.records import csv_bytes, org
 from tests.sessions import as_user
 

@@ -14,7 +14,7 @@ import xlsxwriter
 import xlwt
 
 from analytics.cli import main as cli_main
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
 
 TODAY = dt.date(2025, 1, 15)
 HEADER = ["所属系统", "单位名称", "党组织名称", "组织类型", "党员总数", "正式党员数", "支委会次数"]
@@ -131,7 +131,9 @@ def as_xls(rows: list[list]) -> bytes:
 
 def as_ods(rows: list[list]) -> bytes:
     buffer = io.BytesIO()
-    pd.DataFrame(rows).to_excel(buffer, engine="odf", index=False, header=False, sheet_name="Sheet1")
+    width = max(map(len, rows))
+    padded = [row + [None] * (width - len(row)) for row in rows]
+    pd.DataFrame(padded).to_excel(buffer, engine="odf", index=False, header=False, sheet_name="Sheet1")
     return buffer.getvalue()
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import robustness
-from analytics.rubric import load_rubric
+from analytics.scoring import robustness
+from analytics.scoring.rubric import load_rubric
 
 RUBRIC = load_rubric()
 S_IDS = [i.id for i in RUBRIC.of("standardization")]

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import audit, auth, store
-from analytics.ingest import ingest_bytes
+from analytics.accounts import audit, auth
+from analytics.ingest.records import ingest_bytes
+from analytics.store import database as store
 from pages._session import navigation_for
 from tests.records import csv_bytes, org
 from tests.sessions import PASSWORD, as_user, ensure_user

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import rubric_versions
-from analytics.rubric import RUBRIC_PATH, RubricError, load_rubric, parse_rubric
+from analytics.scoring import rubric_versions
+from analytics.scoring.rubric import RUBRIC_PATH, RubricError, load_rubric, parse_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEXT = RUBRIC_PATH.read_text(encoding="utf-8")

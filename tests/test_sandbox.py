@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analytics.sandbox import LimitExceeded, run_limited
+from analytics.ingest.sheets.sandbox import LimitExceeded, run_limited
 
 
 def _table(rows: int) -> pa.Table:

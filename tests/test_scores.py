@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import store
 from analytics.demo import load_demo
-from analytics.ingest import ingest_bytes
-from analytics.rubric import RUBRIC_PATH, load_rubric
-from analytics.scores import as_frame, for_quarter, scores_relation
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring.rubric import RUBRIC_PATH, load_rubric
+from analytics.scoring.scores import as_frame, for_quarter, scores_relation
+from analytics.store import database as store
 from tests import records
 from tests.records import csv_bytes, org
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from analytics import store
+from analytics.store import database as store
 from tests.helpers import cli
 from tests.records import csv_bytes, org
 

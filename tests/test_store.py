@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import batches, store
-from analytics.ingest import ingest_bytes
+from analytics.ingest.records import ingest_bytes
+from analytics.store import batches
+from analytics.store import database as store
 from tests.records import QUARTER_TITLES, csv_bytes, load, org
 
 

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from analytics import trends
-from analytics.scores import previous_quarter, quarter_end
+from analytics.scoring import trends
+from analytics.scoring.scores import previous_quarter, quarter_end
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:

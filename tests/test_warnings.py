@@ -11,10 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import scores, store
-from analytics import warnings as warn
-from analytics.ingest import ingest_bytes
-from analytics.rubric import load_rubric
+from analytics.ingest.records import ingest_bytes
+from analytics.scoring import alerts as warn
+from analytics.scoring import scores
+from analytics.scoring.rubric import load_rubric
+from analytics.store import database as store
 from tests.records import csv_bytes, org
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def ingest(path: Path) -> dict:
     """What ingest_bytes reports for the file, how long it took and the peak resident memory."""
-    from analytics.ingest import ingest_bytes
+    from analytics.ingest.records import ingest_bytes
 
     start = time.perf_counter()
     report = ingest_bytes(path.read_bytes(), path.name)

@@ -1,0 +1,199 @@
+"""Accounts (SPEC §7): argon2 password hashes, roles, lockout after repeated failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from analytics.accounts import audit
+from analytics.store import database as store
+
+ROLES = {"admin": "管理员", "analyst": "分析员", "leader": "领导"}
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD = 8
+_HASHER = PasswordHasher()
+# Verifying against this keeps the time of an unknown-name login close to a wrong-password one.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password")
+
+
+class AuthError(store.StoreError):
+    """An account operation the user asked for cannot be done; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person: name, role and (for analysts) the systems they may change; empty = all."""
+
+    name: str
+    role: str
+    systems: tuple[str, ...] = ()
+
+    @property
+    def role_name(self) -> str:
+        """Chinese name of the role."""
+        return ROLES[self.role]
+
+
+CLI_OPERATOR = User("cli", "admin")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"密码至少需要 {MIN_PASSWORD} 个字符。")
+    if password.strip() != password or not password.strip():
+        raise AuthError("密码首尾不能是空格。")
+
+
+def has_users(con: duckdb.DuckDBPyConnection) -> bool:
+    """True once any account exists (before that the app asks to create the first admin)."""
+    return con.execute("SELECT count(*) FROM users").fetchall()[0][0] > 0
+
+
+def _row(con: duckdb.DuckDBPyConnection, name: str) -> tuple | None:
+    rows = con.execute(
+        "SELECT name, password_hash, role, systems, disabled, failed_logins, locked_until FROM users WHERE name = $n",
+        {"n": name},
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def add_user(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    password: str,
+    role: str,
+    systems: tuple[str, ...] = (),
+    actor: str = "cli",
+) -> User:
+    """Create an account (argon2 hash stored, never the password); AuthError if the name is taken."""
+    name = name.strip()
+    if not name:
+        raise AuthError("用户名不能为空。")
+    if role not in ROLES:
+        raise AuthError(f"角色应为 {'、'.join(ROLES)} 之一，收到「{role}」。")
+    _check_password(password)
+    scope = tuple(s.strip() for s in systems if s.strip()) if role == "analyst" else ()
+    with store.transaction(con):
+        if _row(con, name) is not None:
+            raise AuthError(f"用户名「{name}」已存在。")
+        con.execute(
+            "INSERT INTO users VALUES ($n, $h, $r, $s, false, 0, NULL, $at, $by)",
+            {"n": name, "h": _HASHER.hash(password), "r": role, "s": list(scope), "at": dt.datetime.now(), "by": actor},
+        )
+        audit.record(con, actor, "user_add", name=name, role=role, systems=list(scope))
+    return User(name, role, scope)
+
+
+def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str, now: dt.datetime | None = None) -> User:
+    """The user for a correct name and password; AuthError (Chinese, not saying which was wrong) otherwise."""
+    now = now or dt.datetime.now()
+    row = _row(con, name.strip())
+    if row is None:
+        _verify(_DUMMY_HASH, password)
+        _log(con, name, "login_failed", reason="unknown_user")
+        raise AuthError(f"用户名或密码不正确。连续 {MAX_FAILURES} 次错误将锁定账户 {LOCKOUT.seconds // 60} 分钟。")
+    _, hashed, role, systems, disabled, failures, locked_until = row
+    if disabled:
+        _log(con, name, "login_failed", reason="disabled")
+        raise AuthError("该账户已停用，请联系管理员。")
+    if locked_until is not None and locked_until > now:
+        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+        _log(con, name, "login_failed", reason="locked")
+        raise AuthError(f"连续输错密码次数过多，账户已锁定，请 {minutes} 分钟后再试。")
+    if not _verify(hashed, password):
+        _failed(con, name, failures + 1, now)
+    with store.transaction(con):
+        con.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $n", {"n": name})
+        audit.record(con, name, "login_ok")
+    return User(name, role, tuple(systems or ()))
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _log(con: duckdb.DuckDBPyConnection, name: str, action: str, **detail: object) -> None:
+    with store.transaction(con):
+        audit.record(con, name, action, **detail)
+
+
+def _failed(con: duckdb.DuckDBPyConnection, name: str, failures: int, now: dt.datetime) -> None:
+    locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+    with store.transaction(con):
+        con.execute(
+            "UPDATE users SET failed_logins = $f, locked_until = $l WHERE name = $n",
+            {"f": 0 if locked else failures, "l": locked, "n": name},
+        )
+        audit.record(con, name, "login_failed", reason="wrong_password", locked=locked is not None)
+    if locked:
+        raise AuthError(f"连续 {MAX_FAILURES} 次密码错误，账户已锁定 {LOCKOUT.seconds // 60} 分钟。")
+    # The same words as for an unknown name: the message must not tell which names exist.
+    raise AuthError(f"用户名或密码不正确。连续 {MAX_FAILURES} 次错误将锁定账户 {LOCKOUT.seconds // 60} 分钟。")
+
+
+def current(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
+    """The account as stored now (None if deleted or disabled): roles changed by the admin apply at once."""
+    row = _row(con, name)
+    if row is None or row[4]:
+        return None
+    return User(row[0], row[2], tuple(row[3] or ()))
+
+
+def change_password(con: duckdb.DuckDBPyConnection, name: str, old: str, new: str) -> None:
+    """A user's own password change; the old password must be right."""
+    row = _row(con, name)
+    if row is None or not _verify(row[1], old):
+        raise AuthError("原密码不正确。")
+    _set_password(con, name, new, name, "password_change")
+
+
+def reset_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, new: str) -> None:
+    """Admin sets another user's password (and lifts a lockout)."""
+    _require_admin(con, actor, "password_reset")
+    if _row(con, name) is None:
+        raise AuthError(f"用户「{name}」不存在。")
+    _set_password(con, name, new, actor.name, "password_reset")
+
+
+def _set_password(con: duckdb.DuckDBPyConnection, name: str, new: str, actor: str, action: str) -> None:
+    _check_password(new)
+    with store.transaction(con):
+        con.execute(
+            "UPDATE users SET password_hash = $h, failed_logins = 0, locked_until = NULL WHERE name = $n",
+            {"h": _HASHER.hash(new), "n": name},
+        )
+        audit.record(con, actor, action, name=name)
+
+
+def set_disabled(con: duckdb.DuckDBPyConnection, actor: User, name: str, disabled: bool) -> None:
+    """Admin disables or re-enables an account (never their own)."""
+    _require_admin(con, actor, "user_disable" if disabled else "user_enable")
+    if _row(con, name) is None:
+        raise AuthError(f"用户「{name}」不存在。")
+    if name == actor.name and disabled:
+        raise AuthError("不能停用自己的账户。")
+    with store.transaction(con):
+        con.execute("UPDATE users SET disabled = $d WHERE name = $n", {"d": disabled, "n": name})
+        audit.record(con, actor.name, "user_disable" if disabled else "user_enable", name=name)
+
+
+def _require_admin(con: duckdb.DuckDBPyConnection, actor: User, action: str) -> None:
+    if actor.role != "admin":
+        _log(con, actor.name, "denied", attempted=action)
+        raise AuthError("只有管理员可以管理账户。")
+
+
+def users(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Accounts without their hashes: name, role, systems, disabled, locked_until, created_at."""
+    return con.execute(
+        "SELECT name, role, systems, disabled, locked_until, created_at, created_by FROM users ORDER BY created_at"
+    ).df()

@@ -1,0 +1,5 @@
+"""Store: the DuckDB database (SPEC §2): connection, migrations, transactions, batches, history and rollback.
+
+database.py holds connect/migrate/load/rollback; batches.py a batch's file and changes; errors.py the Chinese
+messages of failures; sql/ the schema versions and fixed queries. Imports only base.
+"""
