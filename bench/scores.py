@@ -44,7 +44,7 @@ GENERATOR = "scores-bench-v1"
 SAMPLE = 2_000
 GOAL_SECONDS, GOAL_SIZE = 5.0, 5_000_000
 PATHS = ("duckdb", "fetch-arrow", "fetch-numpy", "wide-pandas")
-EXPERIMENT_PATHS: tuple[str, ...] = ()  # the year-to-date proposal is now library code (analytics/scores.py)
+EXPERIMENT_PATHS: tuple[str, ...] = ()  # the year-to-date proposal is now library code (analytics/scoring/scores.py)
 WIDE_PANDAS_MAX = 200_000  # the wide fetch is the known slow path (12–16 s at 5M): only on small sizes
 
 

@@ -56,7 +56,7 @@ def current_rubric() -> Rubric:
 
 
 # Each cached read below first looks for the result kept in the store for this data version and rubric
-# (analytics/derived.py): a fresh server reads it back in a tenth of a second instead of computing it.
+# (analytics/scoring/kept.py): a fresh server reads it back in a tenth of a second instead of computing it.
 # The big frames are shared, not copied (st.cache_resource): st.cache_data pickled 800,000 rows on every miss and
 # unpickled them on every page run (0.4 s and 0.1-0.3 s at 200,000 organizations). Nothing changes them in place;
 # tests/test_leader_pages.py checks that every page leaves them as computed.
@@ -213,7 +213,7 @@ _warm_lock = threading.Lock()
 
 def warm_up() -> None:
     """After a page has run: fill the latest quarter's caches in a background thread, once per data version and rubric,
-    and keep the results in the store (analytics/derived.py) when the CLI has not already.
+    and keep the results in the store (analytics/scoring/kept.py) when the CLI has not already.
 
     At a province's size a page computing its scores, stability and warnings from nothing takes seconds
     (bench/scale.md); warmed after the first signed-in page of a new data version (an upload page, say), the other

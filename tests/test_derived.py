@@ -1,4 +1,4 @@
-"""Kept results (analytics/derived.py): what the pages read back equals what they would compute, for the state
+"""Kept results (analytics/scoring/kept.py): what the pages read back equals what they would compute, for the state
 it was computed from and no other."""
 
 from __future__ import annotations

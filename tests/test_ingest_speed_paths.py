@@ -1,4 +1,4 @@
-"""The fast paths of ingest give what the plain paths give: number cells read as numbers (typedread.py) yield the
+"""The fast paths of ingest give what the plain paths give: number cells read as numbers (ingest/sheets/typedread.py) yield the
 same records and problems as the same cells read as text, and number -> text matches fastexcel's own text read."""
 
 from __future__ import annotations

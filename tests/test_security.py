@@ -21,7 +21,7 @@ ALLOWED = {
     "cols",  # template column names
     "fields",  # CASE … THEN 'template name' END over template names
     "differs",  # IS DISTINCT FROM over template names
-    "where",  # fixed text with $parameters (terms.py)
+    "where",  # fixed text with $parameters (scoring/terms.py)
     "version",  # sql(f"schema_v{version}"): an integer from range(), naming a bundled file
 }
 

@@ -118,7 +118,7 @@ def picture(slide, fig: go.Figure, box: tuple[int, int, int, int], layout: tuple
 def slide_figure(fig: go.Figure) -> go.Figure:
     """The figure without its title (the slide has one), keeping the title's note line on what is drawn.
 
-    At a province's size a chart shows a selection ("中位数最低的 30 个单位，共 10,000 个", chart_limits.py);
+    At a province's size a chart shows a selection ("中位数最低的 30 个单位，共 10,000 个", charts/limits.py);
     the slide must say so too.
     """
     title = fig.layout.title.text or ""
