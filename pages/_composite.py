@@ -7,7 +7,7 @@ import streamlit as st
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
 from pages._leader import SCORE_NAMES, current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
-from pages._ui import ensure_app_frame
+from pages._session import ensure_app_frame
 
 
 def composite_page(composite: str) -> None:

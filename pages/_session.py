@@ -159,3 +159,18 @@ def require_page(action: str = "view") -> User:
         st.error(f"当前账户（{user.role_name}）没有“{access.ACTION_NAMES[action]}”的权限。")
         st.stop()
     return user
+
+
+def ensure_app_frame(action: str = "view"):
+    """Rerun through app.py if needed, then the signed-in user allowed to do `action` (else stop the page)."""
+    # Until some session has run app.py (whose st.navigation switches this off), Streamlit treats
+    # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # Only on a session's first run: a fresh page load has no widget event that a rerun could lose.
+    first_run = not st.session_state.get("_frame_checked")
+    st.session_state["_frame_checked"] = True
+    if PagesManager.uses_pages_directory and first_run:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return require_page(action)

@@ -12,23 +12,6 @@ from analytics.problems import Problem, problems_frame
 from analytics.store import database as store
 
 
-def ensure_app_frame(action: str = "view"):
-    """Rerun through app.py if needed, then the signed-in user allowed to do `action` (else stop the page)."""
-    # Until some session has run app.py (whose st.navigation switches this off), Streamlit treats
-    # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    # Only on a session's first run: a fresh page load has no widget event that a rerun could lose.
-    first_run = not st.session_state.get("_frame_checked")
-    st.session_state["_frame_checked"] = True
-    if PagesManager.uses_pages_directory and first_run:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-    from pages._session import require_page  # _session imports this module
-
-    return require_page(action)
-
-
 def db_file() -> str:
     """The database path for this app process ($DANGJIAN_DB or data/dangjian.duckdb)."""
     return str(store.db_path())

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from analytics.accounts import auth
-from pages._ui import connection, ensure_app_frame
+from pages._session import ensure_app_frame
+from pages._ui import connection
 
 user = ensure_app_frame()
 st.title("我的账户")

@@ -4,7 +4,8 @@ import streamlit as st
 
 from analytics.scoring import alerts as warnings
 from pages._leader import audited_workbook, current_rubric, scores_or_stop, sidebar_filters, warning_lists
-from pages._ui import ensure_app_frame, show_table
+from pages._session import ensure_app_frame
+from pages._ui import show_table
 
 ensure_app_frame()
 current_rubric()

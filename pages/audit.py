@@ -6,7 +6,8 @@ import streamlit as st
 
 from analytics.accounts import audit
 from analytics.meeting.exports import xlsx_bytes
-from pages._ui import connection, ensure_app_frame, show_table
+from pages._session import ensure_app_frame
+from pages._ui import connection, show_table
 
 ensure_app_frame("admin")
 st.title("审计日志")

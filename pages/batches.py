@@ -5,7 +5,8 @@ import streamlit as st
 from analytics.accounts import access
 from analytics.store import batches
 from analytics.store import database as store
-from pages._ui import cached_batches, changes_table, connection, data_version, db_file, ensure_app_frame, read_or_stop
+from pages._session import ensure_app_frame
+from pages._ui import cached_batches, changes_table, connection, data_version, db_file, read_or_stop
 
 user = ensure_app_frame("rollback")
 st.title("批次管理")

@@ -5,7 +5,8 @@ import streamlit as st
 from analytics.charts.images import ImageError
 from analytics.meeting import exports, meeting
 from pages._leader import current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
-from pages._ui import connection, ensure_app_frame
+from pages._session import ensure_app_frame
+from pages._ui import connection
 
 LABELS = {
     "pptx": "演示文稿（PPTX，16:9，含讲稿备注）",

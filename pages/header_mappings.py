@@ -4,7 +4,8 @@ import streamlit as st
 
 from analytics import mappings
 from analytics.store import database as store
-from pages._ui import connection, ensure_app_frame, show_table
+from pages._session import ensure_app_frame
+from pages._ui import connection, show_table
 
 user = ensure_app_frame("admin")
 st.title("表头对应")

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from analytics.accounts.access import can
-from pages._ui import cached_overview, data_version, db_file, ensure_app_frame, read_or_stop, upload_link
+from pages._session import ensure_app_frame
+from pages._ui import cached_overview, data_version, db_file, read_or_stop, upload_link
 
 user = ensure_app_frame()
 st.title("党建质量看板")

@@ -14,7 +14,7 @@ from pages._leader import (
     sidebar_filters,
     trend,
 )
-from pages._ui import ensure_app_frame
+from pages._session import ensure_app_frame
 
 ensure_app_frame()
 current_rubric()

@@ -15,7 +15,7 @@ from pages._leader import (
     stability,
     trend,
 )
-from pages._ui import ensure_app_frame
+from pages._session import ensure_app_frame
 
 ensure_app_frame()
 rubric = current_rubric()

@@ -5,7 +5,8 @@ import streamlit as st
 from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import RubricError, parse_rubric
 from analytics.store import database as store
-from pages._ui import connection, ensure_app_frame
+from pages._session import ensure_app_frame
+from pages._ui import connection
 
 user = ensure_app_frame("admin")
 st.title("评分细则")

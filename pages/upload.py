@@ -8,7 +8,8 @@ from analytics.ingest.records import QUARTER_RE
 from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, validate_uploads
 from pages._mapping import acknowledge_gaps, confirm_mappings
-from pages._ui import changes_table, connection, ensure_app_frame, show_problems
+from pages._session import ensure_app_frame
+from pages._ui import changes_table, connection, show_problems
 
 user = ensure_app_frame("upload")
 st.title("数据上传")

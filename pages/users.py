@@ -3,7 +3,8 @@
 import streamlit as st
 
 from analytics.accounts import auth
-from pages._ui import connection, ensure_app_frame, show_table
+from pages._session import ensure_app_frame
+from pages._ui import connection, show_table
 
 user = ensure_app_frame("admin")
 st.title("账户管理")

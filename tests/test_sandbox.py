@@ -57,8 +57,29 @@ def test_numpy_arrays_nested_values_and_empty_answers_round_trip():
 def test_an_exception_of_the_child_is_raised_here_and_a_crash_is_a_limit():
     with pytest.raises(KeyError, match="缺少"):
         run_limited(lambda: {}["缺少"])
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LimitExceeded) as ended:
         run_limited(os._exit, 3)  # ends without an answer
+    assert ended.value.kind == "crash"
+
+
+def test_each_way_a_child_fails_is_reported_as_what_it_was():
+    with pytest.raises(LimitExceeded) as memory:
+        run_limited(lambda: bytearray(1 << 40), memory=256 << 20)  # a terabyte under a 256 MB cap: MemoryError
+    assert memory.value.kind == "memory"
+    with pytest.raises(LimitExceeded) as answer:
+        run_limited(Unpicklable)  # its answer pickles in the child but cannot be unpickled here
+    assert answer.value.kind == "answer"
+
+
+class Unpicklable:
+    """An object whose unpickling fails."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def _refuse():
+    raise RuntimeError("cannot be rebuilt")
 
 
 def test_the_answer_can_be_modified_here_without_touching_shared_memory():

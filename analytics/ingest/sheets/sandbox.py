@@ -10,6 +10,7 @@ shared memory file and are mapped, not copied, on this side; the pipe carries on
 from __future__ import annotations
 
 import faulthandler
+import logging
 import mmap
 import os
 import pickle
@@ -26,9 +27,13 @@ READ_SECONDS = 60
 READ_MEMORY = 3 << 30  # address space the child may add to what the parent already has
 _FORKING = threading.Lock()
 
+log = logging.getLogger(__name__)
+MEMORY_EXIT = 86  # the child's exit code when its computation ran out of memory
+
 
 class LimitExceeded(Exception):
-    """The child ran out of time ("time") or memory, or ended without an answer ("memory")."""
+    """The child did not answer: it ran out of time ("time") or memory ("memory"), ended without an answer ("crash":
+    killed by a signal, such as a Rust abort, or exited early), or its answer could not be read back ("answer")."""
 
     def __init__(self, kind: str):
         super().__init__(kind)
@@ -50,6 +55,8 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = READ_SECOND
         os.close(write_end)
     try:
         payload = _read_answer(read_end, pid, seconds)
+        if not payload:  # the pipe closed without an answer: how the child ended says why
+            raise LimitExceeded(_silent_end(os.waitpid(pid, 0)[1]))
         # The child has answered; its exit (unmapping all it allocated) need not hold up this upload
         threading.Thread(target=os.waitpid, args=(pid, 0), daemon=True).start()
         outcome, value = _answer(payload, shared)
@@ -70,16 +77,27 @@ def _shared_file() -> int:
     return descriptor
 
 
+def _silent_end(status: int) -> str:
+    """Why a child that closed its pipe without an answer ended: "memory" when it said so, else "crash"."""
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == MEMORY_EXIT:
+        return "memory"
+    how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit code {os.WEXITSTATUS(status)}"
+    log.warning("reader child ended without an answer (%s)", how)
+    return "crash"
+
+
 def _answer(payload: bytes, shared: int) -> tuple[str, Any]:
-    """The child's (outcome, value), its buffers mapped from the shared file; LimitExceeded when it never answered."""
+    """The child's (outcome, value), its buffers mapped from the shared file; LimitExceeded("answer") when the
+    answer cannot be read back."""
     try:
         pickled, layout = pickle.loads(payload)
         size = os.fstat(shared).st_size
         # A private mapping: pages stay shared with the page cache until someone writes to them
         memory = memoryview(mmap.mmap(shared, size, access=mmap.ACCESS_COPY)) if size else memoryview(b"")
         return pickle.loads(pickled, buffers=[memory[start : start + length] for start, length in layout])
-    except Exception as exc:  # no answer or a cut one: the child died (Rust abort, out of memory)
-        raise LimitExceeded("memory") from exc
+    except Exception as exc:  # a cut or unreadable answer: say what it was, it is not the memory limit
+        log.warning("reader child's answer could not be read back: %r", exc)
+        raise LimitExceeded("answer") from exc
 
 
 def _read_answer(fd: int, pid: int, seconds: float) -> bytes:
@@ -111,7 +129,7 @@ def _child(fd: int, shared: int, fn: Callable[..., Any], args: tuple, memory: in
             # Protocol 5 hands over Arrow and numpy buffers as they are, instead of copying them into the pickle
             data = pickle.dumps(outcome, protocol=5, buffer_callback=buffers.append)
         except MemoryError:
-            return  # no answer: the parent reports the memory limit
+            os._exit(MEMORY_EXIT)  # no answer, and this code: the parent reports the memory limit
         except Exception as exc:
             data, buffers = _pickled_exception(exc), []
         _write_all(fd, pickle.dumps((data, _write_buffers(shared, buffers))))

@@ -99,11 +99,17 @@ def _limited(reader: Callable[..., list[RawSheet]], *args) -> list[RawSheet]:
     try:
         return run_limited(reader, *args)
     except LimitExceeded as exc:
-        limit = f"{READ_SECONDS} 秒" if exc.kind == "time" else "内存上限"
-        raise UnreadableFile(
-            f"读取该表格超出{limit}：表格的使用范围异常大（如在很远的行、列处有内容或格式）或文件结构异常。"
-            "请删除多余的行列，或用 Excel 打开后另存为新的 .xlsx 再上传。"
-        ) from exc
+        raise UnreadableFile(LIMIT_MESSAGES[exc.kind]) from exc
+
+
+_RESAVE = "请删除多余的行列，或用 Excel 打开后另存为新的 .xlsx 再上传。"
+LIMIT_MESSAGES = {
+    "time": f"读取该表格超出 {READ_SECONDS} 秒：表格的使用范围异常大（如在很远的行、列处有内容或格式）或文件结构异常。{_RESAVE}",
+    "memory": f"读取该表格超出内存上限：表格的使用范围异常大（如在很远的行、列处有内容或格式）或文件结构异常。{_RESAVE}",
+    "crash": "读取该表格时读取程序异常终止：可能超出内存上限（表格的使用范围异常大，如在很远的行、列处有内容或格式），"
+    f"或文件结构异常。{_RESAVE}",
+    "answer": "读取该表格后无法取回结果（程序内部错误），数据库未做更改。请联系管理员。",
+}
 
 
 def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
