@@ -27,7 +27,7 @@ from analytics.meeting.meeting import build as build_meeting
 from analytics.problems import Report, format_problem, visible
 from analytics.scoring import kept as derived
 from analytics.scoring import rubric_versions, terms
-from analytics.scoring.rubric import RubricError, load_rubric
+from analytics.scoring.rubric import COMPOSITES, RubricError, load_rubric
 from analytics.scoring.summary import imbalance_summary, imbalance_text, scores_table
 from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("imbalance", parents=[common], help="单位或系统之间的不平衡程度")
     p.add_argument("--quarter", type=_quarter, required=True)
     p.add_argument("--by", choices=["unit", "system"], default="unit")
-    p.add_argument("--score", choices=["standardization", "integration"], default="standardization")
+    p.add_argument("--score", choices=list(COMPOSITES), default="standardization")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
     _export_parser(sub, common)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analytics.scoring import robustness
 from analytics.scoring.rubric import indicator_rows
 from pages._leader import current_rubric
 from pages._session import ensure_app_frame
@@ -20,11 +21,16 @@ for composite in rubric.composite_ids:
         column_config={"占比": st.column_config.NumberColumn(format="percent")},
     )
 
+terms = "；".join(
+    f"{i.name}：" + "、".join(f"{kind} {years} 年" for kind, years in i.years)
+    for i in rubric.indicators
+    if i.kind == "term"
+)
 st.subheader("得分怎么算")
 st.markdown(
     f"""
 - 每项指标先换算成 0 到 1 的得分率：次数和比率为“实际值 ÷ 目标值”，超过目标按 1 计；是否类“是”得 1；
-  等次类按表取分；按期换届以本届选举日期加任期（党委 5 年，其他 3 年）与季度末比较，超期得 0。
+  等次类按表取分；按期换届以本届选举日期加任期（{terms or "细则未设换届指标"}）与季度末比较，超期得 0。
 - 综合得分 = 100 × Σ（权重 × 得分率）÷ Σ（适用指标的权重）。不适用的指标（如不足 7 名正式党员的支部不考核支委会）
   既不加分也不占权重；适用但没有填报的指标按 0 分计，并标为“未填报”。
 - 每项指标的“失分” = 100 × 权重 × (1 − 得分率) ÷ Σ适用权重，各项失分相加正好等于 100 减去综合得分，
@@ -46,9 +52,9 @@ st.markdown(
 )
 st.subheader("名次可信吗：权重扰动")
 st.markdown(
-    """
-评分细则的权重是人定的。为检验“某单位落后”这个结论是否取决于权重，系统把每项指标的权重在 ±25% 内独立随机调整，
-重算 1,000 次，给出每个单位名次的 5%–95% 区间；某个支部在不足 90% 的情况下保持原象限时，标为“临界”。
-区间窄、不临界的结论可以放心使用。
+    f"""
+评分细则的权重是人定的。为检验“某单位落后”这个结论是否取决于权重，系统把每项指标的权重在 ±{robustness.SPREAD:.0%} 内独立
+随机调整，重算 {robustness.DRAWS:,} 次，给出每个单位名次的 5%–95% 区间；某个支部在不足 {robustness.BORDERLINE_SHARE:.0%} 的
+情况下保持原象限时，标为“临界”。区间窄、不临界的结论可以放心使用。
 """
 )

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.scoring import rubric_versions
-from analytics.scoring.rubric import RubricError, parse_rubric
+from analytics.scoring.rubric import COMPOSITES, RubricError, parse_rubric
 from analytics.store import database as store
 from pages._session import ensure_app_frame
 from pages._ui import connection
@@ -53,7 +53,7 @@ if quarters:
     st.subheader(f"对 {quarter} 的影响")
     st.write(f"象限发生变化的党组织：{len(effect['quadrant_moves'])} 个。")
     tabs = st.tabs(["支部标准化建设", "党建与业务融合", "象限变化"])
-    for tab, score in zip(tabs, ("standardization", "integration"), strict=False):
+    for tab, score in zip(tabs, COMPOSITES, strict=False):
         tab.dataframe(effect["units"][score].rename(columns={"unit": "单位", f"{score}_old": "现平均分", f"{score}_new": "新平均分",
                       "rank_old": "现名次", "rank_new": "新名次"}), hide_index=True, width="stretch")  # fmt: skip
     tabs[2].dataframe(effect["quadrant_moves"].rename(columns={"unit_old": "单位", "org_name_old": "党组织", "quadrant_old": "现象限",

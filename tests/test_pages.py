@@ -125,3 +125,12 @@ def test_batches_page_rolls_back_only_after_confirmation(db_path: Path):
     with store.connect(db_path) as con:
         frame = store.quarter_records(con, "2024Q1")
     assert frame["theme_days"].tolist() == [1]
+
+
+def test_the_method_page_states_the_values_the_rubric_and_the_robustness_check_use(db_path: Path, monkeypatch):
+    from analytics.scoring import robustness
+
+    monkeypatch.setattr(robustness, "DRAWS", 500)  # the page reads it where it is declared, not a copy
+    text = " ".join(m.value for m in app_on("pages/method.py").markdown)
+    assert "重算 500 次" in text and "±25%" in text
+    assert "党委 5 年" in text and "党支部 3 年" in text  # data/rubric.toml: S3 years

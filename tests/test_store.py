@@ -151,7 +151,7 @@ def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db_path: Pa
         def crash(_con):
             raise RuntimeError("simulated crash after all inserts")
 
-        monkeypatch.setattr(store, "_bump_version", crash)
+        monkeypatch.setattr(store, "bump_data_version", crash)
         with pytest.raises(RuntimeError):
             load(con, [org(2, theme_days=0), org(3)], name="g.csv")
     with store.connect(db_path) as con:

@@ -35,7 +35,7 @@ from analytics.charts.style import (
     score_label,
     styled,
 )
-from analytics.scoring.rubric import QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 
 # The API the pages and exports use; the colours come from chart_style and are re-exported here.
 __all__ = [
@@ -101,7 +101,7 @@ def quadrant_scatter(
     frame: pd.DataFrame, threshold: float = 80, color_by: str = "system", title: str = "支部标准化建设 × 党建与业务融合"
 ) -> go.Figure:
     """Organizations (x 标准化建设, y 业务融合) with threshold lines and quadrants named; a density past a city's size."""
-    data = frame.dropna(subset=["standardization", "integration"])
+    data = frame.dropna(subset=list(COMPOSITES))
     if color_by == "quadrant":
         groups, colors = list(QUADRANTS), QUADRANT_COLORS
     else:
@@ -127,7 +127,7 @@ def quadrant_scatter(
 def trend_lines(trend: pd.DataFrame, title: str = "全区平均得分趋势") -> go.Figure:
     """Two lines with markers: district mean standardization and integration per quarter."""
     fig = go.Figure()
-    for score in ("standardization", "integration"):
+    for score in COMPOSITES:
         values = trend[score].to_numpy(float)
         fig.add_trace(
             go.Scatter(
@@ -138,7 +138,7 @@ def trend_lines(trend: pd.DataFrame, title: str = "全区平均得分趋势") ->
         )  # fmt: skip
     quarter_axis(fig)
     # Quarter-to-quarter moves of a few points are what leaders ask about: zoom to the data, keep 100 on top.
-    lowest = np.nanmin(trend[["standardization", "integration"]].to_numpy(float)) if len(trend) else 0.0
+    lowest = np.nanmin(trend[list(COMPOSITES)].to_numpy(float)) if len(trend) else 0.0
     fig.update_yaxes(title_text="平均得分", range=[max(0.0, np.floor(lowest / 10) * 10 - 10), 101])
     return styled(fig, title)
 
@@ -220,7 +220,7 @@ def score_distribution(frame: pd.DataFrame, by: str, score: str, title: str | No
     summarized = len(data) > limits.MAX_BOX_POINTS  # every point of a province is megabytes and unreadable
     boxes = (_stat_boxes if summarized else _point_boxes)(data, by, score, shown.index, colors)
     fig = go.Figure(boxes)
-    fig.add_hline(y=PASS_MARK, line=dict(color="#C0392B", dash="dash", width=2), annotation_text="60 分")
+    fig.add_hline(y=PASS_MARK, line=dict(color="#C0392B", dash="dash", width=2), annotation_text=f"{PASS_MARK:g} 分")
     fig.update_xaxes(title_text=group_word(by), type="category")
     fig.update_yaxes(title_text=f"{score_label(score)}得分", range=SCORE_RANGE)
     title = title or f"各{group_word(by)}{score_label(score)}得分分布"

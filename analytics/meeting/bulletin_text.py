@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analytics.meeting.meeting import SCORES, Meeting, quarter_text
+from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
 from analytics.scoring.alerts import MODEL_LEVELS, good_threshold
-from analytics.scoring.rubric import QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 
 RISE = 3.0  # a unit whose mean rose this much is named as 进步明显
 SOLID = 0.9  # full-marks share of a 基础 item named as done well
@@ -67,7 +67,7 @@ def basics(m: Meeting) -> list[str]:
     scores = "；".join(
         f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分"
         + (f"，{d}" if (d := delta(k[f"{s}_change"])) else "")
-        for s in SCORES
+        for s in COMPOSITES
     )
     second = f"{scores}。按综合等级，{graded}。"
     quads = "，".join(f"“{q}”{k[q]}个（占{pct(k[q] / max(len(frame), 1))}）" for q in QUADRANTS)
@@ -84,14 +84,14 @@ def achievements(m: Meeting) -> list[Part]:
 
 def _overall(m: Meeting) -> Part:
     k = m.kpis
-    changes = [k[f"{s}_change"] for s in SCORES]
+    changes = [k[f"{s}_change"] for s in COMPOSITES]
     excellent = int((m.frame["grade"] == m.rubric.grades[0][0]).sum())
-    means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in SCORES)
+    means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in COMPOSITES)
     best = m.rubric.grades[0][0]
     text = f"{_place(m)}{means}，{excellent}个党组织综合等级为“{best}”，占{pct(excellent / len(m.frame))}。"
     if any(c is None or pd.isna(c) for c in changes):
         return "评价工作全面开展。", text
-    rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(SCORES, changes, strict=True)]
+    rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(COMPOSITES, changes, strict=True)]
     heading = "整体质量稳中有升。" if max(changes) > 0.05 and min(changes) > -1 else "整体质量保持稳定。"
     if max(changes) < -0.05:
         heading = "整体质量有所波动。"
@@ -110,7 +110,7 @@ def _solid_items(m: Meeting) -> Part:
 
 def _leaders(m: Meeting) -> Part:
     tops = []
-    for s in SCORES:
+    for s in COMPOSITES:
         best = m.units.sort_values(f"{s}_rank", kind="stable").head(3)
         tops.append(f"{names(list(best['unit']))}{m.rubric.composite_name(s)}平均分位居前列")
     k = m.kpis
@@ -121,13 +121,13 @@ def _leaders(m: Meeting) -> Part:
 
 
 def _risers(m: Meeting) -> Part | None:
-    units = m.units.assign(best=m.units[[f"{s}_change" for s in SCORES]].max(axis=1))
+    units = m.units.assign(best=m.units[[f"{s}_change" for s in COMPOSITES]].max(axis=1))
     risen = units[units["best"] >= RISE].sort_values("best", ascending=False).head(3)
     if risen.empty:
         return None
     said = []
     for row in risen.itertuples():
-        s = max(SCORES, key=lambda c: getattr(row, f"{c}_change"))
+        s = max(COMPOSITES, key=lambda c: getattr(row, f"{c}_change"))
         said.append(f"{row.unit}{m.rubric.composite_name(s)}平均分{delta(getattr(row, f'{s}_change'))}")
     return "部分单位进步明显。", "；".join(said) + "，整改提升成效初步显现。"
 
@@ -174,7 +174,7 @@ def _lagging(m: Meeting) -> Part:
 
 def _items(m: Meeting) -> Part:
     said = []
-    for s in SCORES:
+    for s in COMPOSITES:
         top = m.indicators(s).head(3)
         listed = "、".join(
             f"{r.name}（平均失{r.lost:.1f}分，满分比例{r.full_marks_share * 100:.0f}%）" for r in top.itertuples()
@@ -243,7 +243,7 @@ def _help_lagging(m: Meeting) -> Part | None:
 
 
 def _fix_items(m: Meeting) -> Part:
-    top = [r.name for s in SCORES for r in m.indicators(s).head(2).itertuples()]
+    top = [r.name for s in COMPOSITES for r in m.indicators(s).head(2).itertuples()]
     return "严格对标对表，补齐短板弱项。", (
         f"针对{'、'.join(top)}等失分较多的指标，各党组织要严格落实“三会一课”、主题党日等制度，"
         "规范党内组织生活，及时完成线上录入，切实解决“形式上到位、质量上不高”的问题。"

@@ -20,9 +20,10 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from analytics.charts import charts, images
-from analytics.meeting.meeting import SCORES, Meeting, quarter_text, ranked_units, unit_items
+from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_items
 from analytics.meeting.wording import kpi_cards, lagging_lines, lowest_orgs, speaker_notes, unit_scores, warning_rows
 from analytics.scoring import alerts as warnings
+from analytics.scoring.rubric import COMPOSITES
 from analytics.scoring.views import imbalance_series
 
 FONT = "Microsoft YaHei"  # on every Windows PC in a meeting room; LibreOffice falls back to Noto Sans CJK
@@ -295,7 +296,7 @@ def items_slide(prs, meeting: Meeting, score: str) -> None:
 def imbalance_slide(prs, meeting: Meeting) -> None:
     """Gini, CV, Theil and the between-unit share over the quarters, both scores side by side."""
     slide = new_slide(prs, "单位之间不平衡程度趋势", meeting)
-    for i, score in enumerate(SCORES):
+    for i, score in enumerate(COMPOSITES):
         series = imbalance_series(meeting.trend, score)
         fig = charts.imbalance_trend(series).update_layout(legend=dict(orientation="h", y=-0.22, x=0))
         box = (MARGIN + Inches(6.2) * i, BODY_TOP + Inches(0.45), Inches(6.1), BODY_BOTTOM - BODY_TOP - Inches(0.45))
@@ -338,8 +339,8 @@ def deck_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
         ("封面", lambda: title_slide(prs, meeting)),
         ("总体情况", lambda: overview_slide(prs, meeting)),
         ("四象限", lambda: quadrant_slide(prs, meeting)),
-        *((f"单位排名 {s}", lambda s=s: ranking_slide(prs, meeting, s)) for s in SCORES),
-        *((f"指标 {s}", lambda s=s: items_slide(prs, meeting, s)) for s in SCORES),
+        *((f"单位排名 {s}", lambda s=s: ranking_slide(prs, meeting, s)) for s in COMPOSITES),
+        *((f"指标 {s}", lambda s=s: items_slide(prs, meeting, s)) for s in COMPOSITES),
         ("不平衡趋势", lambda: imbalance_slide(prs, meeting)),
         ("预警", lambda: warnings_slide(prs, meeting)),
         *((f"后进单位 {r.unit}", lambda r=r: lagging_slide(prs, meeting, r)) for r in meeting.lagging.itertuples()),

@@ -24,11 +24,11 @@ from analytics.accounts import audit
 from analytics.charts.images import chart_files, safe_name, warm_browser
 from analytics.meeting.bulletin import bulletin_bytes
 from analytics.meeting.deck import deck_bytes
-from analytics.meeting.meeting import MAX_LAGGING, SCORES, Meeting, figures
+from analytics.meeting.meeting import MAX_LAGGING, Meeting, figures
 from analytics.meeting.wording import rank_interval_text
 from analytics.scoring.alerts import COLUMN_LABELS, WARNINGS, good_threshold
 from analytics.scoring.imbalance import LABELS as IMBALANCE_LABELS
-from analytics.scoring.rubric import QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 from analytics.store import database as store
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -177,22 +177,25 @@ SCORE, RATE, SHARE, RATIO = "0.0", "0.00", "0.0%", "0.000"
 def _org_sheet(meeting: Meeting) -> Sheet:
     """Every organization of the meeting: both scores, quadrant, grades, each indicator's 0–1 score."""
     rubric, frame = meeting.rubric, meeting.frame.sort_values(["system", "unit", "org_name"])
-    names = {c: rubric.composite_name(c) for c in SCORES}
+    names = {c: rubric.composite_name(c) for c in COMPOSITES}
     columns = {"system": "所属系统", "unit": "单位名称", "org_name": "党组织名称", "org_type": "组织类型"}
     columns |= names | {"quadrant": "象限", "grade": "等级"}
-    columns |= {f"{c}_grade": f"{names[c]}等级" for c in SCORES}
+    columns |= {f"{c}_grade": f"{names[c]}等级" for c in COMPOSITES}
     columns |= {i.id: f"{i.id} {i.name}" for i in rubric.indicators}
     columns |= {"completeness": "数据完整率", "missing": "未填报项目", "rubric_version": "评分细则版本"}
     table = frame[list(columns)].rename(columns=columns)
     table["未填报项目"] = frame["missing"].map(
         lambda ids: "、".join(f"{i} {rubric.indicator(i).name}" for i in ids.split(",") if i) if ids else ""
     )
-    formats = {names[c]: SCORE for c in SCORES} | {f"{i.id} {i.name}": RATE for i in rubric.indicators}
-    grades = {h: GRADE_FILLS for h in ("等级", *(f"{names[c]}等级" for c in SCORES))}
+    formats = {names[c]: SCORE for c in COMPOSITES} | {f"{i.id} {i.name}": RATE for i in rubric.indicators}
+    grades = {h: GRADE_FILLS for h in ("等级", *(f"{names[c]}等级" for c in COMPOSITES))}
     narrow = {f"{i.id} {i.name}": 9 for i in rubric.indicators} | {h: 10 for h in grades} | {"数据完整率": 10}
     colors = grades | {"象限": QUADRANT_FILLS}
     return Sheet(
-        table.reset_index(drop=True), formats | {"数据完整率": SHARE}, colors, narrow | {names[c]: 10 for c in SCORES}
+        table.reset_index(drop=True),
+        formats | {"数据完整率": SHARE},
+        colors,
+        narrow | {names[c]: 10 for c in COMPOSITES},
     )
 
 
@@ -200,7 +203,7 @@ def _unit_sheet(meeting: Meeting) -> Sheet:
     """Per unit: organizations, each score's mean, rank, 5–95 % rank interval, change and share below 60; quadrants."""
     units, formats = meeting.units, {}
     table = pd.DataFrame({"所属系统": units["system"], "单位名称": units["unit"], "党组织数": units["organizations"]})
-    for c in SCORES:
+    for c in COMPOSITES:
         name = meeting.rubric.composite_name(c)
         table[f"{name}平均分"] = units[c]
         table[f"{name}名次"] = units[f"{c}_rank"].astype(int)
@@ -219,7 +222,7 @@ def _unit_sheet(meeting: Meeting) -> Sheet:
 def _imbalance_sheets(meeting: Meeting) -> dict[str, Sheet]:
     """SPEC §5 measures of both scores by unit and by system, and the per-quarter trend by unit."""
     rows = []
-    for c in SCORES:
+    for c in COMPOSITES:
         for by in ("unit", "system"):
             report = {k: v for k, v in meeting.imbalance(c, by).items() if k not in ("by", "score", "groups")}
             rows.append(
@@ -236,7 +239,7 @@ def _imbalance_sheets(meeting: Meeting) -> dict[str, Sheet]:
 
 
 def _trend_label(meeting: Meeting, column: str) -> str:
-    for c in SCORES:
+    for c in COMPOSITES:
         if column == c:
             return f"{meeting.rubric.composite_name(c)}平均分"
         if column.startswith(f"{c}_"):

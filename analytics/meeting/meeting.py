@@ -17,13 +17,12 @@ from analytics.charts import charts
 from analytics.scoring import alerts as warnings
 from analytics.scoring import imbalance, robustness, trends
 from analytics.scoring import views as dashboard
-from analytics.scoring.rubric import QUADRANTS, Rubric
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS, Rubric
 from analytics.scoring.scores import for_quarter, previous_quarter, quarter_parts
 from analytics.scoring.summary import require_quarter
 from analytics.store import database as store
 
 DISTRICT = "区直机关"
-SCORES = ("standardization", "integration")
 MAX_LAGGING = 5
 MAX_RANK_ROWS = 30  # more units than this do not fit one slide: the best 10 and the worst 20 are shown
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
@@ -97,15 +96,15 @@ def _scoped(frame: pd.DataFrame | None, filters: dict[str, str]) -> pd.DataFrame
 def unit_table(frame: pd.DataFrame, previous: pd.DataFrame | None, rubric: Rubric) -> pd.DataFrame:
     """Per unit: organizations, both means with rank and 5–95 % rank interval, change, quadrant counts, below 60."""
     out = frame.groupby("unit").agg(system=("system", "first"), organizations=("org_name", "size")).reset_index()
-    for score in SCORES:
+    for score in COMPOSITES:
         ranks = robustness.rank_intervals(frame, rubric, "unit", score)
         ranks = ranks.rename(columns={"mean": score, "rank": f"{score}_rank", "rank_p05": f"{score}_p05"})
         ranks = ranks.rename(columns={"rank_p95": f"{score}_p95"}).drop(columns="count")
         out = out.merge(ranks, on="unit", how="left")
-        below = frame.assign(below=frame[score] < 60).groupby("unit")["below"].mean()
+        below = frame.assign(below=frame[score] < imbalance.PASS_MARK).groupby("unit")["below"].mean()
         out[f"{score}_below_60"] = out["unit"].map(below)
     changes = trends.group_changes(frame, previous, by="unit")
-    out = out.merge(changes[["unit", *(f"{s}_change" for s in SCORES)]], on="unit", how="left")
+    out = out.merge(changes[["unit", *(f"{s}_change" for s in COMPOSITES)]], on="unit", how="left")
     counts = pd.crosstab(frame["unit"], frame["quadrant"]).reindex(columns=list(QUADRANTS), fill_value=0)
     out = out.merge(counts, left_on="unit", right_index=True, how="left")
     out[list(QUADRANTS)] = out[list(QUADRANTS)].fillna(0).astype(int)
@@ -116,9 +115,9 @@ def unit_table(frame: pd.DataFrame, previous: pd.DataFrame | None, rubric: Rubri
 def lagging_units(units: pd.DataFrame, rubric: Rubric, limit: int = MAX_LAGGING) -> pd.DataFrame:
     """Units whose mean of either score is below 良好, the lowest first, at most `limit`; `weak` names that score."""
     bar = warnings.good_threshold(rubric)
-    low = units[list(SCORES)].min(axis=1)  # NaN (nothing scored) is never below the bar
+    low = units[list(COMPOSITES)].min(axis=1)  # NaN (nothing scored) is never below the bar
     below = units[low < bar]
-    out = below.assign(weak=below[list(SCORES)].idxmin(axis=1), weak_score=low[low < bar])
+    out = below.assign(weak=below[list(COMPOSITES)].idxmin(axis=1), weak_score=low[low < bar])
     return out.sort_values(["weak_score", "unit"], kind="stable").head(limit).reset_index(drop=True)
 
 
@@ -170,7 +169,7 @@ def unit_items(meeting: Meeting, unit: str, composite: str) -> pd.DataFrame:
 
 def lowest_branch(meeting: Meeting) -> pd.Series:
     """The organization with the lowest of its two scores in scope (for the branch charts)."""
-    low = meeting.frame[list(SCORES)].min(axis=1).dropna()
+    low = meeting.frame[list(COMPOSITES)].min(axis=1).dropna()
     return meeting.frame.loc[low.idxmin() if len(low) else meeting.frame.index[0]]
 
 
@@ -182,7 +181,7 @@ def figures(meeting: Meeting) -> dict[str, go.Figure]:
         "四象限组织数": charts.quadrant_counts(frame["quadrant"].value_counts()),
         "平均得分趋势": charts.trend_lines(meeting.trend, title=f"{meeting.scope}平均得分趋势"),
     }
-    for score in SCORES:
+    for score in COMPOSITES:
         name = rubric.composite_name(score)
         report = meeting.imbalance(score)
         out[f"{name}_指标失分"] = charts.indicator_bars(meeting.indicators(score), title=f"{name}：各指标平均失分")
@@ -213,7 +212,7 @@ def _lagging_figures(meeting: Meeting) -> dict[str, go.Figure]:
     out[f"支部历季得分_{branch['org_name']}"] = charts.branch_history(
         history, threshold, title=f"{branch['org_name']}历季得分"
     )
-    weak = min(SCORES, key=lambda s: branch[s])
+    weak = min(COMPOSITES, key=lambda s: branch[s])
     lost = dashboard.lost_points(branch, meeting.rubric, weak)
     out[f"支部失分构成_{branch['org_name']}"] = charts.waterfall(
         lost, branch[weak], title=f"{branch['org_name']}：{meeting.rubric.composite_name(weak)}得分构成"

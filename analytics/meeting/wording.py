@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from analytics.charts import charts
-from analytics.meeting.meeting import SCORES, Meeting, quarter_text, ranked_units, unit_items
+from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_items
 from analytics.scoring import alerts as warnings
-from analytics.scoring.rubric import QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 from analytics.scoring.views import imbalance_series
 
 
@@ -55,7 +55,7 @@ def kpi_cards(meeting: Meeting) -> list[tuple[str, str, str, str]]:
             change_text(k[f"{s}_change"]),
             tone(k[f"{s}_change"], True),
         )
-        for s in SCORES
+        for s in COMPOSITES
     ]
     cards.append(
         ("参评党组织", f"{k['organizations']} 个", change_text(k["organizations_change"], 0, unit=" 个"), "flat")
@@ -109,7 +109,7 @@ def short_name(org_name: str, unit: str) -> str:
 def lowest_orgs(meeting: Meeting, unit: str, limit: int = 4) -> pd.DataFrame:
     """A unit's organizations with the lowest of their two scores first, as a display table."""
     frame = meeting.unit_frame(unit)
-    order = frame[list(SCORES)].min(axis=1).sort_values(kind="stable").index[:limit]
+    order = frame[list(COMPOSITES)].min(axis=1).sort_values(kind="stable").index[:limit]
     picked = frame.loc[order]
     return pd.DataFrame(
         {
@@ -134,10 +134,10 @@ def unit_scores(meeting: Meeting, row) -> pd.DataFrame:
     total = len(meeting.units)
     return pd.DataFrame(
         {
-            "得分": [meeting.rubric.composite_name(s) for s in SCORES],
-            "平均分": [score_text(getattr(row, s)) for s in SCORES],
-            "名次": [f"{int(getattr(row, f'{s}_rank'))}/{total}" for s in SCORES],
-            "比上季度": [change_text(getattr(row, f"{s}_change")) for s in SCORES],
+            "得分": [meeting.rubric.composite_name(s) for s in COMPOSITES],
+            "平均分": [score_text(getattr(row, s)) for s in COMPOSITES],
+            "名次": [f"{int(getattr(row, f'{s}_rank'))}/{total}" for s in COMPOSITES],
+            "比上季度": [change_text(getattr(row, f"{s}_change")) for s in COMPOSITES],
         }
     )
 
@@ -165,7 +165,7 @@ def _title_notes(m: Meeting) -> list[str]:
 def _overview_notes(m: Meeting) -> list[str]:
     k = m.kpis
     lines = [f"{label}：{value}（{change}）" for label, value, change, _ in kpi_cards(m)]
-    for s in SCORES:
+    for s in COMPOSITES:
         change = change_text(k[f"{s}_below_60_change"], 1, 100, " 个百分点")
         lines.append(
             f"{m.rubric.composite_name(s)}低于60分的党组织占 {share_text(k[f'{s}_below_60'])}（比上季度 {change}）。"
@@ -206,7 +206,7 @@ def _items_notes(m: Meeting, score: str) -> list[str]:
 
 def _imbalance_notes(m: Meeting) -> list[str]:
     lines = []
-    for s in SCORES:
+    for s in COMPOSITES:
         series = imbalance_series(m.trend, s).set_index("quarter")
         now = series.loc[m.quarter]
         share = "—" if pd.isna(now["between_share"]) else f"{now['between_share'] * 100:.0f}%"

@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from analytics.scoring import scores, trends
-from analytics.scoring.rubric import Rubric
+from analytics.scoring.rubric import COMPOSITES, Rubric
 
 MIN_FULL_MEMBERS = 3  # 党章: a branch needs 3 full members; fewer should join a 联合党支部
 DUE_SOON_MONTHS = 6
 FALL_POINTS = 3.0
 MAX_FALLING_UNITS = 10
 MODEL_LEVELS = ("市级样板", "区级示范")
-SCORES = ["standardization", "integration"]
 ORG = ["system", "unit", "org_name", "org_type"]
 
 WARNINGS: dict[str, tuple[str, str]] = {
@@ -159,10 +158,10 @@ def late_report(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
 def low_two_quarters(now: pd.DataFrame, before: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
     """Organizations with the same score in the lowest grade (较差) this quarter and last quarter."""
     lowest = rubric.grades[-1][0]
-    kept = before[["org_id", *SCORES, "integration_grade", "standardization_grade"]]
+    kept = before[["org_id", *COMPOSITES, "integration_grade", "standardization_grade"]]
     both = now.merge(kept, on="org_id", suffixes=("", "_previous"))
-    low = {c: (both[f"{c}_grade"] == lowest) & (both[f"{c}_grade_previous"] == lowest) for c in SCORES}
-    s_name, i_name = (rubric.composite_name(c) for c in SCORES)
+    low = {c: (both[f"{c}_grade"] == lowest) & (both[f"{c}_grade_previous"] == lowest) for c in COMPOSITES}
+    s_name, i_name = (rubric.composite_name(c) for c in COMPOSITES)
     both["low_in"] = np.select(
         [low["standardization"] & low["integration"], low["standardization"]],
         [f"{s_name}、{i_name}", s_name],
@@ -176,10 +175,10 @@ def units_falling(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     """Units whose mean score fell by 3 points or more since last quarter, the largest fall first, at most 10."""
     # (system, unit): a unit name is unique only within its system
     changes = trends.group_changes(now, before, by=["system", "unit"])  # type: ignore[arg-type]
-    worst = changes[[f"{c}_change" for c in SCORES]].min(axis=1).round(scores.THRESHOLD_DIGITS)
+    worst = changes[[f"{c}_change" for c in COMPOSITES]].min(axis=1).round(scores.THRESHOLD_DIGITS)
     changes["largest_fall"] = -worst
     columns = ["system", "unit", "largest_fall"]
-    columns += [f"{c}{suffix}" for c in SCORES for suffix in ("_previous", "", "_change")]
+    columns += [f"{c}{suffix}" for c in COMPOSITES for suffix in ("_previous", "", "_change")]
     falling = changes.loc[worst <= -FALL_POINTS, columns]
     return (
         falling.sort_values(["largest_fall", "system", "unit"], ascending=[False, True, True])

@@ -25,11 +25,10 @@ import pyarrow as pa
 from analytics.scoring import alerts as warnings
 from analytics.scoring import robustness, rubric_versions, scores
 from analytics.scoring import views as dashboard
-from analytics.scoring.rubric import Rubric, parse_rubric
+from analytics.scoring.rubric import COMPOSITES, Rubric, parse_rubric
 from analytics.store import database as store
 
 RANKED_BY = ("unit", "system")
-RANKED_SCORES = ("standardization", "integration")
 # Above this many organizations in the latest quarter nothing is kept: the pages' all-quarter frame alone would
 # take gigabytes (5M organizations × 8 quarters ≈ 8 GB), and such a store is served by precomputed tables
 # behind another engine (docs/scaling.md), not by these pages.
@@ -135,7 +134,7 @@ class Sources(Protocol):
 
 def latest_names(quarter: str) -> set[tuple[str, str]]:
     """(name, arg) of every result kept of a state whose latest quarter is `quarter`."""
-    ranks = {("ranks", ranks_arg(quarter, by, score)) for by in RANKED_BY for score in RANKED_SCORES}
+    ranks = {("ranks", ranks_arg(quarter, by, score)) for by in RANKED_BY for score in COMPOSITES}
     lists = {("warnings", warnings_arg(quarter, kind)) for kind in warnings.WARNINGS}
     return {("summary", ""), ("trend", ""), ("quarter", quarter), ("stability", quarter)} | ranks | lists
 
@@ -152,7 +151,7 @@ def latest(sources: Sources, quarter: str) -> dict[tuple[str, str], pd.DataFrame
     for kind, frame in sources.warnings(quarter).items():
         results["warnings", warnings_arg(quarter, kind)] = frame
     for by in RANKED_BY:
-        for score in RANKED_SCORES:
+        for score in COMPOSITES:
             results["ranks", ranks_arg(quarter, by, score)] = sources.ranks(quarter, by, score)
     return results
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from analytics.scoring.rubric import QUADRANTS, Rubric
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS, Rubric
 
 DRAWS = 1000
 SPREAD = 0.25
@@ -87,7 +87,7 @@ def _sides(
     """
     low, high = weights.min(axis=0), weights.max(axis=0)
     out = []
-    for composite in ("standardization", "integration"):
+    for composite in COMPOSITES:
         cols = [k for k, i in enumerate(rubric.indicators) if i.composite == composite]
         d, nothing, applicable = _margins(frame, rubric, composite)
         band = 1e-8 * (applicable @ high[cols])
@@ -116,7 +116,7 @@ def _kept_draws(
     n = len(frame)
     ok = []  # per composite: (rows drawn, kept matrix of those rows, constant kept of the others)
     exact = np.zeros(n, dtype=bool)
-    for k, (composite, (d, band, high, low)) in enumerate(zip(("standardization", "integration"), sides, strict=True)):
+    for k, (composite, (d, band, high, low)) in enumerate(zip(COMPOSITES, sides, strict=True)):
         cols = [j for j, i in enumerate(rubric.indicators) if i.composite == composite]
         nominal_high = np.isin(nominal, (0, 1) if k == 0 else (0, 2))
         drawn = ~(high | low)

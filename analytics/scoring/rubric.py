@@ -10,6 +10,8 @@ from analytics import ROOT
 from analytics.template import NUMERIC_TYPES, load_template
 
 RUBRIC_PATH = ROOT / "data" / "rubric.toml"
+# SPEC §4: the two composite scores, declared here once; the rubric file must declare exactly these [[composites]]
+COMPOSITES = ("standardization", "integration")
 KINDS = ("count", "rate", "share", "flag", "grade", "term")
 CONDITION_KEYS = {"column", "at_least", "greater_than", "present", "not_in", "quarter"}
 INDICATOR_KEYS = {
@@ -233,7 +235,7 @@ def parse_rubric(text: str) -> Rubric:
     if not str(raw.get("version", "")).strip():
         raise RubricError("评分细则缺少版本号 version。")
     composites = tuple((str(c["id"]), str(c.get("name", c["id"]))) for c in raw.get("composites", []))
-    if {c for c, _ in composites} != {"standardization", "integration"}:
+    if {c for c, _ in composites} != set(COMPOSITES):
         raise RubricError("评分细则须定义两个综合指数：standardization（标准化建设）与 integration（党建业务融合）。")
     indicators = tuple(_indicator(i, {c for c, _ in composites}) for i in raw.get("indicators", []))
     ids = [i.id for i in indicators]
@@ -243,7 +245,7 @@ def parse_rubric(text: str) -> Rubric:
         if not any(i.composite == composite for i in indicators):
             raise RubricError(f"综合指数「{label}」没有任何指标。")
     grade_of = raw.get("grade_of", "standardization")
-    if grade_of not in ("standardization", "integration", "min", "mean"):
+    if grade_of not in (*COMPOSITES, "min", "mean"):
         raise RubricError(f"grade_of 应为 standardization、integration、min 或 mean，现为「{grade_of}」。")
     threshold = _number(raw, "quadrant_threshold", "象限阈值")
     if threshold is None or not 0 < threshold <= 100:

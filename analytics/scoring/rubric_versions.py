@@ -11,7 +11,7 @@ import tomlkit
 from analytics.accounts import audit
 from analytics.accounts.access import require
 from analytics.accounts.auth import User
-from analytics.scoring.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
+from analytics.scoring.rubric import COMPOSITES, RUBRIC_PATH, Rubric, RubricError, parse_rubric
 from analytics.scoring.scores import for_quarter
 from analytics.store import database as store
 
@@ -64,7 +64,7 @@ def save(con: duckdb.DuckDBPyConnection, user: User, text: str) -> Rubric:
             {"v": rubric.version, "t": text, "by": user.name, "at": dt.datetime.now()},
         )
         audit.record(con, user.name, "rubric_change", old_version=old.version, new_version=rubric.version)
-        con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+        store.bump_data_version(con)
     return rubric
 
 
@@ -81,7 +81,7 @@ def preview(con: duckdb.DuckDBPyConnection, quarter: str, old: Rubric, new: Rubr
     before, after = for_quarter(con, quarter, old), for_quarter(con, quarter, new)
     merged = before.merge(after, on="org_id", suffixes=("_old", "_new"))
     units = {}
-    for score in ("standardization", "integration"):
+    for score in COMPOSITES:
         table = merged.groupby("unit_old")[[f"{score}_old", f"{score}_new"]].mean()
         table["rank_old"] = table[f"{score}_old"].rank(ascending=False, method="min").astype(int)
         table["rank_new"] = table[f"{score}_new"].rank(ascending=False, method="min").astype(int)

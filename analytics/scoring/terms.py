@@ -22,7 +22,7 @@ def set_term_years(con: duckdb.DuckDBPyConnection, system: str, unit: str, org_n
         raise store.StoreError(f"找不到党组织「{system} / {unit} / {org_name}」，请核对所属系统、单位和党组织名称。")
     with store.transaction(con):
         con.execute(f"UPDATE organizations SET term_years = $y WHERE {where}", keys | {"y": years})
-        con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+        store.bump_data_version(con)
 
 
 def term_overrides(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

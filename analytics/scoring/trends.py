@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.scoring.rubric import COMPOSITES
 from analytics.scoring.scores import previous_quarter
 
 KEYS = ["org_id", "system", "unit", "org_name"]
-SCORES = ["standardization", "integration"]
 
 
 def org_changes(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -16,30 +16,32 @@ def org_changes(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.Data
     Organizations new this quarter have empty previous values; organizations that reported last quarter
     but not this one are left out (the warnings page lists them as missing reports).
     """
-    cols = [*KEYS, *SCORES, "quadrant"]
+    cols = [*KEYS, *COMPOSITES, "quadrant"]
     out = current[cols].copy()
     if previous is None or previous.empty:
-        for name in SCORES:
+        for name in COMPOSITES:
             out[f"{name}_previous"] = float("nan")
             out[f"{name}_change"] = float("nan")
         out["quadrant_previous"] = None
         return out
-    before = previous[["org_id", *SCORES, "quadrant"]].rename(columns=lambda c: c if c == "org_id" else f"{c}_previous")
+    before = previous[["org_id", *COMPOSITES, "quadrant"]].rename(
+        columns=lambda c: c if c == "org_id" else f"{c}_previous"
+    )
     out = out.merge(before, on="org_id", how="left")
-    for name in SCORES:
+    for name in COMPOSITES:
         out[f"{name}_change"] = out[name] - out[f"{name}_previous"]
     return out
 
 
 def group_changes(current: pd.DataFrame, previous: pd.DataFrame | None, by: str = "unit") -> pd.DataFrame:
     """Per group: mean of each score this quarter and last quarter (over all organizations each time), and the change."""
-    now = current.groupby(by)[SCORES].mean()
+    now = current.groupby(by)[list(COMPOSITES)].mean()
     if previous is None or previous.empty:
-        before = pd.DataFrame(index=now.index, columns=SCORES, dtype=float)
+        before = pd.DataFrame(index=now.index, columns=COMPOSITES, dtype=float)
     else:
-        before = previous.groupby(by)[SCORES].mean()
+        before = previous.groupby(by)[list(COMPOSITES)].mean()
     out = now.join(before.add_suffix("_previous"), how="left")
-    for name in SCORES:
+    for name in COMPOSITES:
         out[f"{name}_change"] = out[name] - out[f"{name}_previous"]
     return out.reset_index()
 

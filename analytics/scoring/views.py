@@ -7,12 +7,11 @@ import numpy as np
 import pandas as pd
 
 from analytics.scoring import imbalance
-from analytics.scoring.rubric import QUADRANTS, Rubric
+from analytics.scoring.rubric import COMPOSITES, QUADRANTS, Rubric
 from analytics.scoring.scores import as_frame, for_quarter, previous_quarter, scores_relation
 from analytics.store import database as store
 from analytics.template import load_template
 
-SCORES = ("standardization", "integration")
 FILTERS = ("system", "unit", "org_type")
 
 
@@ -47,10 +46,10 @@ def all_scores_summary(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.Dat
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _quarter_figures(frame: pd.DataFrame, threshold: float = 60.0) -> dict:
+def _quarter_figures(frame: pd.DataFrame, threshold: float = imbalance.PASS_MARK) -> dict:
     counts = frame["quadrant"].value_counts()
     out = {"organizations": len(frame), "completeness": frame["completeness"].mean()}
-    for score in SCORES:
+    for score in COMPOSITES:
         out[score] = frame[score].mean()
         out[f"{score}_below_60"] = (frame[score] < threshold).mean() if len(frame) else np.nan
     out |= {q: int(counts.get(q, 0)) for q in QUADRANTS}
@@ -72,7 +71,7 @@ def quarter_trend(scored: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for quarter, frame in scored.groupby("quarter", sort=True):
         row = {"quarter": quarter, "organizations": len(frame)}
-        for score in SCORES:
+        for score in COMPOSITES:
             report = imbalance.imbalance_report(frame, "unit", score)
             row[score] = frame[score].mean()
             for key in ("gini", "cv", "theil_total", "between_share"):

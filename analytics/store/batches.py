@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from analytics.store.database import value_columns
+from analytics.store.database import changed_fields_sql
 
 
 def batch_file(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[str, bytes] | None:
@@ -19,14 +19,13 @@ def batch_file(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[str, byte
 
 def batch_changes(con: duckdb.DuckDBPyConnection, batch_id: int) -> pd.DataFrame:
     """Organizations of a batch with what each replaced: new or changed (and which fields)."""
-    cols = value_columns()
-    fields = ", ".join(f"CASE WHEN n.{c} IS DISTINCT FROM p.{c} THEN '{c}' END" for c in cols)
+    fields = changed_fields_sql("n", "p")
     return con.execute(
         f"""SELECT o.system, o.unit, o.org_name,
                    CASE WHEN p.org_id IS NULL THEN 'new'
-                        WHEN len(list_filter([{fields}], lambda x: x IS NOT NULL)) > 0 THEN 'changed'
+                        WHEN len({fields}) > 0 THEN 'changed'
                         ELSE 'unchanged' END AS change,
-                   CASE WHEN p.org_id IS NULL THEN [] ELSE list_filter([{fields}], lambda x: x IS NOT NULL) END AS fields
+                   CASE WHEN p.org_id IS NULL THEN [] ELSE {fields} END AS fields
             FROM records n JOIN organizations o USING (org_id)
             LEFT JOIN records p ON p.org_id = n.org_id AND p.quarter = n.quarter
                  AND p.replaced_by = n.batch_id AND p.batch_id <> n.batch_id

@@ -176,7 +176,8 @@ def data_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(rows[0][0]) if rows else 0
 
 
-def _bump_version(con: duckdb.DuckDBPyConnection) -> None:
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark the data changed (inside the caller's transaction): every cache keyed on data_version() misses."""
     con.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
 
 
@@ -216,15 +217,20 @@ def _register_incoming(con: duckdb.DuckDBPyConnection, records: pd.DataFrame) ->
     con.register("incoming", table.add_column(0, "seq", pa.array(np.arange(1, len(frame) + 1, dtype=np.int64))))
 
 
+def changed_fields_sql(new: str, old: str) -> str:
+    """SQL of the list of value columns (template names) in which row alias `new` differs from row alias `old`."""
+    cases = ", ".join(f"CASE WHEN {new}.{c} IS DISTINCT FROM {old}.{c} THEN '{c}' END" for c in value_columns())
+    return f"list_filter([{cases}], lambda x: x IS NOT NULL)"
+
+
 def _changes_sql() -> str:
     """Per incoming row: new / changed / unchanged against the current row, and which fields differ."""
-    cols = value_columns()
-    differs = " OR ".join(f"i.{c} IS DISTINCT FROM c.{c}" for c in cols)
-    fields = ", ".join(f"CASE WHEN i.{c} IS DISTINCT FROM c.{c} THEN '{c}' END" for c in cols)
+    differs = " OR ".join(f"i.{c} IS DISTINCT FROM c.{c}" for c in value_columns())
+    fields = changed_fields_sql("i", "c")
     return f"""
         SELECT i.seq, i.system, i.unit, i.org_name, o.org_id,
                CASE WHEN c.org_id IS NULL THEN 'new' WHEN {differs} THEN 'changed' ELSE 'unchanged' END AS change,
-               CASE WHEN c.org_id IS NULL THEN [] ELSE list_filter([{fields}], lambda x: x IS NOT NULL) END AS fields
+               CASE WHEN c.org_id IS NULL THEN [] ELSE {fields} END AS fields
         FROM incoming i
         LEFT JOIN organizations o USING (system_key, unit_key, name_key)
         LEFT JOIN records c ON c.org_id = o.org_id AND c.quarter = $quarter AND c.replaced_by IS NULL
@@ -354,7 +360,7 @@ def _insert_batch(con, report: Report, data: bytes, digest: str, uploader: str, 
         },
     )
     con.execute("INSERT INTO batch_files VALUES ($batch, $content)", {"batch": batch, "content": data})
-    _bump_version(con)
+    bump_data_version(con)
     counts = (int(changes.get(kind, 0)) for kind in ("new", "changed", "unchanged"))
     return LoadResult(batch, report.quarter, report.row_count, *counts, report.rejected_rows)
 
@@ -400,7 +406,7 @@ def rollback(
                 "UPDATE batches SET status = 'rolled_back', rolled_back_at = $at, rolled_back_by = $user WHERE batch_id = $batch",
                 params | {"at": dt.datetime.now(), "user": user},
             )
-            _bump_version(con)
+            bump_data_version(con)
             result = RollbackResult(batch_id, withdrawn, restored, later)
             if inside is not None:
                 inside(con, result)
