@@ -1,7 +1,7 @@
 """The 季度通报 (DOCX): the committee's own report form — 基本情况, 主要成效, 存在问题, 下步工作建议.
 
 Written from the numbers with templated sentences (no language model), in the voice of the committee's
-2023 report (seed/000): numbered four-character headings, named units and branches, concrete counts.
+2023 report: numbered four-character headings, named units and branches, concrete counts.
 The page follows GB/T 9704 for official documents: A4, 仿宋 三号 body, 黑体 / 楷体 headings, 28 pt lines.
 """
 

@@ -311,8 +311,8 @@ def export_files(
 ) -> dict[str, bytes]:
     """File name -> bytes for each format asked for (pptx, xlsx, docx, png), all charts by one warm browser.
 
-    Charts land under '图表/'. The caller writes or offers the files; once the roles issue lands, the
-    caller also records (meeting.user, quarter, scope, formats) in the audit log.
+    Charts land under '图表/'. The caller writes or offers the files and records the export in the audit log
+    (record_export: meeting.user, quarter, scope, formats).
     """
     wanted = [f for f in FORMATS if f in set(formats)]
     total, done, out = sum(_WEIGHTS[f] for f in wanted) or 1.0, 0.0, {}

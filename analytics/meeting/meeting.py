@@ -49,7 +49,7 @@ class Meeting:
     district: str = DISTRICT
     filters: dict[str, str] = field(default_factory=dict)
     made: dt.date = field(default_factory=dt.date.today)
-    user: str | None = None  # who asked for the export: the roles issue writes it to the audit log
+    user: str | None = None  # who asked for the export, as record_export writes it to the audit log
 
     @property
     def system(self) -> str | None:

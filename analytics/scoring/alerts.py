@@ -1,6 +1,6 @@
 """Warnings (预警) of a quarter: the organizations and units to follow up, one table per kind.
 
-Each kind answers one problem of the committee's own report (seed/000): overdue elections, branches
+Each kind answers one problem of the committee's own 2023 report: overdue elections, branches
 with fewer than 3 full members, vacant secretaries, reports missing or sent late, lasting low scores,
 falling units and 示范/样板 branches that no longer deserve the title. Everything is one query or one
 whole-frame pandas step per kind; nothing loops over organizations.

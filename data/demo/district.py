@@ -2,7 +2,7 @@
 
 Read by generate.py. Organization names are the unit name followed by one of the suffixes below; the
 type follows from the suffix (…党委, …党总支, …联合党支部, else 党支部). The planted facts mirror the
-committee's 2023 report (seed/000): 两张皮 and 业务化 units, uneven 三会一课 across systems, branches
+committee's 2023 report: 两张皮 and 业务化 units, uneven 三会一课 across systems, branches
 with fewer than 3 full members, overdue elections, vacant secretaries, 4 市级样板 and 13 区级示范 branches.
 """
 

@@ -1,4 +1,4 @@
-"""Run the ingest path under the limits of issue 8: 2 GB of address space (the caller adds a timeout).
+"""Run the ingest path under the limits a hostile file must not break: 2 GB of address space (the caller adds a timeout).
 
 python tests/corpus/limited.py ingest FILE     # ingest_bytes; prints one JSON object
 python tests/corpus/limited.py cli ARGS...     # python -m analytics ARGS..., as a user runs it

@@ -1,4 +1,4 @@
-"""Hostile upload files (issue 8, item 4), written byte for byte the same on every run.
+"""Hostile upload files, written byte for byte the same on every run.
 
     python tests/corpus/make_corpus.py DIR      # writes every file into DIR
 

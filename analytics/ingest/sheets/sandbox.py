@@ -1,4 +1,4 @@
-"""Run a file reader in a forked child under a memory and a time limit (issue 8: no file takes the server down).
+"""Run a file reader in a forked child under a memory and a time limit: no file takes the server down.
 
 calamine builds every sheet as one dense rows × columns block and trusts counts written in the file, so a few
 hundred bytes can ask it for hundreds of gigabytes; a failed allocation in Rust aborts the whole process instead
