@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.store import database as store
-from pages._leader import warm_up
+from pages._cache import warm_up
 from pages._session import login_page, navigation_for, sign_out, signed_in
 
 st.set_page_config(page_title="党建质量看板", page_icon=":material/flag:", layout="wide")

@@ -6,7 +6,8 @@ import streamlit as st
 
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
-from pages._leader import SCORE_NAMES, current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
+from pages._cache import current_rubric, scores_or_stop
+from pages._filters import quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
 
 
@@ -17,7 +18,7 @@ def composite_page(composite: str) -> None:
     scored = scores_or_stop()
     filters = sidebar_filters(scored)
     frame = quarter_or_stop(scored, filters)
-    name = SCORE_NAMES[composite]
+    name = rubric.composite_name(composite)
     st.title(f"{filters.quarter} {name}")
     summary = dashboard.indicator_summary(frame, rubric, composite)
     top = summary.head(3)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import streamlit as st
 
+from analytics.accounts import audit
+from analytics.meeting.exports import xlsx_bytes
 from analytics.problems import Problem, problems_frame
 from analytics.store import database as store
 
@@ -105,3 +107,16 @@ def upload_link() -> None:
         st.page_link("pages/upload.py", label="去上传数据", icon=":material/upload_file:")
     else:
         st.caption("上传数据需要分析员或管理员账户。")
+
+
+def audited_workbook(sheets: dict[str, pd.DataFrame], file_name: str, quarter: str) -> Callable[[], bytes]:
+    """A download button's data: the XLSX written on click, and the export written to the audit log (SPEC §7)."""
+    db, user = db_file(), st.session_state["user"].name
+
+    def build() -> bytes:
+        data = xlsx_bytes(sheets)
+        with store.connect(db) as con, store.transaction(con):
+            audit.record(con, user, "export", quarter=quarter, files=[file_name])
+        return data
+
+    return build

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from analytics.scoring import alerts as warnings
-from pages._leader import audited_workbook, current_rubric, scores_or_stop, sidebar_filters, warning_lists
+from pages._cache import current_rubric, scores_or_stop
+from pages._filters import sidebar_filters, warning_lists
 from pages._session import ensure_app_frame
-from pages._ui import show_table
+from pages._ui import audited_workbook, show_table
 
 ensure_app_frame()
 current_rubric()

@@ -4,7 +4,8 @@ import streamlit as st
 
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
-from pages._leader import branch_stability, current_rubric, quarter_scores, scores_or_stop, sidebar_filters
+from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
+from pages._filters import sidebar_filters
 from pages._session import ensure_app_frame
 from pages._ui import connection
 

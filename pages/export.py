@@ -4,7 +4,8 @@ import streamlit as st
 
 from analytics.charts.images import ImageError
 from analytics.meeting import exports, meeting
-from pages._leader import current_rubric, quarter_or_stop, scores_or_stop, sidebar_filters
+from pages._cache import current_rubric, scores_or_stop
+from pages._filters import quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
 from pages._ui import connection
 

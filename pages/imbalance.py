@@ -5,15 +5,8 @@ import streamlit as st
 from analytics.charts import charts
 from analytics.scoring import imbalance
 from analytics.scoring import views as dashboard
-from pages._leader import (
-    current_rubric,
-    open_branch,
-    quarter_or_stop,
-    rank_intervals,
-    scores_or_stop,
-    sidebar_filters,
-    trend,
-)
+from pages._cache import current_rubric, scores_or_stop, trend
+from pages._filters import open_branch, quarter_or_stop, rank_intervals, sidebar_filters
 from pages._session import ensure_app_frame
 
 ensure_app_frame()

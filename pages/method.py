@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.scoring import robustness
 from analytics.scoring.rubric import indicator_rows
-from pages._leader import current_rubric
+from pages._cache import current_rubric
 from pages._session import ensure_app_frame
 
 ensure_app_frame()

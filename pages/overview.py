@@ -5,16 +5,8 @@ import streamlit as st
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import QUADRANTS
-from pages._leader import (
-    current_rubric,
-    fmt_change,
-    open_branch,
-    quarter_or_stop,
-    scores_or_stop,
-    sidebar_filters,
-    stability,
-    trend,
-)
+from pages._cache import current_rubric, scores_or_stop, stability, trend
+from pages._filters import fmt_change, open_branch, quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
 
 ensure_app_frame()

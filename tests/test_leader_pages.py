@@ -171,7 +171,7 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
     from analytics.scoring import robustness, rubric_versions, scores
     from analytics.scoring import views as dashboard
     from analytics.scoring.rubric import parse_rubric
-    from pages import _leader
+    from pages import _cache
 
     at = page("overview", keep_quarter="2024Q3", keep_system="经济系统")  # filters make pages slice the frames
     for name in ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"):
@@ -183,12 +183,12 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
         rubric = parse_rubric(text)
         summary = dashboard.all_scores_summary(con, rubric)
         quarter = scores.for_quarter(con, "2024Q3", rubric)
-    shared = _leader._all_scores(str(demo_db), version, text)
-    assert shared is _leader._all_scores(str(demo_db), version, text)  # one object, handed to every page
+    shared = _cache._all_scores(str(demo_db), version, text)
+    assert shared is _cache._all_scores(str(demo_db), version, text)  # one object, handed to every page
     pd.testing.assert_frame_equal(shared, summary, check_exact=True)
     pd.testing.assert_frame_equal(
-        _leader._quarter_scores(str(demo_db), version, text, "2024Q3"), quarter, check_exact=True
+        _cache._quarter_scores(str(demo_db), version, text, "2024Q3"), quarter, check_exact=True
     )
     pd.testing.assert_frame_equal(
-        _leader._stability(str(demo_db), version, text, "2024Q3"), robustness.quadrant_stability(quarter, rubric)
+        _cache._stability(str(demo_db), version, text, "2024Q3"), robustness.quadrant_stability(quarter, rubric)
     )

@@ -1,0 +1,100 @@
+"""The sidebar selection shared by the leader pages (quarter, system, unit, org type, score), kept across pages and
+in the URL, and the cached reads narrowed to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import COMPOSITES
+from pages import _cache
+
+ALL = "全部"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar selection shared by the leader pages."""
+
+    quarter: str
+    system: str | None
+    unit: str | None
+    org_type: str | None
+    score: str
+    score_name: str  # the rubric's name of the selected composite
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of the frame inside the selected system, unit and org type."""
+        return dashboard.filtered(frame, system=self.system, unit=self.unit, org_type=self.org_type)
+
+    @property
+    def selection(self) -> tuple:
+        """(quarter, score, system, unit, org type): the cache key of reads narrowed to this selection."""
+        return (self.quarter, self.score, self.system, self.unit, self.org_type)
+
+
+def _remembered(key: str, options: list[str], default: str) -> int:
+    """Index of the value kept in session state or the URL, else of the default."""
+    value = st.session_state.get(f"keep_{key}") or st.query_params.get(key) or default
+    return options.index(value) if value in options else options.index(default)
+
+
+def _select(label: str, key: str, options: list[str], default: str, fmt=str) -> str:
+    index = _remembered(key, options, default)
+    value = st.sidebar.selectbox(label, options, index=index, key=f"w_{key}", format_func=fmt)
+    st.session_state[f"keep_{key}"] = value
+    return value
+
+
+def sidebar_filters(scored: pd.DataFrame) -> Filters:
+    """Quarter, system, unit, org type and score in the sidebar, kept across pages and in the URL."""
+    quarters = sorted(scored["quarter"].unique(), reverse=True)
+    quarter = _select("季度", "quarter", quarters, quarters[0])
+    in_quarter = scored[scored["quarter"] == quarter]
+    system = _select("系统", "system", [ALL, *sorted(in_quarter["system"].unique())], ALL)
+    units = in_quarter if system == ALL else in_quarter[in_quarter["system"] == system]
+    unit = _select("单位", "unit", [ALL, *sorted(units["unit"].unique())], ALL)
+    org_type = _select("组织类型", "org_type", [ALL, *sorted(in_quarter["org_type"].unique())], ALL)
+    rubric = _cache.current_rubric()
+    score = _select("得分", "score", list(COMPOSITES), COMPOSITES[0], rubric.composite_name)
+    chosen = {"quarter": quarter, "system": system, "unit": unit, "org_type": org_type, "score": score}
+    st.query_params.from_dict({k: v for k, v in chosen.items() if v != ALL})
+    narrowed = (None if v == ALL else v for v in (system, unit, org_type))
+    return Filters(quarter, *narrowed, score, rubric.composite_name(score))
+
+
+def quarter_or_stop(scored: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The filtered rows (every score column) of the selected quarter; an empty selection says so and stops."""
+    frame = filters.apply(_cache.quarter_scores(filters.quarter))
+    if frame.empty:
+        st.warning(f"{filters.quarter} 在当前筛选条件下没有党组织的数据，请调整左侧的系统、单位或组织类型。")
+        st.stop()
+    return frame
+
+
+def fmt_change(value: float | None, digits: int = 1, scale: float = 1.0, unit: str = "") -> str | None:
+    """A metric delta as text ("+2.3"), or None when there is no previous quarter."""
+    if value is None or pd.isna(value):
+        return None
+    return f"{value * scale:+.{digits}f}{unit}"
+
+
+def open_branch(org_id: int, unit: str | None = None) -> None:
+    """Go to 支部画像 for one organization."""
+    st.session_state["branch_org_id"] = int(org_id)
+    if unit:
+        st.session_state["keep_unit"] = unit
+    st.switch_page("pages/branch.py")
+
+
+def rank_intervals(filters: Filters, by: str) -> pd.DataFrame:
+    """Group ranks of the selection with 5–95 % intervals under weight perturbation."""
+    return _cache.rank_intervals(filters.selection, by)
+
+
+def warning_lists(filters: Filters) -> dict[str, pd.DataFrame]:
+    """Every warning list of the selected quarter (alerts.WARNINGS order), filtered to the selection."""
+    return {kind: filters.apply(frame) for kind, frame in _cache.warnings_for(filters.quarter).items()}
