@@ -214,6 +214,7 @@ def resaved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return found
 
 
+@pytest.mark.slow
 def test_every_format_is_re_saved_by_libreoffice(resaved: dict[str, bytes]):
     assert len(resaved) == len(WRITERS) * 3
 
