@@ -18,9 +18,9 @@ CHOICE_TYPES = {"org_type", "grade", "level"}
 # Decoration that carries no meaning in a header (after NFKC, which makes （）［］＂ ASCII): quotation marks of every
 # kind and required-field stars; bracketed hints and units anywhere, innermost first: (次) (是/否) 【必填】 〔人〕;
 # a leading list number (1. 1、 (1); NFKC makes ① a 1) and 其中:; a trailing colon.
-_QUOTES = re.compile(r"[\"'“”‘’「」『』《》〈〉«»‹›*※]")
-_BRACKETED = re.compile(r"[(\[【{〔〖][^()\[\]【】{}〔〕〖〗]*[)\]】}〕〗]")
-_LEADING = re.compile(r"^(?:\(?\d{1,2}[.、)]?|[一二三四五六七八九十]{1,3}、)?(?:其中[:：]?)?")
+_QUOTES = re.compile(r"[\"'“”‘’‚‛„‟「」『』《》〈〉〝〞〟«»‹›*※]")
+_BRACKETED = re.compile(r"[(\[【{〔〖〘⦅][^()\[\]【】{}〔〕〖〗〘〙⦅⦆]*[)\]】}〕〗〙⦆]")
+_LEADING = re.compile(r"^(?:\(?\d{1,2}[.、)]?|[一二三四五六七八九十]{1,3}、)?(?:其中[:,、]?)?")
 _TRAILING = re.compile(r"[:：]+$")
 _WHITESPACE = re.compile(r"\s+")
 # suggest_columns: how alike two header keys must be for one to be offered for the other (see _likeness)

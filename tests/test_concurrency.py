@@ -26,6 +26,10 @@ from tests.helpers import same_state, snapshot
 from tests.records import QUARTER_TITLES, csv_bytes, org
 from tests.sessions import browser_sign_in
 
+pytestmark = (
+    pytest.mark.slow
+)  # many sessions, processes and a real server at once: `make test` runs them, `make test-fast` does not
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-1"
 CHROMIUM = "/usr/bin/chromium"

@@ -21,6 +21,10 @@ from analytics.problems import format_problem
 from analytics.store import database as store
 from tests.corpus import make_corpus
 
+pytestmark = (
+    pytest.mark.slow
+)  # hostile files, each read in limited child processes: `make test` runs them, `make test-fast` does not
+
 ROOT = Path(__file__).resolve().parent.parent
 LIMITED = ROOT / "tests" / "corpus" / "limited.py"
 SECONDS = 60

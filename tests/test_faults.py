@@ -25,6 +25,9 @@ from analytics.store import database as store
 from tests.helpers import cli, same_state, snapshot
 from tests.records import csv_bytes, load, org
 
+# Killed processes, full disks, read-only directories: `make test` runs them, `make test-fast` does not
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

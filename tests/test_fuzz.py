@@ -11,6 +11,7 @@ import os
 import zipfile
 
 import pandas as pd
+import pytest
 import xlsxwriter
 import xlwt
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 
 from analytics.ingest.records import ingest_bytes
 from analytics.template import load_template
+
+pytestmark = pytest.mark.slow  # generated workbooks by the hundred: `make test` runs them, `make test-fast` does not
 
 TEMPLATE = load_template()
 TITLE = "2024年第一季度区直机关基层党组织建设情况统计表"

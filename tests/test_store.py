@@ -216,6 +216,7 @@ def _load_all(con, uploads) -> list[int]:
     return ids
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(before=st.lists(upload_strategy, max_size=3), extra=upload_strategy)
 def test_load_then_roll_back_gives_the_identical_dump(tmp_path_factory, before, extra):
@@ -228,6 +229,7 @@ def test_load_then_roll_back_gives_the_identical_dump(tmp_path_factory, before, 
         assert_same_state(state(con), expected)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(uploads=st.lists(upload_strategy, min_size=1, max_size=5), pick=st.integers(0, 4))
 def test_rolling_back_any_batch_equals_never_having_loaded_it(tmp_path_factory, uploads, pick):
