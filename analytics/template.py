@@ -17,13 +17,16 @@ CHOICE_TYPES = {"org_type", "grade", "level"}
 
 # Decoration that carries no meaning in a header (after NFKC, which makes （）［］＂ ASCII): quotation marks of every
 # kind and required-field stars; bracketed hints and units anywhere, innermost first: (次) (是/否) 【必填】 〔人〕;
-# a leading list number (1. 1、 (1); NFKC makes ① a 1) and 其中:; a trailing colon.
+# a leading list number (1. 1、 (1) 一、; NFKC makes ① a 1) and 其中 (其中： 其中, 其中、); a trailing colon.
 _QUOTES = re.compile(r"[\"'“”‘’‚‛„‟「」『』《》〈〉〝〞〟«»‹›*※]")
 _BRACKETED = re.compile(r"[(\[【{〔〖〘⦅][^()\[\]【】{}〔〕〖〗〘〙⦅⦆]*[)\]】}〕〗〙⦆]")
 _LEADING = re.compile(r"^(?:\(?\d{1,2}[.、)]?|[一二三四五六七八九十]{1,3}、)?(?:其中[:,、]?)?")
 _TRAILING = re.compile(r"[:：]+$")
 _WHITESPACE = re.compile(r"\s+")
-# suggest_columns: how alike two header keys must be for one to be offered for the other (see _likeness)
+# suggest_columns offers a column when a header's likeness to one of its texts is at least this. 0.5 = half of all
+# characters of both keys matched in order: 换届年月 ~ 换届日期 and 女党员数 ~ 党员数 (0.86) are asked about, while
+# 备注, 联系人 (0.4 ~ 系统) and 填表人 are not. It errs towards asking (统计时间 ~ 换届时间 is exactly 0.5): a needless
+# question costs the analyst one click, a column dropped unasked costs an indicator (SPEC §3.1.1).
 RESEMBLES = 0.5
 MAX_SUGGESTED_LENGTH = 40  # a longer "header" is a note or a sentence, not a column title
 
@@ -92,8 +95,7 @@ def normalize_key(text: str) -> str:
 
 
 def header_key(text: str) -> str:
-    """A header cell reduced for matching as a person reads it: normalized, without quotes, bracketed hints and
-    units, a leading 其中： or list number, or a trailing colon; the less-stripped text when that leaves nothing."""
+    """The casefolded text a person reads in a header cell (decoration above stripped), or the less-stripped text."""
     key = _QUOTES.sub("", normalize_key(text))
     unbracketed = key
     while (stripped := _BRACKETED.sub("", unbracketed)) != unbracketed:
@@ -192,13 +194,16 @@ def _header_texts() -> tuple[tuple[str, str, frozenset[str]], ...]:
 
 
 def _likeness(a: str, b: str) -> float:
-    """How alike two header keys are, 0 to 1: difflib's ratio (2 × matched characters / both lengths), which rewards
-    runs of characters in order, so 三会一课网上录入比例 is near 三会一课线上录入率 and 备注 near nothing."""
+    """How alike two header keys are, from 0 to 1."""
+    # difflib's ratio, 2 × characters matched in order / both lengths, rather than bigram Dice: Chinese headers are
+    # short and one character is a word (女, 网 for 线, 率), which costs one character in the ratio but two bigrams in
+    # Dice (三会一课网上录入比例 ~ 三会一课线上录入率: 14/19 = 0.74 against 10/17 = 0.59); a one-character key has
+    # no bigram at all.
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 def suggest_columns(text: str, limit: int = 3) -> list[tuple[str, float]]:
-    """Internal names of the template columns a header resembles (score > RESEMBLES), best first, with the score."""
+    """(internal name, score) of the template columns a header resembles (score ≥ RESEMBLES), best first."""
     key = header_key(text)
     if not key or len(key) > MAX_SUGGESTED_LENGTH:
         return []
@@ -208,7 +213,7 @@ def suggest_columns(text: str, limit: int = 3) -> list[tuple[str, float]]:
         if not chars & other_chars:  # no character in common: ratio 0, no need to compute it
             continue
         score = _likeness(key, other)
-        if score > RESEMBLES and score > best.get(name, 0.0):
+        if score >= RESEMBLES and score > best.get(name, 0.0):
             best[name] = score
     ranked = sorted(best.items(), key=lambda item: -item[1])  # stable: ties keep template order
     return [(name, round(score, 3)) for name, score in ranked[:limit]]
