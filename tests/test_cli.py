@@ -7,10 +7,15 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from analytics.ingest.records import ingest_path
 from analytics.template import load_template
 from tests.helpers import cli
 from tests.records import csv_bytes, org
+
+# Slow: every test runs the CLI in a new process. `make test` runs them, `make test-fast` does not
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,6 +13,9 @@ from analytics.scoring.rubric import load_rubric
 from tests.helpers import cli
 from tests.records import ON_TIME, OVERDUE, csv_bytes, org
 
+# Slow: every test runs the CLI in a new process. `make test` runs them, `make test-fast` does not
+pytestmark = pytest.mark.slow
+
 # Integration: I1 I2 I4 missing (0), I3 applies (10 members) and vanguard posts missing (0); I5, I6 n/a.
 
 

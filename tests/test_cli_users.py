@@ -6,10 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from analytics.accounts import audit, auth
 from analytics.store import database as store
 from tests.helpers import ROOT, cli
 from tests.records import csv_bytes, org
+
+# Slow: every test runs the CLI in a new process. `make test` runs them, `make test-fast` does not
+pytestmark = pytest.mark.slow
 
 
 def users_add(db: Path, *args: str, password: str) -> subprocess.CompletedProcess:

@@ -26,6 +26,9 @@ from analytics.ingest.records import ingest_bytes
 from analytics.ingest.sheets import merges, workbook, xlsxparts
 from analytics.template import load_template
 
+# Slow: big sheets read both ways. `make test` runs them, `make test-fast` does not
+pytestmark = pytest.mark.slow
+
 TODAY = dt.date(2025, 1, 15)
 TEMPLATE = load_template()
 HEADERS = [c.header for c in TEMPLATE.columns]
