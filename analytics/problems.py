@@ -41,6 +41,9 @@ class Unmapped:
     header: str  # as written in the file (whitespace removed)
     key: str  # template.header_key of the header: what a confirmed mapping is stored under
     suggestions: tuple[str, ...]  # internal names of the resembling columns, best first
+    # The answer offered first: the best suggestion, unless the sheet already has that column (then 忽略, None):
+    # 女党员数 beside 党员总数 is an office's own column, not a second 党员总数
+    preselect: str | None = None
 
 
 @dataclass

@@ -183,7 +183,14 @@ def ingest_json(
         "missing_columns": missing,
         "affected_indicators": sorted({i for m in missing for i in m["indicators"]}, key=_indicator_order),
         "unmapped_columns": [
-            {"file": r.file, "sheet": u.sheet, "cell": u.cell, "header": u.header, "suggestions": list(u.suggestions)}
+            {
+                "file": r.file,
+                "sheet": u.sheet,
+                "cell": u.cell,
+                "header": u.header,
+                "suggestions": list(u.suggestions),
+                "preselect": u.preselect,
+            }
             for r in reports
             for u in r.unmapped
         ],

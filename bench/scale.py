@@ -146,7 +146,7 @@ def child_main(step: str, args: list[str]) -> None:
     import analytics.accounts.auth
     import analytics.charts.charts
     import analytics.meeting.exports  # noqa: F401
-    import pages._leader  # noqa: F401
+    import pages._cache  # noqa: F401
 
     wall, cpu, result = timed(
         {

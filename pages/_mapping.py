@@ -51,7 +51,8 @@ def confirm_mappings(user: User, reports: list[Report]) -> None:
             options = [*u.suggestions, *(n for n in template.names if n not in u.suggestions), IGNORED]
             hint = "、".join(template.column(n).header for n in u.suggestions)
             choices[u.header] = st.selectbox(
-                f"「{u.header}」对应模板中的", options, format_func=label, key=f"map_{key}",
+                f"「{u.header}」对应模板中的", options, index=options.index(u.preselect or IGNORED),
+                format_func=label, key=f"map_{key}",
                 help=f"位置：{'；'.join(where)}。相近的模板列：{hint}",
             )  # fmt: skip
         if st.form_submit_button("确认对应关系", type="primary"):

@@ -52,9 +52,7 @@ st.markdown(
 )
 st.subheader("名次可信吗：权重扰动")
 st.markdown(
-    f"""
-评分细则的权重是人定的。为检验“某单位落后”这个结论是否取决于权重，系统把每项指标的权重在 ±{robustness.SPREAD:.0%} 内独立
-随机调整，重算 {robustness.DRAWS:,} 次，给出每个单位名次的 5%–95% 区间；某个支部在不足 {robustness.BORDERLINE_SHARE:.0%} 的
-情况下保持原象限时，标为“临界”。区间窄、不临界的结论可以放心使用。
-"""
+    f"评分细则的权重是人定的。为检验“某单位落后”这个结论是否取决于权重，系统把每项指标的权重在 ±{robustness.SPREAD:.0%} "
+    f"内独立随机调整，重算 {robustness.DRAWS:,} 次，给出每个单位名次的 5%–95% 区间；某个支部在不足 "
+    f"{robustness.BORDERLINE_SHARE:.0%} 的情况下保持原象限时，标为“临界”。区间窄、不临界的结论可以放心使用。"
 )

@@ -143,8 +143,10 @@ def _ask_unmapped(sheet: RawSheet, header: HeaderMap, report: Report, note) -> l
         if not suggestions:
             unknown.append((j, text))
             continue
-        problem = note(j, text, _question(text, suggestions), ERROR)
-        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions))
+        taken = suggestions[0] in header.columns
+        problem = note(j, text, _question(text, suggestions, taken), ERROR)
+        preselect = None if taken else suggestions[0]
+        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions, preselect))
         if report.room():
             report.problems.append(problem)
         else:
@@ -158,10 +160,16 @@ def _suggestions(key: str) -> tuple[str, ...]:
     return tuple(name for name, _ in suggest_columns(key))
 
 
-def _question(text: str, suggestions: tuple[str, ...]) -> str:
+def _question(text: str, suggestions: tuple[str, ...], taken: bool) -> str:
     """What the analyst is asked about a header that resembles template columns."""
     template = load_template()
     alike = "、".join(f"「{template.column(n).header}」" for n in suggestions)
+    if taken:  # the best match is already a column of this sheet: most likely an office's own column
+        first = template.column(suggestions[0]).header
+        return (
+            f"无法确定此列对应模板的哪一列（与{alike}相近，但表中已有「{first}」列），未载入任何数据：若是本单位自加的列，"
+            f'请确认忽略（命令行加 --map "{text}=忽略"）；否则确认它对应的模板列（--map "{text}=内部列名"）'
+        )
     return (
         f"无法确定此列对应模板的哪一列（与{alike}相近），未载入任何数据：请确认对应关系"
         f'（命令行加 --map "{text}={suggestions[0]}"），或确认忽略此列（--map "{text}=忽略"）'
