@@ -98,6 +98,7 @@ def test_generator_is_deterministic(tmp_path: Path):
         assert (tmp_path / name).read_bytes() == (DEMO_DIR / name).read_bytes(), name
 
 
+@pytest.mark.slow  # the CLI in a new process, twice
 def test_cli_demo_is_idempotent_and_if_empty_skips(tmp_path: Path):
     db = str(tmp_path / "cli.duckdb")
     run = [sys.executable, "-m", "analytics", "demo", "--db", db]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -25,14 +23,9 @@ TITLES = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季度", "202
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory) -> Path:
-    """The bundled demo loaded through the CLI into a fresh DuckDB file."""
-    path = tmp_path_factory.mktemp("warnings") / "demo.duckdb"
-    done = subprocess.run(
-        [sys.executable, "-m", "analytics", "demo", "--db", str(path)], cwd=ROOT, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return path
+def demo_db(demo_template: Path) -> Path:
+    """The bundled demo district, loaded once per test run (tests/conftest.py); these tests only read it."""
+    return demo_template
 
 
 @pytest.fixture(scope="session")
