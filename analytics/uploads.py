@@ -20,10 +20,9 @@ from analytics.template import load_template
 KEYS = ["system_key", "unit_key", "name_key"]
 
 
-def upload_checks(con: duckdb.DuckDBPyConnection, reports: list[Report]) -> None:
-    """Append to each report the problems seen only across files or against the store."""
+def upload_checks(reports: list[Report], known: pd.DataFrame) -> None:
+    """Append to each report the problems seen only across files or against the stored units (store.known_units)."""
     _cross_file_duplicates(reports)
-    known = store.known_units(con)
     if not known.empty:
         for report in reports:
             _new_unit_warnings(report, known)
@@ -91,9 +90,10 @@ def validate_uploads(
     and add the cross-file and against-store checks."""
     known = mappings.stored(con)
     known.update({mappings.checked(header, field)[0]: field for header, field in (confirmed or {}).items()})
-    systems = frozenset(store.known_units(con)["system_key"])
+    units = store.known_units(con)
+    systems = frozenset(units["system_key"])
     reports = [ingest_bytes(data, name, quarter, mappings=known, known_systems=systems) for name, data in files]
-    upload_checks(con, reports)
+    upload_checks(reports, units)
     return reports
 
 

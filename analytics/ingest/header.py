@@ -12,7 +12,7 @@ import numpy as np
 
 from analytics.ingest.sheets.rawsheet import RawSheet
 from analytics.problems import ERROR, WARNING, Problem, Report, Unmapped, column_letter
-from analytics.template import header_key, load_template, match_header, suggest_columns
+from analytics.template import header_key, header_lookup, load_template, match_header, suggest_columns
 
 HEADER_SCAN_ROWS = 30
 MIN_HEADER_MATCHES = 3
@@ -54,11 +54,11 @@ def _row_matches(row: list, mappings: Mapping[str, str | None]) -> dict[int, str
 
 
 def _name_of(cell: object, mappings: Mapping[str, str | None]) -> str | None:
-    """The template column a header cell names, directly or through a confirmed mapping."""
-    name = match_header(cell)
-    if name is None and mappings and cell is not None and str(cell).strip():
-        name = mappings.get(header_key(str(cell)))
-    return name
+    """The template column a header cell names, directly or through a confirmed mapping (one key for both)."""
+    if cell is None or not str(cell).strip():
+        return None
+    key = header_key(str(cell))
+    return header_lookup().get(key) or mappings.get(key)
 
 
 def find_header(rows: list[list], mappings: Mapping[str, str | None] | None = None) -> HeaderMap | None:
@@ -139,14 +139,15 @@ def _ask_unmapped(sheet: RawSheet, header: HeaderMap, report: Report, note) -> l
     others are returned, to be ignored with a warning."""
     unknown = []
     for j, text in header.unknown:
-        suggestions = _suggestions(header_key(text))
+        key = header_key(text)
+        suggestions = _suggestions(key)
         if not suggestions:
             unknown.append((j, text))
             continue
         taken = suggestions[0] in header.columns
         problem = note(j, text, _question(text, suggestions, taken), ERROR)
         preselect = None if taken else suggestions[0]
-        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, header_key(text), suggestions, preselect))
+        report.unmapped.append(Unmapped(sheet.name, problem.cell, text, key, suggestions, preselect))
         if report.room():
             report.problems.append(problem)
         else:

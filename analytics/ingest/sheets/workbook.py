@@ -120,18 +120,14 @@ def _excel_sheets(data: bytes, max_rows: int) -> list[RawSheet]:
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise UnreadableFile(ENCRYPTED) from exc
         raise UnreadableFile("无法打开该表格文件：文件已损坏、已加密或不是 Excel/WPS 格式。") from exc
-    if not data.startswith(ZIP_MAGIC):  # .xls: calamine gives its merged ranges
-        merged = merges.xls_ranges(data)
-        sheets = [_excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in reader.sheet_names]
-        for sheet in sheets:
-            sheet.merged = merged.get(sheet.name, [])
-        return sheets
-    if (ods := _ods_ranges(data)) is not None:
-        sheets = [_excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in reader.sheet_names]
-        for sheet in sheets:
-            sheet.merged = ods.get(sheet.name, [])
-        return sheets
-    return _xlsx_sheets(data, reader, max_rows)
+    # .xls: calamine gives its merged ranges; .ods: its content.xml; anything else in a zip is an xlsx
+    merged = merges.xls_ranges(data) if not data.startswith(ZIP_MAGIC) else _ods_ranges(data)
+    if merged is None:
+        return _xlsx_sheets(data, reader, max_rows)
+    sheets = [_excel_sheet(partial(_loaded, reader, name, max_rows), name) for name in reader.sheet_names]
+    for sheet in sheets:
+        sheet.merged = merged.get(sheet.name, [])
+    return sheets
 
 
 def _ods_ranges(data: bytes) -> dict[str, list[merges.Range]] | None:
