@@ -29,6 +29,7 @@ from analytics.scoring import kept as derived
 from analytics.scoring import rubric_versions, terms
 from analytics.scoring.rubric import COMPOSITES, RubricError, load_rubric
 from analytics.scoring.summary import imbalance_summary, imbalance_text, scores_table
+from analytics.store import batches
 from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
 
@@ -191,7 +192,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if reasons else EXIT_OK
 
 
-def _print_ingest(args, reports: list[Report], results: list[store.LoadResult], gaps, reasons: list[str]) -> None:
+def _print_ingest(args, reports: list[Report], results: list[batches.LoadResult], gaps, reasons: list[str]) -> None:
     problems = [p for r in reports for p in r.problems]
     if args.json:
         print(json.dumps(ingest_json(reports, results, gaps, reasons), ensure_ascii=False, indent=2))
@@ -212,7 +213,7 @@ def _print_ingest(args, reports: list[Report], results: list[store.LoadResult], 
 def cmd_batches(args: argparse.Namespace) -> int:
     """List batches: a table whose first column is the id, or JSON."""
     with store.connect(args.db) as con:
-        frame = store.batches(con)
+        frame = batches.history(con)
     if args.json:
         cols = [
             "id",
@@ -373,7 +374,7 @@ def _read_password(from_stdin: bool) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Load the bundled demo district through the normal ingest path."""
     with store.connect(args.db) as con:
-        if args.if_empty and not store.batches(con).empty:
+        if args.if_empty and not batches.history(con).empty:
             print("数据库已有数据，未载入演示数据。")
             return EXIT_OK
         results = load_demo(con, uploader=CLI_USER)

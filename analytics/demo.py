@@ -12,6 +12,7 @@ from analytics.accounts.access import load_as
 from analytics.accounts.auth import User
 from analytics.ingest.records import ingest_bytes
 from analytics.problems import Report
+from analytics.store import batches
 from analytics.store import database as store
 
 DEMO_DIR = store.ROOT / "data" / "demo"
@@ -31,7 +32,7 @@ def demo_files(folder: Path = DEMO_DIR) -> list[DemoFile]:
     return [DemoFile(folder / f["path"], f["quarter"]) for f in manifest["file"]]
 
 
-def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tuple[Report, store.LoadResult | None]]:
+def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tuple[Report, batches.LoadResult | None]]:
     """Ingest every demo file through the normal, audited path; files with errors are reported, not loaded."""
     operator = User(uploader, "admin")
     results = []

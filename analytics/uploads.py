@@ -14,6 +14,7 @@ from analytics.ingest.records import ingest_bytes
 from analytics.problems import ERROR, WARNING, Problem, Report
 from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import Indicator, Rubric
+from analytics.store import batches
 from analytics.store import database as store
 from analytics.template import load_template
 
@@ -167,7 +168,7 @@ def blocking(reports: list[Report], valid_rows_only: bool, gaps: list[list[Gap]]
 
 
 def ingest_json(
-    reports: list[Report], results: list[store.LoadResult], gaps: list[list[Gap]], reasons: list[str]
+    reports: list[Report], results: list[batches.LoadResult], gaps: list[list[Gap]], reasons: list[str]
 ) -> dict:
     """The `ingest --json` object: loaded batches, problems, missing columns and their indicators, unmapped headers."""
     problems = [p for r in reports for p in r.problems]
@@ -210,7 +211,7 @@ def _problem_json(p) -> dict:
     return d
 
 
-def _result_dict(result: store.LoadResult, report: Report) -> dict:
+def _result_dict(result: batches.LoadResult, report: Report) -> dict:
     return {
         "batch_id": result.batch_id,
         "file": report.file,
@@ -224,7 +225,7 @@ def _result_dict(result: store.LoadResult, report: Report) -> dict:
     }
 
 
-def result_line(result: store.LoadResult, report: Report) -> str:
+def result_line(result: batches.LoadResult, report: Report) -> str:
     if result.already_loaded:
         return f"批次 {result.batch_id}：文件「{report.file}」与该批次内容完全相同，已载入过，未做任何更改。"
     skipped = f"，跳过有错误的行 {result.skipped}" if result.skipped else ""

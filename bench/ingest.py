@@ -228,6 +228,7 @@ def rss_mb(field: str) -> float:
 def full_ingest_child(path: Path) -> None:
     """Parse, validate, load into a fresh DuckDB file and commit; prints timings and memory as JSON."""
     from analytics.ingest.records import ingest_bytes
+    from analytics.store import batches
     from analytics.store import database as store
 
     data = path.read_bytes()
@@ -239,7 +240,7 @@ def full_ingest_child(path: Path) -> None:
         report = ingest_bytes(data, path.name)
         parsed = time.perf_counter()
         with store.connect(Path(tmp) / "bench.duckdb") as con:
-            result = store.load_batch(con, report, data, uploader="bench")
+            result = batches.load_batch(con, report, data, uploader="bench")
         done = time.perf_counter()
     print(
         json.dumps(

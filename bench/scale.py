@@ -2,7 +2,7 @@
 
 Run `.venv/bin/python bench/scale.py [--sizes 200,20000,200000,5000000] [--pages-max 200000]`.
 Data comes from bench/synthetic.py. Up to FILES_MAX organizations every quarter goes through the real
-upload path (CSV files → ingest_bytes → store.load_batch); above it the four quarters are inserted
+upload path (CSV files → ingest_bytes → batches.load_batch); above it the four quarters are inserted
 directly and the ingest figure is a re-upload of INGEST_SAMPLE_FILES per-system files of 2024Q4 into the
 full store (see bench/scale.md). Every step runs in its own child process, so its peak RSS (VmHWM) is
 its own. Goals: 5M organizations scored in < 10 s; every leader page < 2 s at 200,000; memory bounded.
@@ -60,6 +60,7 @@ def timed(fn, *args) -> tuple[float, float, object]:
 def ingest_files(db: str, files: list[str]) -> dict:
     """Every file through ingest_bytes + load_batch (one connection, as the CLI's `ingest A B C`)."""
     from analytics.ingest.records import ingest_bytes
+    from analytics.store import batches
     from analytics.store import database as store
 
     rows = 0
@@ -69,7 +70,7 @@ def ingest_files(db: str, files: list[str]) -> dict:
             report = ingest_bytes(data, Path(name).name, QUARTER if "2024Q4" in name else None)
             if report.errors:
                 raise SystemExit(f"{name}: {report.errors[:3]}")
-            store.load_batch(con, report, data, "bench")
+            batches.load_batch(con, report, data, "bench")
             rows += report.row_count
     return {"rows": rows}
 
@@ -190,11 +191,12 @@ def load_direct(db: str, n: int) -> dict:
 
 def rollback_batches(db: str, batch_ids: list[int]) -> dict:
     """Roll back the measured re-uploads, so the store holds the generated quarters again."""
+    from analytics.store import batches
     from analytics.store import database as store
 
     with store.connect(db) as con:
         for batch in batch_ids:
-            store.rollback(con, batch, "bench")
+            batches.rollback(con, batch, "bench")
     return {"batches": batch_ids}
 
 

@@ -6,7 +6,7 @@ chunk of organizations, so memory stays bounded at any size. Two writers use it:
 - `write_csv_files` writes real quarterly CSV files (Chinese headers, 是/否, a title line) for the
   ingest measurement; `by_system=True` writes one file per 所属系统, the way a province collects them.
 - `load_direct` inserts the same rows straight into a store-migrated DuckDB file, laid out as
-  `store.load_batch` would lay them out (one batch per quarter), for sizes where files would be
+  `batches.load_batch` would lay them out (one batch per quarter), for sizes where files would be
   absurd: 5M × 4 quarters is about 5 GB of CSV and 20M rows through the upload path.
 
 Planted patterns (as in data/demo/): every 50th unit from unit 0 is 两张皮 (standardization high,

@@ -11,6 +11,7 @@ import streamlit as st
 from analytics.accounts import audit
 from analytics.meeting.exports import xlsx_bytes
 from analytics.problems import Problem, problems_frame
+from analytics.store import batches
 from analytics.store import database as store
 
 
@@ -56,7 +57,7 @@ def cached_overview(db: str, version: int) -> pd.DataFrame:
 def cached_batches(db: str, version: int) -> pd.DataFrame:
     """The batch list, recomputed only when the data version changes."""
     with store.connect(db) as con:
-        return store.batches(con)
+        return batches.history(con)
 
 
 def show_problems(problems: list[Problem]) -> None:

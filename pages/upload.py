@@ -5,6 +5,7 @@ import streamlit as st
 from analytics.accounts import access
 from analytics.ingest.blank import template_workbook
 from analytics.ingest.records import QUARTER_RE
+from analytics.store import batches
 from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, validate_uploads
 from pages._mapping import acknowledge_gaps, confirm_mappings
@@ -37,7 +38,9 @@ uploads = [(f.name, f.getvalue()) for f in files]
 with st.status("正在校验文件…", expanded=False) as status, connection() as con:
     reports = validate_uploads(con, uploads, quarter_choice or None)
     gaps = file_gaps(con, reports)
-    diffs = [store.compare(con, r.quarter, r.records) if r.records is not None and r.quarter else None for r in reports]
+    diffs = [
+        batches.compare(con, r.quarter, r.records) if r.records is not None and r.quarter else None for r in reports
+    ]
     status.update(label="校验完成", state="complete")
 
 for report, diff in zip(reports, diffs, strict=True):

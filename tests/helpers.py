@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from analytics.store import batches
 from analytics.store import database as store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,7 @@ def snapshot(path: Path) -> dict:
         }
         return {
             "quarters": {q: store.quarter_records(con, q) for q in store.quarters(con)},
-            "batches": store.batches(con).drop(columns=["created_at", "rolled_back_at"]),
+            "batches": batches.history(con).drop(columns=["created_at", "rolled_back_at"]),
             "counts": counts,
         }
 

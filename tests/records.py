@@ -78,12 +78,12 @@ QUARTER_TITLES = {"2024Q1": "2024年第一季度", "2024Q2": "2024年第二季�
 def load(con, rows: list[dict], quarter: str = "2024Q1", name: str = "f.csv"):
     """Ingest rows as a CSV upload of the quarter and load them as one batch (they must have no errors)."""
     from analytics.ingest.records import ingest_bytes
-    from analytics.store import database as store
+    from analytics.store import batches
 
     data = csv_bytes(rows, QUARTER_TITLES[quarter])
     report = ingest_bytes(data, name)
     assert not report.errors, report.errors
-    return store.load_batch(con, report, data, "tester")
+    return batches.load_batch(con, report, data, "tester")
 
 
 ODD_RATE = "三会一课网上录入比例"  # how one office titles 三会一课线上录入率(%): not a synonym, but alike

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.accounts import audit, auth
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring import rubric_versions
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import csv_bytes, org
 from tests.sessions import as_user
@@ -38,7 +39,7 @@ def test_admin_adds_an_analyst_with_systems(db_path: Path):
 def test_rubric_editor_previews_and_saves_a_new_version(db_path: Path):
     data = csv_bytes([org(1, unit=0), org(2, unit=1)])
     with store.connect(db_path) as con:
-        store.load_batch(con, ingest_bytes(data, "q.csv"), data, "tester")
+        batches.load_batch(con, ingest_bytes(data, "q.csv"), data, "tester")
     at = admin_on("rubric_editor")
     assert any("象限发生变化的党组织：0 个" in m.value for m in at.markdown)  # unchanged rubric moves nobody
     at.text_input(key="new_version").input("2025.1").run()

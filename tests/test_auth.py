@@ -12,6 +12,7 @@ from analytics.accounts import access, audit, auth
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import RubricError
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import csv_bytes, org
 
@@ -126,7 +127,7 @@ def test_a_leader_cannot_upload_or_roll_back_even_through_the_library(con):
     leader = auth.User("领导", "leader")
     with pytest.raises(access.AccessDenied, match="上传数据"):
         access.load_as(con, leader, [upload([org(1)])])
-    assert store.batches(con).empty
+    assert batches.history(con).empty
     assert actions(con)[-1] == ("领导", "denied")
 
 
@@ -134,7 +135,7 @@ def test_an_analyst_cannot_upload_rows_of_another_system_and_is_told_which(con):
     analyst = auth.User("分析员", "analyst", ("系统0",))
     with pytest.raises(access.AccessDenied, match="系统1、系统2"):
         access.load_as(con, analyst, [upload([org(1, unit=0), org(2, unit=1), org(3, unit=2)])])
-    assert store.batches(con).empty
+    assert batches.history(con).empty
     results = access.load_as(con, analyst, [upload([org(1, unit=0), org(4, unit=3)])])  # units 0 and 3: 系统0
     assert results[0].rows == 2
     detail = json.loads(audit.events(con, action="upload")["detail"][0])
@@ -147,9 +148,9 @@ def test_an_analyst_cannot_roll_back_another_systems_batch(con):
     analyst = auth.User("分析员", "analyst", ("系统0",))
     with pytest.raises(access.AccessDenied, match="系统1"):
         access.rollback_as(con, analyst, 1)
-    assert store.batches(con)["status"].tolist() == ["active"]
+    assert batches.history(con)["status"].tolist() == ["active"]
     access.rollback_as(con, auth.User("全部系统分析员", "analyst"), 1)  # no scope = all systems
-    assert store.batches(con)["status"].tolist() == ["rolled_back"]
+    assert batches.history(con)["status"].tolist() == ["rolled_back"]
     assert ("全部系统分析员", "rollback") in actions(con)
 
 

@@ -21,6 +21,7 @@ from analytics.ingest.records import ingest_bytes
 from analytics.scoring import terms
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import load_rubric
+from analytics.store import batches
 from analytics.store import database as store
 from tests.helpers import same_state, snapshot
 from tests.records import QUARTER_TITLES, csv_bytes, org
@@ -44,7 +45,7 @@ def seed(path: Path, organizations: int, quarters=("2024Q1",)) -> None:
     with store.connect(path) as con:
         for q in quarters:
             name, data = upload(f"seed-{q}.csv", [org(i, unit=i % 20) for i in range(organizations)], q)
-            store.load_batch(con, ingest_bytes(data, name), data, "seed")
+            batches.load_batch(con, ingest_bytes(data, name), data, "seed")
         auth.add_user(con, "领导", PASSWORD, "leader", actor="tests")
         auth.add_user(con, "分析员", PASSWORD, "analyst", actor="tests")
 
@@ -54,7 +55,7 @@ def account(path: Path, name: str) -> auth.User:
         return auth.current(con, name)
 
 
-def load_as(path: Path, user: auth.User, name: str, data: bytes) -> store.LoadResult:
+def load_as(path: Path, user: auth.User, name: str, data: bytes) -> batches.LoadResult:
     """What the upload page does on 确认载入: its own connection, validated report, access.load_as."""
     with store.connect(path) as con:
         return access.load_as(con, user, [(ingest_bytes(data, name), data)])[0]
@@ -63,13 +64,13 @@ def load_as(path: Path, user: auth.User, name: str, data: bytes) -> store.LoadRe
 def sequential(seed_file: Path, uploads: dict[str, bytes], final: Path, uploader: str, folder: Path) -> dict:
     """The second method: the uploads that landed in FINAL, applied one after another in batch order."""
     with store.connect(final) as con:
-        landed = store.batches(con)
+        landed = batches.history(con)
     order = landed.loc[landed["uploader"] == uploader, "file"].tolist()
     copy = folder / "sequential.duckdb"
     shutil.copy(seed_file, copy)
     with store.connect(copy) as con:
         for name in order:
-            store.load_batch(con, ingest_bytes(uploads[name], name), uploads[name], uploader)
+            batches.load_batch(con, ingest_bytes(uploads[name], name), uploads[name], uploader)
     return snapshot(copy)
 
 
@@ -115,7 +116,7 @@ def test_readers_scoring_while_an_upload_commits_see_the_old_or_the_new_state(db
     after = tmp_path / "after.duckdb"
     shutil.copy(db_path, after)
     with store.connect(after) as con:
-        store.load_batch(con, ingest_bytes(data, name), data, "分析员")
+        batches.load_batch(con, ingest_bytes(data, name), data, "分析员")
         new = dashboard.all_scores(con, rubric)
     assert not old.equals(new)
 
@@ -258,7 +259,7 @@ def test_term_overrides_saved_while_uploads_commit_all_land(db_path: Path):
     assert errors == []
     with store.connect(db_path) as con:
         assert store.data_version(con) == version + 3 + 20  # every change counted once: none lost
-        assert len(terms.term_overrides(con)) == 20 and len(store.batches(con)) == 1 + 3
+        assert len(terms.term_overrides(con)) == 20 and len(batches.history(con)) == 1 + 3
 
 
 def test_an_ingest_that_waits_too_long_for_the_file_is_told_in_chinese_and_changes_nothing(tmp_path: Path):

@@ -18,6 +18,7 @@ import pytest
 from analytics.ingest.records import ingest_bytes
 from analytics.ingest.sheets.sandbox import LimitExceeded, run_limited
 from analytics.problems import format_problem
+from analytics.store import batches
 from analytics.store import database as store
 from tests.corpus import make_corpus
 
@@ -125,8 +126,8 @@ def test_cli_exits_with_every_problem_and_leaves_the_database_as_it_was(case: Ca
     if case.fragment:
         assert any(case.fragment in p["message"] for p in payload["errors"] or payload["warnings"])
     with store.connect(run["db"]) as con:
-        batches = store.batches(con)
-    assert len(batches) == (1 if case.exit_code == 0 else 0)
+        listed = batches.history(con)
+    assert len(listed) == (1 if case.exit_code == 0 else 0)
     if case.exit_code == 0:
         assert payload["loaded"][0]["rows"] == case.rows
 
@@ -178,7 +179,7 @@ def test_upload_page_shows_why_a_hostile_file_is_refused_and_loads_nothing(name:
     assert any(fragment in message for message in table[table["类别"] == "错误"]["问题说明"])
     assert not at.button
     with store.connect(db_path) as con:
-        assert store.batches(con).empty
+        assert batches.history(con).empty
 
 
 def _abort() -> None:

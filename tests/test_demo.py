@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analytics.demo import DEMO_DIR, demo_files, load_demo
+from analytics.store import batches
 from analytics.store import database as store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +53,8 @@ def test_demo_has_a_missing_report_and_a_late_one(demo_db: Path):
     late_unit, late_quarter = TRUTH["late_report"]
     with store.connect(demo_db) as con:
         assert missing_unit not in set(store.quarter_records(con, missing_quarter)["unit"])
-        batches = store.batches(con)
-        late = batches[batches["file"].str.contains("补报")]
+        listed = batches.history(con)
+        late = listed[listed["file"].str.contains("补报")]
         assert late["quarter"].tolist() == [late_quarter]
         assert late_unit in set(store.quarter_records(con, late_quarter)["unit"])
 

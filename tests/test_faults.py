@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.accounts import access, auth
 from analytics.ingest.records import ingest_bytes
+from analytics.store import batches
 from analytics.store import database as store
 from tests.helpers import cli, same_state, snapshot
 from tests.records import csv_bytes, load, org
@@ -64,7 +65,7 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
             load(con, [org(2, theme_days=0), org(9)], name="q1b.csv")  # replaces a row, keeps it in history
             load(con, [org(i) for i in range(5)], "2024Q2", name="q2.csv")
             wrong = load(con, [org(3, members_total=99)], name="wrong.csv")
-            store.rollback(con, wrong.batch_id, "tester")
+            batches.rollback(con, wrong.batch_id, "tester")
             assert store.schema_version(con) == 1
         assert "users" not in tables(path)
         before, raw_before = snapshot(path), raw_tables(path)
@@ -151,7 +152,7 @@ def kill_files(tmp_path_factory: pytest.TempPathFactory) -> dict:
     before = folder / "before.duckdb"
     data = csv_bytes([org(i, unit=i % 40) for i in range(BEFORE_ROWS)])
     with store.connect(before) as con:
-        store.load_batch(con, ingest_bytes(data, "seed.csv"), data, "seed")
+        batches.load_batch(con, ingest_bytes(data, "seed.csv"), data, "seed")
         leader = auth.add_user(con, "领导", "correct-horse-1", "leader", actor="tests")
     upload = folder / "2024年第一季度报表.csv"
     upload.write_bytes(csv_bytes([org(i, unit=i % 40, theme_days=1) for i in range(UPLOAD_ROWS)]))

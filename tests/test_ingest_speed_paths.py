@@ -363,12 +363,13 @@ def test_invisible_characters_are_found_alike_by_python_and_arrow(text: str):
 
 
 def test_a_loaded_batch_keeps_the_file_order_and_every_value(tmp_path):
+    from analytics.store import batches
     from analytics.store import database as store
 
     data = _book(30, {})
     report = ingest_bytes(data, "q.xlsx", today=TODAY)
     with store.connect(tmp_path / "t.duckdb") as con:
-        store.load_batch(con, report, data, "测试")
+        batches.load_batch(con, report, data, "测试")
         stored = con.execute("SELECT * EXCLUDE (quarter, org_id, term_years) FROM current_records").df()
         rows = con.execute("SELECT source_row FROM records ORDER BY rowid").fetchall()
     assert [r[0] for r in rows] == report.records["source_row"].tolist()  # inserted in file order

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring.rubric import load_rubric
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import ON_TIME, OVERDUE, csv_bytes, org
 from tests.sessions import as_user
@@ -43,7 +44,7 @@ def seed_three(db_path: Path) -> None:
     ]
     data = csv_bytes(rows)
     with store.connect(db_path) as con:
-        store.load_batch(con, ingest_bytes(data, "q1.csv"), data, "tester")
+        batches.load_batch(con, ingest_bytes(data, "q1.csv"), data, "tester")
 
 
 def test_overview_without_data_points_to_the_upload_page(db_path: Path):

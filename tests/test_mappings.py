@@ -14,6 +14,7 @@ from analytics import mappings
 from analytics.accounts import audit, auth
 from analytics.accounts.access import AccessDenied
 from analytics.cli import main as cli_main
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import EXTRA, ODD_RATE, RATES, odd_header_workbook
 from tests.sessions import as_user
@@ -54,7 +55,7 @@ def test_a_resembling_header_blocks_the_upload_and_names_the_map_to_use(tmp_path
     preselected = {u["header"]: u["preselect"] for u in out["unmapped_columns"]}
     assert preselected == {ODD_RATE: "online_record_rate", EXTRA: None}
     with store.connect(db_path) as con:
-        assert store.batches(con).empty and mappings.stored(con) == {}
+        assert batches.history(con).empty and mappings.stored(con) == {}
 
 
 def test_valid_rows_only_does_not_get_past_an_unmapped_header(tmp_path, db_path, capsys):
@@ -88,7 +89,7 @@ def test_a_rejected_upload_keeps_no_mapping(tmp_path, db_path, capsys):
     code, _ = ingest(capsys, db_path, write(tmp_path, "a.xlsx", data), "--map", f"{ODD_RATE}=online_record_rate")
     assert code == 1  # the gap was not acknowledged
     with store.connect(db_path) as con:
-        assert mappings.stored(con) == {} and store.batches(con).empty
+        assert mappings.stored(con) == {} and batches.history(con).empty
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.records import ingest_bytes
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import csv_bytes, org
 from tests.sessions import as_user
@@ -29,10 +30,10 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def seed(db_path: Path, rows: list[dict], title: str = "2024年第一季度") -> store.LoadResult:
+def seed(db_path: Path, rows: list[dict], title: str = "2024年第一季度") -> batches.LoadResult:
     data = csv_bytes(rows, title)
     with store.connect(db_path) as con:
-        return store.load_batch(con, ingest_bytes(data, "seed.csv"), data, "tester")
+        return batches.load_batch(con, ingest_bytes(data, "seed.csv"), data, "tester")
 
 
 def test_home_without_data_tells_the_user_to_upload(db_path: Path):
@@ -57,7 +58,7 @@ def test_upload_page_validates_then_loads_the_file_and_shows_the_count(db_path: 
     assert metrics(at)["可载入的党组织"] == "5"
     assert metrics(at)["季度"] == "2024Q1"
     with store.connect(db_path) as con:
-        assert store.batches(con).empty  # validation alone stores nothing
+        assert batches.history(con).empty  # validation alone stores nothing
     at.button(key="load").click().run()
     assert not at.exception
     assert metrics(at)["本次载入党组织数"] == "5"
@@ -88,7 +89,7 @@ def test_upload_page_can_load_only_the_valid_rows(db_path: Path):
     at.button(key="load").click().run()
     with store.connect(db_path) as con:
         assert sorted(store.quarter_records(con, "2024Q1")["org_name"]) == ["第1党支部", "第3党支部"]
-        assert store.batches(con)["skipped_count"].tolist() == [1]
+        assert batches.history(con)["skipped_count"].tolist() == [1]
 
 
 def test_upload_page_asks_for_the_quarter_when_it_cannot_be_detected(db_path: Path):

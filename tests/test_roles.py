@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.accounts import audit, auth
 from analytics.ingest.records import ingest_bytes
+from analytics.store import batches
 from analytics.store import database as store
 from pages._session import navigation_for
 from tests.records import csv_bytes, org
@@ -32,7 +33,7 @@ def app() -> AppTest:
 def seed() -> None:
     data = csv_bytes([org(1, unit=0), org(2, unit=1)])
     with store.connect(store.db_path()) as con:
-        store.load_batch(con, ingest_bytes(data, "seed.csv"), data, "tester")
+        batches.load_batch(con, ingest_bytes(data, "seed.csv"), data, "tester")
 
 
 def test_before_sign_in_only_the_login_form_is_shown(db_path: Path):
@@ -123,4 +124,4 @@ def test_an_analyst_upload_of_another_system_is_refused_on_the_page(db_path: Pat
     at.button(key="load").click().run()
     assert any("系统1" in e.value and "不在你负责范围内" in e.value for e in at.error)
     with store.connect(db_path) as con:
-        assert store.batches(con).empty
+        assert batches.history(con).empty

@@ -17,6 +17,7 @@ from analytics.demo import load_demo
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring.rubric import RUBRIC_PATH, load_rubric
 from analytics.scoring.scores import as_frame, for_quarter, scores_relation
+from analytics.store import batches
 from analytics.store import database as store
 from tests import records
 from tests.records import csv_bytes, org
@@ -97,7 +98,7 @@ def load(con, rows: list[dict], quarter: str) -> None:
     data = csv_bytes(rows, title(quarter))
     report = ingest_bytes(data, f"{quarter}.csv", quarter)
     assert not report.errors, report.errors
-    store.load_batch(con, report, data, "tester")
+    batches.load_batch(con, report, data, "tester")
 
 
 def listed(value: object) -> str:

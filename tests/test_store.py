@@ -86,7 +86,7 @@ def test_identical_bytes_are_reported_as_already_loaded_and_change_nothing(db_pa
         again = load(con, rows, name="renamed.csv")
         assert again.already_loaded and again.batch_id == first.batch_id
         assert store.data_version(con) == version
-        assert len(store.batches(con)) == 1
+        assert len(batches.history(con)) == 1
 
 
 def test_names_are_matched_after_nfkc_and_whitespace_removal_and_shown_as_first_seen(db_path: Path):
@@ -103,20 +103,20 @@ def test_rollback_restores_exactly_what_the_batch_replaced(db_path: Path):
         load(con, [org(1, theme_days=1), org(2, theme_days=1)])
         before = state(con)
         result = load(con, [org(2, theme_days=3), org(3)], name="g.csv")
-        rolled = store.rollback(con, result.batch_id, "tester")
+        rolled = batches.rollback(con, result.batch_id, "tester")
         assert (rolled.withdrawn, rolled.restored, rolled.kept_by_later) == (2, 1, ())
         assert_same_state(state(con), before)
-        assert store.batches(con).set_index("id").loc[result.batch_id, "status"] == "rolled_back"
+        assert batches.history(con).set_index("id").loc[result.batch_id, "status"] == "rolled_back"
 
 
 def test_rolling_back_twice_or_an_unknown_batch_is_refused(db_path: Path):
     with store.connect(db_path) as con:
         result = load(con, [org(1)])
-        store.rollback(con, result.batch_id, "tester")
+        batches.rollback(con, result.batch_id, "tester")
         with pytest.raises(store.StoreError, match="已经回退"):
-            store.rollback(con, result.batch_id, "tester")
+            batches.rollback(con, result.batch_id, "tester")
         with pytest.raises(store.StoreError, match="不存在"):
-            store.rollback(con, 999, "tester")
+            batches.rollback(con, 999, "tester")
 
 
 def test_rolling_back_an_older_batch_keeps_the_newer_batchs_rows(db_path: Path):
@@ -124,11 +124,11 @@ def test_rolling_back_an_older_batch_keeps_the_newer_batchs_rows(db_path: Path):
         load(con, [org(1, theme_days=0), org(2, theme_days=0)])  # Z
         a = load(con, [org(1, theme_days=1), org(2, theme_days=1)], name="a.csv")
         b = load(con, [org(2, theme_days=2)], name="b.csv")
-        result = store.rollback(con, a.batch_id, "tester")
+        result = batches.rollback(con, a.batch_id, "tester")
         days = store.quarter_records(con, "2024Q1").set_index("org_name")["theme_days"].to_dict()
         assert days == {"第1党支部": 0, "第2党支部": 2}
         assert result.kept_by_later == (b.batch_id,)
-        store.rollback(con, b.batch_id, "tester")  # now org 2 falls back to Z, as if A never existed
+        batches.rollback(con, b.batch_id, "tester")  # now org 2 falls back to Z, as if A never existed
         days = store.quarter_records(con, "2024Q1").set_index("org_name")["theme_days"].to_dict()
         assert days == {"第1党支部": 0, "第2党支部": 0}
 
@@ -137,7 +137,7 @@ def test_reuploading_a_rolled_back_file_loads_it_again(db_path: Path):
     rows = [org(1)]
     with store.connect(db_path) as con:
         first = load(con, rows)
-        store.rollback(con, first.batch_id, "tester")
+        batches.rollback(con, first.batch_id, "tester")
         again = load(con, rows)
         assert not again.already_loaded and again.batch_id != first.batch_id
         assert len(store.quarter_records(con, "2024Q1")) == 1
@@ -146,7 +146,7 @@ def test_reuploading_a_rolled_back_file_loads_it_again(db_path: Path):
 def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db_path: Path, monkeypatch):
     with store.connect(db_path) as con:
         load(con, [org(1), org(2)])
-        before, batches_before = state(con), store.batches(con)
+        before, batches_before = state(con), batches.history(con)
 
         def crash(_con):
             raise RuntimeError("simulated crash after all inserts")
@@ -156,17 +156,17 @@ def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db_path: Pa
             load(con, [org(2, theme_days=0), org(3)], name="g.csv")
     with store.connect(db_path) as con:
         assert_same_state(state(con), before)
-        pd.testing.assert_frame_equal(store.batches(con), batches_before)
+        pd.testing.assert_frame_equal(batches.history(con), batches_before)
         assert con.execute("SELECT count(*) FROM organizations").fetchall()[0][0] == 2
 
 
 def test_original_bytes_are_kept_for_every_batch(db_path: Path):
     data = csv_bytes([org(1)])
     with store.connect(db_path) as con:
-        result = store.load_batch(con, ingest_bytes(data, "原始.csv"), data, "tester")
+        result = batches.load_batch(con, ingest_bytes(data, "原始.csv"), data, "tester")
         assert batches.batch_file(con, result.batch_id) == ("原始.csv", data)
-        row = store.batches(con).iloc[0]
-    assert row["sha256"] == store.sha256(data) and row["uploader"] == "tester" and row["rows"] == 1
+        row = batches.history(con).iloc[0]
+    assert row["sha256"] == batches.sha256(data) and row["uploader"] == "tester" and row["rows"] == 1
 
 
 def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Path):
@@ -191,7 +191,7 @@ def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Pat
     assert errors == []
     with store.connect(db_path) as con:
         assert len(store.quarter_records(con, "2024Q1")) == 80
-        assert len(store.batches(con)) == 4
+        assert len(batches.history(con)) == 4
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_load_then_roll_back_gives_the_identical_dump(tmp_path_factory, before, 
         _load_all(con, before)
         expected = state(con)
         batch = load(con, [org(i, theme_days=d, members_total=99) for i, d in extra[1]], extra[0], "extra.csv")
-        store.rollback(con, batch.batch_id, "tester")
+        batches.rollback(con, batch.batch_id, "tester")
         assert_same_state(state(con), expected)
 
 
@@ -236,7 +236,7 @@ def test_rolling_back_any_batch_equals_never_having_loaded_it(tmp_path_factory, 
     pick %= len(uploads)
     with store.connect(tmp_path_factory.mktemp("a") / "t.duckdb") as con:
         ids = _load_all(con, uploads)
-        store.rollback(con, ids[pick], "tester")
+        batches.rollback(con, ids[pick], "tester")
         rolled_back = state(con)
     with store.connect(tmp_path_factory.mktemp("b") / "t.duckdb") as con:
         # replay without the picked upload, keeping the others' file contents identical

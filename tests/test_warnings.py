@@ -13,6 +13,7 @@ from analytics.ingest.records import ingest_bytes
 from analytics.scoring import alerts as warn
 from analytics.scoring import scores
 from analytics.scoring.rubric import load_rubric
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import csv_bytes, org
 
@@ -176,7 +177,7 @@ def upload(con, rows: list[dict], quarter: str, name: str = "f.csv") -> int:
     data = csv_bytes(rows, TITLES[quarter])
     report = ingest_bytes(data, name)
     assert not report.errors and report.quarter == quarter
-    return store.load_batch(con, report, data, "tester").batch_id
+    return batches.load_batch(con, report, data, "tester").batch_id
 
 
 def elected(i: int, day: str, org_type: str = "党支部") -> dict:
@@ -267,7 +268,7 @@ def test_late_reports_are_organizations_missing_from_the_first_batch_not_correct
         late = warn.late_report(con, "2024Q2")
         assert late[["org_name", "file_name"]].values.tolist() == [["第3党支部", "补报.csv"]]
         assert warn.missing_report(con, "2024Q3").shape[0] == 3
-        store.rollback(con, late_batch, "tester")
+        batches.rollback(con, late_batch, "tester")
         assert warn.late_report(con, "2024Q2").empty
 
 

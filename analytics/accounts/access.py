@@ -9,6 +9,7 @@ import duckdb
 from analytics.accounts import audit
 from analytics.accounts.auth import User
 from analytics.problems import Report
+from analytics.store import batches
 from analytics.store import database as store
 from analytics.template import normalize_key
 
@@ -64,23 +65,23 @@ def load_as(
     uploads: list[tuple[Report, bytes]],
     valid_rows_only: bool = False,
     also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
-) -> list[store.LoadResult]:
+) -> list[batches.LoadResult]:
     """Load uploads as this user: role and system scope checked, each new batch written to the audit log; `also`
     runs inside the same transaction (e.g. storing the header mappings the load used)."""
     require(con, user, "upload")
     systems = {s for report, _ in uploads if report.records is not None for s in report.records["system"].unique()}
     _check_scope(con, user, systems, "上传的数据")
 
-    def record(con: duckdb.DuckDBPyConnection, results: list[store.LoadResult]) -> None:
+    def record(con: duckdb.DuckDBPyConnection, results: list[batches.LoadResult]) -> None:
         for (report, data), result in zip(uploads, results, strict=True):
             audit.record(
-                con, user.name, "upload", file=report.file, sha256=store.sha256(data), batch=result.batch_id,
+                con, user.name, "upload", file=report.file, sha256=batches.sha256(data), batch=result.batch_id,
                 quarter=result.quarter, rows=result.rows, already_loaded=result.already_loaded,
             )  # fmt: skip
         if also is not None:
             also(con)
 
-    return store.load_batches(con, uploads, user.name, valid_rows_only, inside=record)
+    return batches.load_batches(con, uploads, user.name, valid_rows_only, inside=record)
 
 
 def batch_systems(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[str]:
@@ -92,12 +93,12 @@ def batch_systems(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
-def rollback_as(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> store.RollbackResult:
+def rollback_as(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> batches.RollbackResult:
     """Roll a batch back as this user: role and system scope checked, written to the audit log."""
     require(con, user, "rollback")
     _check_scope(con, user, batch_systems(con, batch_id), f"批次 {batch_id} ")
 
-    def record(con: duckdb.DuckDBPyConnection, result: store.RollbackResult) -> None:
+    def record(con: duckdb.DuckDBPyConnection, result: batches.RollbackResult) -> None:
         audit.record(con, user.name, "rollback", batch=batch_id, withdrawn=result.withdrawn, restored=result.restored)
 
-    return store.rollback(con, batch_id, user.name, inside=record)
+    return batches.rollback(con, batch_id, user.name, inside=record)
