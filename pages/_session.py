@@ -162,15 +162,12 @@ def require_page(action: str = "view") -> User:
 
 
 def ensure_app_frame(action: str = "view"):
-    """Rerun through app.py if needed, then the signed-in user allowed to do `action` (else stop the page)."""
-    # Until some session has run app.py (whose st.navigation switches this off), Streamlit treats
-    # pages/ as an MPA-v1 folder and runs a page URL such as /upload without the frame.
-    from streamlit.runtime.pages_manager import PagesManager
+    """The signed-in user allowed to do `action`; else a Chinese message and the page stops.
 
-    # Only on a session's first run: a fresh page load has no widget event that a rerun could lose.
-    first_run = not st.session_state.get("_frame_checked")
-    st.session_state["_frame_checked"] = True
-    if PagesManager.uses_pages_directory and first_run:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    A session without an account is sent to app.py and its sign-in form. app.py runs pages only for signed-in
+    sessions; a page runs alone when its address (/upload) is the first a fresh server is asked for, since
+    Streamlit treats pages/ as a legacy page folder until some session calls st.navigation.
+    """
+    if st.session_state.get(USER_KEY) is None:
+        st.switch_page("app.py")
     return require_page(action)

@@ -170,3 +170,18 @@ def test_an_unrecognized_header_is_confirmed_once_in_a_real_browser(server, tmp_
             assert rates == RATES
         log = audit.events(con)
     assert ("分析员甲", "mapping_save") in set(zip(log["user_name"], log["action"], strict=True))
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
+def test_a_page_address_opened_first_on_a_fresh_server_shows_the_sign_in_form(server):
+    # Until a session has run app.py, Streamlit treats pages/ as a legacy page folder: /upload would run
+    # pages/upload.py without the frame, so without the sign-in form
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser, page = browser_sign_in(p, f"{url}/upload", "分析员甲", PASSWORD)
+        expect(page.get_by_role("link", name="数据上传")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="数据上传").click()
+        expect(page.get_by_test_id("stFileUploader")).to_be_visible(timeout=30_000)
+        browser.close()
