@@ -185,6 +185,10 @@ CASES = {
     "TRUE in a text column": ({(3, "书记是否配备"): ("bool", True)}, True),
     "TRUE in a number column": ({(3, "党员大会次数"): ("bool", True)}, False),
     "an error cell in a number column": ({(4, "正式党员数"): ("error", "#DIV/0!")}, False),
+    "error cells in a text column": (
+        {(4, "书记是否配备"): ("error", "#N/A"), (5, "组织类型"): ("error", "#DIV/0!")},
+        True,
+    ),
     "NA in a number column": ({(4, "党课次数"): ("text", "NA")}, False),
     "nan in a number column": ({(4, "党课次数"): ("text", "nan")}, False),
     "a date cell in a number column": ({(4, "支委会次数"): dt.datetime(2023, 1, 1)}, True),
@@ -383,7 +387,14 @@ def test_a_loaded_batch_keeps_the_file_order_and_every_value(tmp_path):
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.one_of(st.none(), st.sampled_from(["", " ", "教育 系统", "Ａ\u3000Ｂ", " x\ty "]), st.text()), max_size=40
+        # Characters Python's Unicode tables (14.0 in 3.11) do not know yet are left out: Arrow's newer tables
+        # normalize some of them (U+1E030 → а), Python leaves them as they are; no office types them
+        st.one_of(
+            st.none(),
+            st.sampled_from(["", " ", "教育 系统", "Ａ\u3000Ｂ", " x\ty "]),
+            st.text(st.characters(exclude_categories=("Cn", "Cs"))),
+        ),
+        max_size=40,
     )
 )
 def test_display_and_normalized_text_from_one_pass_equal_each_made_alone(cells: list[str | None]):
@@ -406,3 +417,19 @@ def test_the_fast_read_switch_reads_a_big_sheet_plainly_with_the_same_result(mon
     monkeypatch.setenv("DANGJIAN_FAST_READ", "0")
     assert all(s.head is None for s in workbook.read_sheets(data, "q.xlsx", 10**6))
     _assert_same(typed, ingest_bytes(data, "q.xlsx", today=TODAY))
+
+
+def test_an_error_cell_in_wording_fastexcel_did_not_use_before_shows_as_an_error_value():
+    from types import SimpleNamespace
+
+    from analytics.ingest.sheets.typedread import with_error_values
+
+    table = pa.table({"a": pa.array(["甲", None, None]), "b": pa.array([1.0, None, 3.0])})
+    errors = [
+        SimpleNamespace(offset_position=(1, 0), detail="Error(Div0)"),  # the pinned wording
+        SimpleNamespace(offset_position=(2, 0), detail="a wording of some later version"),
+        SimpleNamespace(offset_position=(1, 1), detail="Expected float but got 'String(\"\")'"),  # empty text: missing
+    ]
+    shown = with_error_values(table, errors)
+    assert shown.column("a").to_pylist() == ["甲", "#DIV/0!", "#错误值"]
+    assert shown.column("b").to_pylist() == [1.0, None, 3.0]

@@ -25,6 +25,10 @@ from analytics.template import load_template
 TYPED_MIN_BYTES = 1 << 20  # sheet XML from which the typed read pays off: about 800 rows of 33 columns
 NUMBER_TYPES = ("int", "number", "rate")
 XLSX_COLUMNS = 16384
+# fastexcel reports cells it could not type only as text (CellError.detail); the two patterns below match the
+# pinned version's wording (constraints.txt). Changed wording stays safe (no match: the sheet is read as text, and an
+# error cell shows as #错误值) and fails tests/test_ingest_speed_paths.py ("empty text cells", "error cells in a
+# text column").
 # An empty text cell reads as null either way: empty and "" are both missing, and a missing number is never listed
 _EMPTY_TEXT = re.compile(r"^Expected (?:float|int|datetime) but got 'String\(\"\"\)'$")
 _ERROR_TEXT = {
@@ -127,10 +131,12 @@ def with_error_values(table: pa.Table, errors: list[CellError]) -> pa.Table:
     """Excel error cells (#DIV/0!, #VALUE! …) of text columns as the text Excel shows; fastexcel leaves them empty."""
     by_column: dict[int, dict[int, str]] = {}
     for error in errors:
+        row, col = error.offset_position  # rows of the table, which may start below row 1
+        if not pa.types.is_string(table.column(col).type) or _EMPTY_TEXT.match(error.detail):
+            continue  # a typed column's empty text cell: missing either way
         kind = re.search(r"Error\((\w+)\)", error.detail)
-        if kind:
-            row, col = error.offset_position  # rows of the table, which may start below row 1
-            by_column.setdefault(col, {})[row] = _ERROR_TEXT.get(kind[1], f"#{kind[1].upper()}")
+        # Wording this version does not know still shows as an error value, never as a silently missing cell
+        by_column.setdefault(col, {})[row] = _ERROR_TEXT.get(kind[1], f"#{kind[1].upper()}") if kind else "#错误值"
     for col, cells in by_column.items():
         values = table.column(col).to_pylist()
         for row, text in cells.items():
