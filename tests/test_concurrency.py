@@ -413,7 +413,12 @@ SESSION_PAGES = {
 def one_server_runtime():
     """AppTest swaps process globals on every run (the Runtime singleton, a config patch, a fresh script
     cache): right for one session, racy for twenty. Set them once for all sessions, as the single
-    `streamlit run` process has them: one runtime, one st.cache_data store, one script cache."""
+    `streamlit run` process has them: one runtime, one st.cache_data store, one script cache.
+
+    This patches AppTest's module internals (Runtime, ScriptCache, patch_config_options), which no public API
+    exposes; constraints.txt pins the Streamlit it was written for, and a changed internal fails this test
+    loudly rather than passing. The same load against a real `streamlit run` in Chromium is bench/load.py's job
+    (many leaders at once)."""
     from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.runtime import Runtime
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
