@@ -417,8 +417,7 @@ def one_server_runtime():
 
     This patches AppTest's module internals (Runtime, ScriptCache, patch_config_options), which no public API
     exposes; constraints.txt pins the Streamlit it was written for, and a changed internal fails this test
-    loudly rather than passing. The same load against a real `streamlit run` in Chromium is bench/load.py's job
-    (many leaders at once)."""
+    loudly rather than passing."""
     from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.runtime import Runtime
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
