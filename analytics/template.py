@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 
 TEMPLATE_PATH = Path(__file__).with_name("template.toml")
-TYPES = {"text", "org_type", "int", "number", "rate", "yesno", "date", "grade", "level"}
+TYPES = {"text", "org_type", "int", "number", "rate", "yesno", "date", "grade", "level", "category"}
 NUMERIC_TYPES = {"int", "number", "rate"}
-CHOICE_TYPES = {"org_type", "grade", "level"}
+CHOICE_TYPES = {"org_type", "grade", "level", "category"}
 
 # Decoration that carries no meaning in a header (after NFKC, which makes （）［］＂ ASCII): quotation marks of every
 # kind and required-field stars; bracketed hints and units anywhere, innermost first: (次) (是/否) 【必填】 〔人〕;

@@ -80,7 +80,7 @@ SELECT $q, '2024Q' || $q, org_id, NULL, NULL,
        CAST(floor(random() * total * 0.3) AS INTEGER), round(50 + random() * 50, 1),
        found, CAST(floor(random() * (found + 1)) AS INTEGER),
        ['好', '较好', '一般', '差', '未评'][1 + CAST(floor(random() * 5) AS INTEGER)],
-       CASE WHEN random() < 0.02 THEN '区级示范' ELSE '无' END, NULL
+       CASE WHEN random() < 0.02 THEN '区级示范' ELSE '无' END, NULL, NULL
 FROM (SELECT org_id, h, total, CAST(floor(random() * least(3, total // 3 + 1)) AS INTEGER) AS prob,
              CASE WHEN random() < 0.03 THEN 0.0 ELSE round(total * (20 + random() * 60), 2) END AS dues_due,
              CAST(floor(random() * 12) AS INTEGER) AS found
@@ -270,10 +270,19 @@ def py_raw(ind, row: dict, period_end) -> float | None:
     return 0.0 if value.replace(year=value.year + years, day=day) < period_end else 1.0
 
 
-def py_applies(ind, row: dict, quarter_no: int) -> bool:
-    for cond in ind.applies:
+def py_category(row: dict) -> str:
+    """在职 / 离退休: the column, else 退休 in the name means 离退休 (SPEC §4.5)."""
+    return row.get("org_category") or ("离退休" if "退休" in row["org_name"] else "在职")
+
+
+def py_applies(ind, row: dict, quarter_no: int, rubric) -> bool:
+    for cond in rubric.conditions(ind):
         if cond.quarters:
             ok = quarter_no in cond.quarters
+        elif cond.org_types:
+            ok = row["org_type"] in cond.org_types
+        elif cond.categories:
+            ok = py_category(row) in cond.categories
         else:
             v = row.get(cond.column)
             ok = v is not None and (
@@ -289,7 +298,7 @@ def py_applies(ind, row: dict, quarter_no: int) -> bool:
 def py_composite(rubric, composite: str, row: dict, quarter_no: int, period_end) -> float | None:
     points = weights = 0.0
     for ind in rubric.of(composite):
-        if py_applies(ind, row, quarter_no):
+        if py_applies(ind, row, quarter_no, rubric):
             points += ind.weight * (py_raw(ind, row, period_end) or 0.0)
             weights += ind.weight
     return 100.0 * points / weights if weights else None

@@ -266,6 +266,7 @@ def quarter_tables(district: District, quarter: str) -> Iterator[pa.Table]:
         s, i = latent(t, qi, rng)
         columns = _identity(t) | member_columns(t, rng) | standardization_columns(t, qi, s, rng)
         columns |= integration_columns(t, i, rng) | {"model_level": pa.array(t.model_level)}
+        columns["org_category"] = pa.nulls(len(t.index), pa.string())  # blank, as most offices leave it
         table = pa.table({"org_index": pa.array(t.index), **{name: columns[name] for name in order}})
         yield table.filter(pa.array(~t.skips_q3)) if qi == 2 else table
 

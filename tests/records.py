@@ -52,6 +52,9 @@ def org(i: int, unit: int = 0, **values) -> dict:
 #   points: S1 6 + S2 6 + S3 8 + S4 8·(3/3) + S8 10·(3/3) + S11 10·0.9 = 47; S5 S7 S12 S13 missing → 0
 ON_TIME = 100 * 47 / 74
 OVERDUE = 100 * (47 - 8) / 74  # elected 2020-03-15 + 3 years < 2024-03-31: S3 lost
+# The same row as a 党委 (SPEC §4.5: S4–S8 fit branches only): applicable S1 6, S2 6, S3 8, S11 10, S12 5, S13 5 = 40;
+# points S1 6 + S2 6 + S3 8 (elected 2020-03-15 + 5 years ≥ 2024-03-31) + S11 9 = 29
+COMMITTEE_ON_TIME = 100 * 29 / 40
 
 
 def csv_bytes(

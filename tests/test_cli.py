@@ -153,4 +153,5 @@ def test_template_writes_a_workbook_that_reads_back_with_every_header(tmp_path: 
     reader = fastexcel.read_excel(out.read_bytes())
     assert reader.sheet_names == ["季度报表", "填表说明"]
     notes = reader.load_sheet("填表说明", header_row=0).to_pandas()
-    assert notes["列名"].dropna().tolist()[:33] == [c.header for c in load_template().columns]
+    headers = [c.header for c in load_template().columns]
+    assert notes["列名"].dropna().tolist()[: len(headers)] == headers

@@ -11,7 +11,7 @@ import pytest
 
 from analytics.scoring.rubric import load_rubric
 from tests.helpers import cli
-from tests.records import ON_TIME, OVERDUE, csv_bytes, org
+from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, org
 
 # Slow: every test runs the CLI in a new process. `make test` runs them, `make test-fast` does not
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def test_scores_csv_has_the_spec_columns_and_hand_computed_values(db: Path):
     by_name = {r["org_name"]: r for r in rows}
     assert float(by_name["第1党支部"]["standardization"]) == pytest.approx(ON_TIME)
     assert float(by_name["第2党支部"]["standardization"]) == pytest.approx(OVERDUE)
-    assert float(by_name["第3党支部"]["standardization"]) == pytest.approx(ON_TIME)
+    assert float(by_name["第3党支部"]["standardization"]) == pytest.approx(COMMITTEE_ON_TIME)
     assert float(by_name["第1党支部"]["integration"]) == 0.0
     assert by_name["第1党支部"]["quadrant"] == "边缘化"
     assert (by_name["第1党支部"]["grade"], by_name["第2党支部"]["grade"]) == ("一般", "较差")  # 63.5 and 52.7
@@ -59,7 +59,7 @@ def test_scores_csv_has_the_spec_columns_and_hand_computed_values(db: Path):
 def test_scores_json_gives_the_same_numbers(db: Path):
     rows = json.loads(cli("scores", "--quarter", "2024Q1", "--format", "json", db=db).stdout)
     assert sorted(round(r["standardization"], 6) for r in rows) == sorted(
-        round(x, 6) for x in (ON_TIME, OVERDUE, ON_TIME)
+        round(x, 6) for x in (ON_TIME, OVERDUE, COMMITTEE_ON_TIME)
     )
     assert all(r["S6"] is None for r in rows)
 
@@ -70,10 +70,11 @@ def test_imbalance_json_matches_hand_computed_gini_and_group_means(db: Path):
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    a, b = ON_TIME, OVERDUE
-    mean = (2 * a + b) / 3
-    assert out["gini"] == pytest.approx(4 * (a - b) / (2 * 9 * mean))  # pairs differing: 4 ordered ones
-    assert out["max_min_ratio"] == pytest.approx(a / ((a + b) / 2))
+    a, b, c = ON_TIME, OVERDUE, COMMITTEE_ON_TIME
+    mean = (a + b + c) / 3
+    pairs = 2 * (abs(a - b) + abs(a - c) + abs(b - c))  # Σ over ordered pairs
+    assert out["gini"] == pytest.approx(pairs / (2 * 9 * mean))
+    assert out["max_min_ratio"] == pytest.approx(c / ((a + b) / 2))
     groups = {g["group"]: g for g in out["groups"]}
     assert groups["单位3"]["rank"] == 1 and groups["单位0"]["rank"] == 2
     assert groups["单位0"]["mean"] == pytest.approx((a + b) / 2)

@@ -45,10 +45,34 @@ def leader_overview(db: Path, user: auth.User, monkeypatch: pytest.MonkeyPatch) 
 
 
 def raw_tables(path: Path) -> dict[str, pd.DataFrame]:
-    """Every row of every v1 table, history included, in a fixed order."""
+    """Every row of every v1 table, history included, in a fixed order; records without the columns v5 added."""
     order = {"records": "batch_id, org_id", "organizations": "org_id", "batches": "batch_id", "batch_files": "batch_id"}
     with store.connect(path) as con:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY {o}").df() for t, o in order.items()}
+        tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY {o}").df() for t, o in order.items()}
+    added = [c for c in V5_COLUMNS if c in tables["records"]]
+    assert tables["records"][added].isna().all().all()  # rows loaded before v5 hold no value there
+    tables["records"] = tables["records"].drop(columns=added)
+    return tables
+
+
+V5_COLUMNS = ("org_category",)  # schema_v5.sql: record columns a program before version 5 did not write
+
+
+def without_v5(state: dict) -> dict:
+    """A snapshot as a program before version 5 shows it: the quarters' dumps without the columns v5 added."""
+    quarters = {}
+    for quarter, frame in state["quarters"].items():
+        assert frame[list(V5_COLUMNS)].isna().all().all()
+        quarters[quarter] = frame.drop(columns=list(V5_COLUMNS))
+    return state | {"quarters": quarters}
+
+
+def as_old_program(old_program: pytest.MonkeyPatch, version: int) -> None:
+    """The store as a program of schema VERSION had it: that version, and only the record columns it wrote."""
+    columns = store.value_columns()
+    old_program.setattr(store, "SCHEMA_VERSION", version)
+    if version < 5:
+        old_program.setattr(store, "value_columns", lambda: [c for c in columns if c not in V5_COLUMNS])
 
 
 def tables(path: Path) -> set[str]:
@@ -59,7 +83,7 @@ def tables(path: Path) -> set[str]:
 def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_row(tmp_path: Path, monkeypatch):
     path = tmp_path / "v1.duckdb"
     with monkeypatch.context() as old_program:
-        old_program.setattr(store, "SCHEMA_VERSION", 1)
+        as_old_program(old_program, 1)
         with store.connect(path) as con:
             load(con, [org(i, unit=i % 3) for i in range(8)], name="q1.csv")
             load(con, [org(2, theme_days=0), org(9)], name="q1b.csv")  # replaces a row, keeps it in history
@@ -71,10 +95,10 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 4
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 5
         version = store.data_version(con)
     assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings"} <= tables(path)
-    assert same_state(snapshot(path), before)
+    assert same_state(without_v5(snapshot(path)), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
     assert before["counts"]["records"] == 8 + 2 + 5 + 1  # every row ever loaded, the replaced ones too
@@ -83,14 +107,14 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
     original_sql = store.sql
     monkeypatch.setattr(store, "sql", lambda name: asked.append(name) or original_sql(name))
     with store.connect(path) as con:
-        assert store.schema_version(con) == 4 and store.data_version(con) == version
+        assert store.schema_version(con) == 5 and store.data_version(con) == version
     assert not [name for name in asked if name.startswith("schema_v")]  # the second open is a no-op
 
 
 def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_path: Path, monkeypatch):
     path = tmp_path / "v2.duckdb"
     with monkeypatch.context() as old_program:
-        old_program.setattr(store, "SCHEMA_VERSION", 2)
+        as_old_program(old_program, 2)
         with store.connect(path) as con:
             load(con, [org(i, unit=i % 3) for i in range(6)], name="q1.csv")
             auth.add_user(con, "管理员", "correct-horse-1", "admin", actor="tests")
@@ -100,11 +124,11 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == 4
+        assert store.schema_version(con) == 5
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]
         pd.testing.assert_frame_equal(con.execute("SELECT * FROM users").df(), users_before)
-    assert same_state(snapshot(path), before)
+    assert same_state(without_v5(snapshot(path)), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
 
@@ -112,7 +136,7 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
 def test_the_migrated_file_takes_accounts_and_audited_uploads(tmp_path: Path, monkeypatch):
     path = tmp_path / "v1.duckdb"
     with monkeypatch.context() as old_program:
-        old_program.setattr(store, "SCHEMA_VERSION", 1)
+        as_old_program(old_program, 1)
         with store.connect(path) as con:
             load(con, [org(1), org(2)])
     data = csv_bytes([org(2, theme_days=0), org(3)])
@@ -129,7 +153,7 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     with store.connect(path) as con:
         load(con, [org(1)])
         con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(store.SCHEMA_VERSION + 1)})
-    with pytest.raises(store.StoreError, match=r"数据库版本（5）比本程序（4）新，请升级程序"), store.connect(path):
+    with pytest.raises(store.StoreError, match=r"数据库版本（6）比本程序（5）新，请升级程序"), store.connect(path):
         pass
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr

@@ -30,7 +30,7 @@ VARIANTS = [
     ("“党支部”名称", "org_name"),
     ("支部名称", "org_name"),
     ("组织类型（党委/党总支/党支部）", "org_type"),
-    ("党组织类别", "org_type"),
+    ("党组织类别", "org_category"),
     ("党员总数（人）", "members_total"),
     ("党员总数(含预备党员)", "members_total"),
     ("党员总人数", "members_total"),
@@ -299,6 +299,7 @@ DECORATED = {
     "issues_fixed": "其中：已整改问题数（个）",
     "secretary_review": "书记述职评议等次\n（好/较好/一般/差/未评）",
     "model_level": "创建等级：\n（市级样板/区级示范/无）",
+    "org_category": "党组织类别\n（在职/离退休）",
 }
 
 
@@ -322,7 +323,8 @@ def test_a_file_with_every_header_decorated_loads_exactly_as_its_clean_twin():
     values = {"system": "经济系统", "unit": "区财政局", "org_type": "党支部", "members_total": 12, "members_full": 10,
               "members_probationary": 2, "has_secretary": "是", "last_election_date": dt.datetime(2023, 3, 15),
               "online_record_rate": 85, "study_rate": 92.5, "dues_due": 1200.5, "dues_paid": 1180,
-              "secretary_review": "好", "model_level": "区级示范", "member_review_done": "否", "records_standard": "是"}  # fmt: skip
+              "secretary_review": "好", "model_level": "区级示范", "member_review_done": "否", "records_standard": "是",
+              "org_category": "在职"}  # fmt: skip
     rows = [
         [values.get(c.name, f"第{i}党支部" if c.name == "org_name" else i) for c in template.columns] for i in range(5)
     ]

@@ -12,7 +12,7 @@ from analytics.ingest.records import ingest_bytes
 from analytics.scoring.rubric import load_rubric
 from analytics.store import batches
 from analytics.store import database as store
-from tests.records import ON_TIME, OVERDUE, csv_bytes, org
+from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, org
 from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def seed_three(db_path: Path) -> None:
-    """Three organizations whose standardization scores are ON_TIME, OVERDUE, ON_TIME (test_cli_scores)."""
+    """Three organizations whose standardization scores are ON_TIME, OVERDUE, COMMITTEE_ON_TIME (test_cli_scores)."""
     rows = [
         org(1, unit=0),
         org(2, unit=0, last_election_date="2020-03-15"),
@@ -55,7 +55,7 @@ def test_overview_without_data_points_to_the_upload_page(db_path: Path):
 def test_overview_kpis_equal_hand_computed_means(db_path: Path):
     seed_three(db_path)
     shown = metrics(page("overview"))
-    assert shown["标准化建设平均分"] == f"{(2 * ON_TIME + OVERDUE) / 3:.1f}"
+    assert shown["标准化建设平均分"] == f"{(ON_TIME + OVERDUE + COMMITTEE_ON_TIME) / 3:.1f}"
     assert shown["党建业务融合平均分"] == "0.0"  # every integration item unreported
     assert shown["参评党组织"] == "3 个"
     assert shown["边缘化党组织"] == "3 个" and shown["两张皮党组织"] == "0 个"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analytics.scoring import rubric_versions
-from analytics.scoring.rubric import RUBRIC_PATH, RubricError, load_rubric, parse_rubric
+from analytics.scoring.rubric import RUBRIC_PATH, Condition, RubricError, load_rubric, parse_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEXT = RUBRIC_PATH.read_text(encoding="utf-8")
@@ -83,10 +83,14 @@ def test_default_rubric_has_the_terms_grade_table_and_flag_threshold_of_the_spec
 def test_default_rubric_applicability_rules_are_those_of_the_spec():
     rubric = load_rubric()
     rules = {i.id: i.applies for i in rubric.indicators if i.applies}
-    assert set(rules) == {"S4", "S6", "S9", "S10", "S14", "I3", "I5", "I6"}
-    (s4,) = rules["S4"]
+    assert set(rules) == {"S4", "S5", "S6", "S7", "S8", "S9", "S10", "S14", "I3", "I5", "I6"}
+    # SPEC §4.5: the branch-level meeting counts S4–S8 apply to 党支部 and 联合党支部 only
+    branch_only = ("党支部", "联合党支部")
+    assert all(rules[i][0].org_types == branch_only for i in ("S4", "S5", "S6", "S7", "S8"))
+    assert [len(rules[i]) for i in ("S5", "S7", "S8")] == [1, 1, 1]
+    (_, s4) = rules["S4"]
     assert (s4.column, s4.at_least) == ("members_full", 7)
-    (s6,) = rules["S6"]
+    (_, s6) = rules["S6"]
     assert (s6.column, s6.present) == ("group_meetings", True)
     assert [c.quarters for c in rules["S9"] + rules["S10"]] == [(4,), (4,)]
     assert [(c.column, c.greater_than) for c in rules["S14"] + rules["I3"] + rules["I5"]] == [
@@ -94,13 +98,15 @@ def test_default_rubric_applicability_rules_are_those_of_the_spec():
         ("members_total", 0),
         ("issues_found", 0),
     ]
+    # SPEC §4.5: integration is not scored for 离退休 organizations, a rule of the whole composite
+    assert dict(rubric.composite_applies) == {"integration": (Condition(categories=("在职",)),)}
     (i6,) = rules["I6"]
     assert (i6.column, i6.not_in) == ("secretary_review", ("未评",))
 
 
 def test_load_rubric_reads_another_file(tmp_path: Path):
     path = tmp_path / "r.toml"
-    path.write_text(edited('version = "2024.1"', 'version = "test-7"'), encoding="utf-8")
+    path.write_text(edited('version = "2026.1"', 'version = "test-7"'), encoding="utf-8")
     assert load_rubric(path).version == "test-7"
 
 

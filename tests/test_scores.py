@@ -42,6 +42,7 @@ records.HEADERS.update(
         "issues_fixed": "已整改问题数",
         "secretary_review": "书记述职评议等次",
         "model_level": "创建等级",
+        "org_category": "党组织类别",
     }
 )
 
@@ -81,6 +82,11 @@ FULL = {
 }
 # Σ standardization weights: Q1–Q3 without S9 (5) and S10 (4) = 86; Q4 = 95. Σ integration = 100.
 Q13, Q4 = 86, 95
+# SPEC §4.5: S4–S8 (8 + 8 + 5 + 8 + 10 = 39) fit 党支部 and 联合党支部 only; a 党委 or 党总支 is scored on 86 − 39
+BRANCH_ONLY = {"S4": NAN, "S5": NAN, "S6": NAN, "S7": NAN, "S8": NAN}
+Q13_COMMITTEE = 47
+# SPEC §4.5: a 离退休 organization has no integration score, no integration indicators and no quadrant
+NO_INTEGRATION = {f"I{n}": NAN for n in range(1, 7)}
 
 
 def title(quarter: str) -> str:
@@ -99,6 +105,11 @@ def load(con, rows: list[dict], quarter: str) -> None:
     report = ingest_bytes(data, f"{quarter}.csv", quarter)
     assert not report.errors, report.errors
     batches.load_batch(con, report, data, "tester")
+
+
+def label(value: object) -> str | None:
+    """A label cell as text, None where there is none (pandas may give None, NaN or NA)."""
+    return None if value is None or pd.isna(value) else str(value)
 
 
 def listed(value: object) -> str:
@@ -161,33 +172,44 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
         "last_election_date",
         "secretary_review",
         "model_level",
+        "org_category",
     )
     num = {c: floats(rows[c]) for c in rows.columns if c not in text}
     year = current[(current["quarter"].str[:4] == quarter[:4]) & (current["quarter"] <= quarter)]
     life_so_far = floats(year["life_meetings"]).groupby(year["org_id"]).sum(min_count=1).reindex(rows.index)
     review = rows["secretary_review"]
     full = num["members_full"]
+    # SPEC §4.5: branch meeting counts for 党支部 / 联合党支部; integration for 在职 (blank: 退休 in the name → 离退休)
+    branch = rows["org_type"].isin(["党支部", "联合党支部"])
+    named_retired = rows["org_name"].str.contains("退休", regex=False)
+    retired = rows["org_category"].eq("离退休").fillna(False) | (rows["org_category"].isna() & named_retired)
+    serving = ~retired.astype(bool)
     return {
         "S1": (always, (full >= 3).astype(float).where(full.notna())),
         "S2": (always, num["has_secretary"]),
         "S3": (always, not_overdue(rows, end)),
-        "S4": (full >= 7, capped(num["committee_meetings"], 3)),
-        "S5": (always, capped(num["general_meetings"], 1)),
-        "S6": (num["group_meetings"].notna(), capped(num["group_meetings"], 3)),
-        "S7": (always, capped(num["party_lectures"], 1)),
-        "S8": (always, capped(num["theme_days"], 3)),
+        "S4": (branch & (full >= 7), capped(num["committee_meetings"], 3)),
+        "S5": (branch, capped(num["general_meetings"], 1)),
+        "S6": (branch & num["group_meetings"].notna(), capped(num["group_meetings"], 3)),
+        "S7": (branch, capped(num["party_lectures"], 1)),
+        "S8": (branch, capped(num["theme_days"], 3)),
         "S9": (q4, capped(life_so_far, 1)),
         "S10": (q4, num["member_review_done"]),
         "S11": (always, capped(num["online_record_rate"], 100)),
         "S12": (always, capped(num["study_rate"], 90)),
         "S13": (always, num["records_standard"]),
         "S14": share(num["dues_paid"], num["dues_due"], 1.0),
-        "I1": (always, capped(num["joint_meetings"], 1)),
-        "I2": (always, capped(num["pb_plus_projects"], 1)),
-        "I3": share(num["vanguard_posts"], num["members_total"], 0.2),
-        "I4": (always, capped(num["business_completion"], 100)),
-        "I5": share(num["issues_fixed"], num["issues_found"], 1.0),
-        "I6": (review.notna() & (review != "未评"), review.map(REVIEW).astype(float)),
+        **{
+            i: (serving & applies, value)
+            for i, (applies, value) in {
+                "I1": (always, capped(num["joint_meetings"], 1)),
+                "I2": (always, capped(num["pb_plus_projects"], 1)),
+                "I3": share(num["vanguard_posts"], num["members_total"], 0.2),
+                "I4": (always, capped(num["business_completion"], 100)),
+                "I5": share(num["issues_fixed"], num["issues_found"], 1.0),
+                "I6": (review.notna() & (review != "未评"), review.map(REVIEW).astype(float)),
+            }.items()
+        },
     }
 
 
@@ -196,8 +218,10 @@ def spec_label(score: float, bounds: list[tuple[str, float]]) -> str:
     return next(name for name, bound in bounds if round(score, 9) >= bound)
 
 
-def spec_quadrant(standardization: float, integration: float, threshold: float = 80) -> str:
-    """SPEC §4.3."""
+def spec_quadrant(standardization: float, integration: float, threshold: float = 80) -> str | None:
+    """SPEC §4.3; None without an integration score (SPEC §4.5: 离退休)."""
+    if np.isnan(integration):
+        return None
     s, i = round(standardization, 9) >= threshold, round(integration, 9) >= threshold
     return {(True, True): "融合型", (True, False): "两张皮", (False, True): "业务化", (False, False): "边缘化"}[(s, i)]
 
@@ -229,7 +253,7 @@ def assert_agrees_with_spec(scores: pd.DataFrame, current: pd.DataFrame, quarter
     assert got.index.tolist() == want.index.tolist()
     for column in [*INDICATORS, "standardization", "integration"]:
         np.testing.assert_allclose(got[column].astype(float), want[column], atol=1e-9, err_msg=f"{quarter} {column}")
-    assert got["quadrant"].tolist() == want["quadrant"].tolist()
+    assert [label(q) for q in got["quadrant"]] == [label(q) for q in want["quadrant"]]
     assert got["grade"].tolist() == want["grade"].tolist()
     assert [listed(m) for m in got["missing"]] == want["missing"].tolist()
     return len(got)
@@ -396,17 +420,19 @@ CASES = [
     Case(
         "committee_elected_five_years_before_quarter_end_is_not_overdue",
         {"org_type": "党委", "last_election_date": "2019-03-31"},
-        {},
+        BRANCH_ONLY,
     ),
     Case(
         "committee_elected_five_years_and_a_day_before_is_overdue",
         {"org_type": "党委", "last_election_date": "2019-03-30"},
-        {"S3": 0.0},
-        standardization=100 * 78 / Q13,
+        BRANCH_ONLY | {"S3": 0.0},
+        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
     ),
     # 2025-06-30 ≥ 2024-03-31
     Case(
-        "committee_elected_mid_2020_is_within_five_years", {"org_type": "党委", "last_election_date": "2020-06-30"}, {}
+        "committee_elected_mid_2020_is_within_five_years",
+        {"org_type": "党委", "last_election_date": "2020-06-30"},
+        BRANCH_ONLY,
     ),
     # 2023-06-30 < 2024-03-31
     Case(
@@ -418,8 +444,8 @@ CASES = [
     Case(
         "general_branch_has_three_years",
         {"org_type": "党总支", "last_election_date": "2020-06-30"},
-        {"S3": 0.0},
-        standardization=100 * 78 / Q13,
+        BRANCH_ONLY | {"S3": 0.0},
+        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
     ),
     Case("joint_branch_has_three_years", {"org_type": "联合党支部", "last_election_date": "2021-04-01"}, {}),
     # 2020-06-30 + 5 years = 2025-06-30 ≥ 2024-03-31
@@ -430,8 +456,8 @@ CASES = [
     Case(
         "committee_with_a_two_year_term_override_is_overdue",
         {"org_type": "党委", "last_election_date": "2022-03-15"},
-        {"S3": 0.0},
-        standardization=100 * 78 / Q13,
+        BRANCH_ONLY | {"S3": 0.0},
+        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
         term_years=2,
     ),
     Case(
@@ -646,6 +672,37 @@ CASES = [
         quadrant="业务化",
         grade="一般",
     ),
+    # ---- SPEC §4.5: rules that fit the kind of organization
+    # a 党委 holds 党委会, not the branch's 支委会 / 党员大会 / 党课 / 主题党日: none of them counts against it
+    Case(
+        "committee_is_not_scored_on_branch_meetings",
+        {"org_type": "党委", "committee_meetings": 0, "general_meetings": 0, "party_lectures": 0, "theme_days": 0},
+        BRANCH_ONLY,
+    ),
+    # 联合党支部 is a branch: S5 counts (8 of 86 lost)
+    Case(
+        "joint_branch_is_scored_on_branch_meetings",
+        {"org_type": "联合党支部", "general_meetings": 0},
+        {"S5": 0.0},
+        standardization=100 * 78 / Q13,
+    ),
+    # 党组织类别 blank, 退休 in the name: 离退休, so no integration score and no quadrant, whatever its business data
+    Case(
+        "离退休干部党支部",
+        {"joint_meetings": 0, "pb_plus_projects": 0, "business_completion": 0},
+        NO_INTEGRATION,
+        integration=NAN,
+        grade="优秀",
+    ),
+    Case("column_says_retired", {"org_category": "离退休", "joint_meetings": 0}, NO_INTEGRATION, integration=NAN),
+    # 在职 typed in the column wins over the name: scored on integration (I1 0: 100 − 20 = 80, on the line)
+    Case(
+        "退休职工服务中心党支部",
+        {"org_category": "在职", "joint_meetings": 0},
+        {"I1": 0.0},
+        integration=80.0,
+        quadrant="融合型",
+    ),
 ]
 
 
@@ -686,9 +743,9 @@ def test_branch_scores_as_computed_by_hand(case: Case, scored: dict[str, pd.Data
     row = scored[case.quarter].loc[case.name]
     assert {i: float(row[i]) for i in INDICATORS} == pytest.approx(expected_indicators(case), abs=1e-12, nan_ok=True)
     assert row["standardization"] == pytest.approx(case.standardization, abs=1e-9)
-    assert row["integration"] == pytest.approx(case.integration, abs=1e-9)
+    assert row["integration"] == pytest.approx(case.integration, abs=1e-9, nan_ok=True)
     assert listed(row["missing"]) == case.missing
-    assert row["quadrant"] == (case.quadrant or spec_quadrant(case.standardization, case.integration))
+    assert label(row["quadrant"]) == (case.quadrant or spec_quadrant(case.standardization, case.integration))
     assert row["grade"] == (case.grade or spec_label(case.standardization, SPEC_GRADES))
 
 
@@ -779,10 +836,18 @@ def test_scores_agree_with_a_second_implementation_of_the_spec_on_every_demo_qua
     assert sum(counts.values()) == 1198  # 150 a quarter, 2024Q2 short of two
     # The comparison means something only if the demo exercises the rules: every quadrant and grade,
     # not-applicable indicators, overdue elections.
-    assert set(spread["quadrant"]) == {"融合型", "两张皮", "业务化", "边缘化"}
+    assert set(spread["quadrant"].dropna()) == {"融合型", "两张皮", "业务化", "边缘化"}
     assert set(spread["grade"]) == {"优秀", "良好", "一般", "较差"}
     assert spread[["S4", "S6", "S9", "I6"]].isna().any().all()
     assert (spread["S3"] == 0).any()
+    # SPEC §4.5 on the demo: its 5 retiree branches (named 离退休… / 退休…) have no quadrant, and no 党委 or
+    # 党总支 is scored on a branch-only meeting count
+    retired = spread["org_name"].str.contains("退休")
+    assert spread.loc[retired, "org_name"].nunique() == 5
+    assert spread.loc[retired, "quadrant"].isna().all() and spread.loc[retired, "integration"].isna().all()
+    assert spread.loc[~retired, "quadrant"].notna().all()
+    committees = spread["org_type"].isin(["党委", "党总支"])
+    assert committees.any() and spread.loc[committees, ["S4", "S5", "S6", "S7", "S8"]].isna().all().all()
 
 
 def test_demo_scores_life_meetings_and_member_review_in_q4_only(demo_db: Path):
@@ -929,7 +994,7 @@ def scores_with(db: Path, rubric_path: Path | None = None) -> pd.DataFrame:
 def rubric_file(tmp_path: Path, *edits: tuple[str, str]) -> Path:
     """data/rubric.toml with each (old, new) passage replaced, written to tmp_path."""
     text = RUBRIC_PATH.read_text(encoding="utf-8")
-    for old, new in [('version = "2024.1"', 'version = "test-2"'), *edits]:
+    for old, new in [('version = "2026.1"', 'version = "test-2"'), *edits]:
         assert text.count(old) == 1, old
         text = text.replace(old, new)
     path = tmp_path / "rubric.toml"
@@ -938,7 +1003,7 @@ def rubric_file(tmp_path: Path, *edits: tuple[str, str]) -> Path:
 
 
 def test_changed_rubric_file_is_recorded_as_the_rubric_version(plain_db: Path, tmp_path: Path):
-    assert set(scores_with(plain_db)["rubric_version"]) == {"2024.1"}
+    assert set(scores_with(plain_db)["rubric_version"]) == {"2026.1"}
     assert set(scores_with(plain_db, rubric_file(tmp_path))["rubric_version"]) == {"test-2"}
 
 

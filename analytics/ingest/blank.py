@@ -18,6 +18,7 @@ TYPE_LABELS = {
     "date": "日期",
     "grade": "选择",
     "level": "选择",
+    "category": "选择",
 }
 
 

@@ -33,6 +33,7 @@ DTYPES = {
     "org_type": "string",
     "grade": "string",
     "level": "string",
+    "category": "string",
     "int": "Int64",
     "number": "Float64",
     "rate": "Float64",

@@ -28,7 +28,7 @@ from analytics.meeting.meeting import MAX_LAGGING, Meeting, figures
 from analytics.meeting.wording import rank_interval_text
 from analytics.scoring.alerts import COLUMN_LABELS, WARNINGS, good_threshold
 from analytics.scoring.imbalance import LABELS as IMBALANCE_LABELS
-from analytics.scoring.rubric import COMPOSITES, QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
 from analytics.store import database as store
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -184,6 +184,7 @@ def _org_sheet(meeting: Meeting) -> Sheet:
     columns |= {i.id: f"{i.id} {i.name}" for i in rubric.indicators}
     columns |= {"completeness": "数据完整率", "missing": "未填报项目", "rubric_version": "评分细则版本"}
     table = frame[list(columns)].rename(columns=columns)
+    table["象限"] = table["象限"].astype(object).where(frame["quadrant"].notna().to_numpy(), NOT_RATED)
     table["未填报项目"] = frame["missing"].map(
         lambda ids: "、".join(f"{i} {rubric.indicator(i).name}" for i in ids.split(",") if i) if ids else ""
     )

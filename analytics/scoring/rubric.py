@@ -13,12 +13,16 @@ RUBRIC_PATH = ROOT / "data" / "rubric.toml"
 # SPEC §4: the two composite scores, declared here once; the rubric file must declare exactly these [[composites]]
 COMPOSITES = ("standardization", "integration")
 KINDS = ("count", "rate", "share", "flag", "grade", "term")
-CONDITION_KEYS = {"column", "at_least", "greater_than", "present", "not_in", "quarter"}
+CONDITION_KEYS = {"column", "at_least", "greater_than", "present", "not_in", "quarter", "org_type", "category"}
+# Conditions on what an organization is (SPEC §4.5): key in the rubric -> template column whose choices it lists
+KIND_KEYS = {"org_type": "org_type", "category": "org_category"}
 INDICATOR_KEYS = {
     "id", "composite", "name", "kind", "column", "numerator", "denominator", "target", "weight",
     "at_least", "table", "years", "accumulate", "applies", "required",
 }  # fmt: skip
 QUADRANTS = ("融合型", "两张皮", "业务化", "边缘化")
+# Shown where an organization has no integration score, so no quadrant (SPEC §4.5: 离退休)
+NOT_RATED = "不参与融合评价"
 
 
 class RubricError(ValueError):
@@ -35,6 +39,8 @@ class Condition:
     present: bool = False
     not_in: tuple[str, ...] = ()
     quarters: tuple[int, ...] = ()
+    org_types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,11 @@ class Rubric:
     grade_of: str
     composites: tuple[tuple[str, str], ...]
     indicators: tuple[Indicator, ...] = field(default=())
+    composite_applies: tuple[tuple[str, tuple[Condition, ...]], ...] = ()
+
+    def conditions(self, ind: Indicator) -> tuple[Condition, ...]:
+        """Every condition an indicator needs: its own and its composite's (离退休 not scored on integration)."""
+        return ind.applies + dict(self.composite_applies).get(ind.composite, ())
 
     def of(self, composite: str) -> tuple[Indicator, ...]:
         """The indicators of one composite, in rubric order."""
@@ -121,6 +132,9 @@ def _condition(raw: object, where: str) -> Condition:
         if set(raw) != {"quarter"} or not quarters or any(q not in (1, 2, 3, 4) for q in quarters):
             raise RubricError(f"{where}：季度条件应写作 {{ quarter = [4] }}，现为「{raw}」。")
         return Condition(quarters=tuple(quarters))
+    for key, column in KIND_KEYS.items():
+        if key in raw:
+            return _kind_condition(raw, key, column, where)
     column = _check_column(raw.get("column"), where)
     tests = [k for k in ("at_least", "greater_than", "present", "not_in") if k in raw]
     if len(tests) != 1:
@@ -134,6 +148,15 @@ def _condition(raw: object, where: str) -> Condition:
         present=bool(raw.get("present", False)) or "not_in" in raw,
         not_in=tuple(str(x) for x in raw.get("not_in", ())),
     )
+
+
+def _kind_condition(raw: dict, key: str, column: str, where: str) -> Condition:
+    """{ org_type = ["党支部", …] } or { category = ["在职"] }: the organization is of one of these kinds."""
+    choices = load_template().column(column).choices
+    listed = raw[key] if isinstance(raw[key], list) else [raw[key]]
+    if set(raw) != {key} or not listed or any(x not in choices for x in listed):
+        raise RubricError(f"{where}：条件「{raw}」应写作 {{ {key} = [...] }}，可选值为 {'、'.join(choices)}。")
+    return Condition(**{"org_types" if key == "org_type" else "categories": tuple(listed)})
 
 
 def _kind_fields(raw: dict, kind: str, where: str) -> dict:
@@ -235,6 +258,11 @@ def parse_rubric(text: str) -> Rubric:
     if not str(raw.get("version", "")).strip():
         raise RubricError("评分细则缺少版本号 version。")
     composites = tuple((str(c["id"]), str(c.get("name", c["id"]))) for c in raw.get("composites", []))
+    composite_applies = tuple(
+        (str(c["id"]), tuple(_condition(x, f"综合指数 {c['id']}") for x in c["applies"]))
+        for c in raw.get("composites", [])
+        if c.get("applies")
+    )
     if {c for c, _ in composites} != set(COMPOSITES):
         raise RubricError("评分细则须定义两个综合指数：standardization（标准化建设）与 integration（党建业务融合）。")
     indicators = tuple(_indicator(i, {c for c, _ in composites}) for i in raw.get("indicators", []))
@@ -258,6 +286,7 @@ def parse_rubric(text: str) -> Rubric:
         grade_of=grade_of,
         composites=composites,
         indicators=indicators,
+        composite_applies=composite_applies,
     )
 
 
@@ -278,6 +307,10 @@ def describe(cond: Condition) -> str:
     """An applicability condition in plain Chinese, naming the template's column headers."""
     if cond.quarters:
         return "仅第" + "、".join(map(str, cond.quarters)) + "季度"
+    if cond.org_types:
+        return "仅" + "、".join(cond.org_types)
+    if cond.categories:
+        return "仅" + "、".join(cond.categories) + "党组织"
     header = load_template().column(cond.column).header
     if cond.at_least is not None:
         return f"{header} ≥ {cond.at_least:g}"
@@ -300,7 +333,7 @@ def indicator_rows(rubric: Rubric, composite: str) -> list[dict]:
             "目标": "—" if i.target is None else f"{i.target:g}",
             "权重": i.weight,
             "占比": i.weight / total,
-            "适用条件": "；".join(describe(c) for c in i.applies) or "全部党组织",
+            "适用条件": "；".join(describe(c) for c in rubric.conditions(i)) or "全部党组织",
         }
         for i in indicators
     ]

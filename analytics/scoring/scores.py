@@ -17,7 +17,9 @@ from duckdb import CaseExpression, CoalesceOperator, ColumnExpression, ConstantE
 from analytics.scoring.rubric import QUADRANTS, Condition, Indicator, Rubric
 
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
-IDENTITY = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "model_level"]
+IDENTITY = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "category", "model_level"]
+# SPEC §4.5: 党组织类别 as typed; left blank, a name with 退休 in it (离退休干部党支部) is read as 离退休
+RETIRED, SERVING, RETIRED_MARK = "离退休", "在职", "退休"
 # Scores are compared with thresholds after rounding, so 79.99999999999 from float sums counts as 80.
 THRESHOLD_DIGITS = 9
 
@@ -57,9 +59,19 @@ def previous_quarter(quarter: str) -> str:
     return f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}"
 
 
+def category() -> duckdb.Expression:
+    """在职 or 离退休: the 党组织类别 column, else read from the name (SPEC §4.5)."""
+    named = CaseExpression(fn("contains", col("org_name"), const(RETIRED_MARK)), const(RETIRED))
+    return CoalesceOperator(col("org_category"), named.otherwise(const(SERVING)))
+
+
 def _condition(cond: Condition, quarter_no: int) -> duckdb.Expression:
     if cond.quarters:
         return const(quarter_no in cond.quarters)
+    if cond.org_types:
+        return col("org_type").isin(*(const(x) for x in cond.org_types))
+    if cond.categories:
+        return col("category").isin(*(const(x) for x in cond.categories))
     value = col(cond.column)
     if cond.at_least is not None:
         return value >= const(cond.at_least)
@@ -70,9 +82,9 @@ def _condition(cond: Condition, quarter_no: int) -> duckdb.Expression:
     return value.isnotnull()
 
 
-def applies(ind: Indicator, quarter_no: int) -> duckdb.Expression:
+def applies(ind: Indicator, quarter_no: int, rubric: Rubric) -> duckdb.Expression:
     """TRUE where the indicator counts for an organization; a condition on a missing value is FALSE."""
-    conditions = [_condition(c, quarter_no) for c in ind.applies]
+    conditions = [_condition(c, quarter_no) for c in rubric.conditions(ind)]
     if ind.kind == "share":
         conditions.append(col(ind.denominator) > const(0))
     result = const(True)
@@ -119,7 +131,8 @@ def _value_column(ind: Indicator) -> str:
 
 def _records(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> duckdb.DuckDBPyRelation:
     """The quarter's current records, with year-to-date sums joined where the rubric asks for them."""
-    base = con.table("current_records").filter(col("quarter") == const(quarter)).set_alias("r")
+    base = con.table("current_records").filter(col("quarter") == const(quarter))
+    base = base.select(duckdb.StarExpression(), category().alias("category")).set_alias("r")
     _, quarter_no = quarter_parts(quarter)
     accumulated = [i for i in rubric.indicators if i.accumulate]
     # An indicator that cannot apply this quarter (S9 outside Q4) needs no history: skip the 4n-row sum.
@@ -153,7 +166,7 @@ def _indicator_columns(rubric: Rubric, quarter: str) -> list[duckdb.Expression]:
     period_end = quarter_end(quarter)
     out = []
     for ind in rubric.indicators:
-        out.append(applies(ind, quarter_no).alias(f"applies_{ind.id}"))
+        out.append(applies(ind, quarter_no, rubric).alias(f"applies_{ind.id}"))
         out.append(raw_score(ind, period_end).alias(f"raw_{ind.id}"))
     return out
 

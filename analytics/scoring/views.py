@@ -51,8 +51,10 @@ def _quarter_figures(frame: pd.DataFrame, threshold: float = imbalance.PASS_MARK
     out = {"organizations": len(frame), "completeness": frame["completeness"].mean()}
     for score in COMPOSITES:
         out[score] = frame[score].mean()
-        out[f"{score}_below_60"] = (frame[score] < threshold).mean() if len(frame) else np.nan
+        scored = frame[score].dropna()  # 离退休 organizations have no integration score (SPEC §4.5)
+        out[f"{score}_below_60"] = (scored < threshold).mean() if len(scored) else np.nan
     out |= {q: int(counts.get(q, 0)) for q in QUADRANTS}
+    out["not_rated"] = int(frame["quadrant"].isna().sum()) if len(frame) else 0
     return out
 
 

@@ -18,7 +18,7 @@ from analytics.store.errors import DIR_ERRORS, StoreError, write_failure
 from analytics.template import load_template
 
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 WRITE_LOCK = threading.RLock()
@@ -182,7 +182,7 @@ def changed_fields_sql(new: str, old: str) -> str:
 
 def quarter_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     """Current records of a quarter: the template's columns in SPEC order, sorted by system, unit, name."""
-    names = ", ".join(load_template().names)
+    names = ", ".join(["system", "unit", "org_name", *value_columns()])  # the template's names, in its order
     return con.execute(
         f"SELECT {names} FROM current_records WHERE quarter = $q ORDER BY system, unit, org_name", {"q": quarter}
     ).df()
