@@ -45,3 +45,12 @@ def cli(*args: str, db: Path, preexec=None, timeout: float = 120) -> subprocess.
         preexec_fn=preexec,
         timeout=timeout,
     )
+
+
+def rubric_edited(old: str, new: str) -> str:
+    """The default rubric text with one exact passage replaced (the passage must occur once)."""
+    from analytics.scoring.rubric import RUBRIC_PATH
+
+    text = RUBRIC_PATH.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    return text.replace(old, new)

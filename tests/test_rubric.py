@@ -10,6 +10,7 @@ import pytest
 
 from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import RUBRIC_PATH, Condition, RubricError, load_rubric, parse_rubric
+from tests.helpers import rubric_edited as edited
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEXT = RUBRIC_PATH.read_text(encoding="utf-8")
@@ -42,12 +43,6 @@ SPEC_TARGETS = {
     "S4": 3, "S5": 1, "S6": 3, "S7": 1, "S8": 3, "S9": 1, "S11": 100, "S12": 90, "S14": 1.0,
     "I1": 1, "I2": 1, "I3": 0.2, "I4": 100, "I5": 1.0,
 }  # fmt: skip
-
-
-def edited(old: str, new: str) -> str:
-    """The default rubric text with one exact passage replaced (the passage must occur once)."""
-    assert DEFAULT_TEXT.count(old) == 1, old
-    return DEFAULT_TEXT.replace(old, new)
 
 
 def test_default_rubric_has_the_twenty_indicators_of_the_spec_with_their_kinds_and_weights():

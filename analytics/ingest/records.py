@@ -328,9 +328,15 @@ def _cross_checks(frame, raw, sheet, header, report) -> pd.Series:
         [(mismatch, "正式党员数 + 预备党员数 不等于 党员总数，请核实")],
         WARNING,
     )
+    # SPEC §4.5: the scores read a blank 党组织类别 from the name; say so where that makes a branch 离退休
+    named = frame["org_category"].isna() & frame["org_name"].str.contains("退休", regex=False).fillna(False)
+    _collect(report, sheet, header, "org_category", raw, [(named, RETIRED_BY_NAME)], WARNING)
     frame.loc[full_over, "members_full"] = pd.NA
     frame.loc[fixed_over, "issues_fixed"] = pd.NA
     return bad | full_over | fixed_over
+
+
+RETIRED_BY_NAME = "党组织类别未填，名称含“退休”，按离退休党组织评价（不参与融合评价）；如为在职党组织，请在“党组织类别”列填“在职”"
 
 
 def _finish(report: Report, frames: list, quarter: str | None, titles: list[str], max_rows: int) -> None:

@@ -84,7 +84,7 @@ class Rubric:
 
     def conditions(self, ind: Indicator) -> tuple[Condition, ...]:
         """Every condition an indicator needs: its own and its composite's (离退休 not scored on integration)."""
-        return ind.applies + dict(self.composite_applies).get(ind.composite, ())
+        return dict(self.composite_applies).get(ind.composite, ()) + ind.applies
 
     def of(self, composite: str) -> tuple[Indicator, ...]:
         """The indicators of one composite, in rubric order."""
