@@ -4,6 +4,7 @@ import streamlit as st
 
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
+from analytics.scoring.rubric import NOT_RATED
 from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
 from pages._filters import sidebar_filters
 from pages._session import ensure_app_frame
@@ -31,15 +32,16 @@ st.session_state["branch_org_id"] = org_id
 row = branches[branches["org_id"] == org_id].iloc[0]
 
 st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
-held = branch_stability(branches[branches["org_id"] == org_id])
+rated = isinstance(row["quadrant"], str)  # SPEC §4.5: a 离退休 organization has no integration score nor quadrant
+held = branch_stability(branches[branches["org_id"] == org_id]) if rated else None
 cols = st.columns(5)
 cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
-cols[1].metric("党建与业务融合", f"{row['integration']:.1f}")
-cols[2].metric("象限", row["quadrant"] + ("（临界）" if held < 0.9 else ""))
-cols[3].metric("等级", row["grade"])
+cols[1].metric("党建与业务融合", f"{row['integration']:.1f}" if rated else "—")
+cols[2].metric("象限", row["quadrant"] + ("（临界）" if held < 0.9 else "") if rated else NOT_RATED)
+cols[3].metric(rubric.grade_name, row["grade"])
 cols[4].metric(
     "象限稳定性",
-    f"{held * 100:.0f}%",
+    f"{held * 100:.0f}%" if rated else "—",
     help="把各指标权重在 ±25% 内随机调整 1,000 次，保持当前象限的比例；低于 90% 为“临界”。",
 )
 if row["missing"]:
@@ -53,7 +55,9 @@ for column, composite in zip((left, right), rubric.composite_ids, strict=True):
     with column:
         st.markdown(f"**{rubric.composite_name(composite)}：失分项目**")
         lost = dashboard.lost_points(row, rubric, composite)
-        if lost.empty:
+        if row[composite] != row[composite]:  # NaN: not scored on this composite
+            st.info(f"{row['category']}党组织{NOT_RATED}。" if composite == "integration" else "本项不参与评价。")
+        elif lost.empty:
             st.success("本项满分，没有失分。")
         else:
             st.plotly_chart(charts.waterfall(lost, row[composite]), width="stretch")
@@ -71,9 +75,10 @@ st.dataframe(
 )  # fmt: skip
 st.subheader("各季度象限")
 st.dataframe(
-    history[["quarter", "standardization", "integration", "quadrant", "grade"]].rename(
-        columns={"quarter": "季度", "standardization": "标准化建设", "integration": "党建业务融合", "quadrant": "象限", "grade": "等级"}
-    ),
+    history[["quarter", "standardization", "integration", "quadrant", "grade"]]
+    .assign(quadrant=history["quadrant"].astype(object).where(history["quadrant"].notna(), NOT_RATED))
+    .rename(columns={"quarter": "季度", "standardization": "标准化建设", "integration": "党建业务融合",
+                     "quadrant": "象限", "grade": rubric.grade_name}),
     hide_index=True, width="stretch",
     column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("标准化建设", "党建业务融合")},
 )  # fmt: skip

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
-from analytics.scoring.rubric import QUADRANTS
+from analytics.scoring.rubric import NOT_RATED, QUADRANTS
 from pages._cache import current_rubric, scores_or_stop, stability, trend
 from pages._filters import fmt_change, open_branch, quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
@@ -43,6 +43,8 @@ st.caption(
     f"横轴为支部标准化建设得分，纵轴为党建与业务融合得分，{rubric.quadrant_threshold:g} 分线划出四个象限："
     "右上“融合型”，右下“两张皮”（党建按部就班、与业务脱节），左上“业务化”（业务挤占党建），左下“边缘化”。点击某个点可查看该支部画像。"
 )
+if k["not_rated"]:
+    st.caption(f"另有 {k['not_rated']} 个离退休党组织{NOT_RATED}，不在图中，也不计入各象限。")
 event = st.plotly_chart(
     charts.quadrant_scatter(frame, rubric.quadrant_threshold),
     on_select="rerun",

@@ -64,7 +64,8 @@ def test_scores_have_number_formats_and_grades_are_coloured_by_value():
     score_col = headers.index("支部标准化建设") + 1
     assert sheet.cell(2, score_col).number_format == "0.0" and sheet.cell(2, score_col).data_type == "n"
     assert sheet.cell(2, headers.index("S1 正式党员3人以上") + 1).number_format == "0.00"
-    grade_letter = openpyxl.utils.get_column_letter(headers.index("等级") + 1)
+    assert "等级" not in headers and "综合等级" not in headers  # SPEC §4.5: the grade says what it grades
+    grade_letter = openpyxl.utils.get_column_letter(headers.index("支部标准化建设等级") + 1)
     rules = [r for rng in sheet.conditional_formatting for r in rng.rules if grade_letter in str(rng.sqref)]
     assert sorted(r.formula[0] for r in rules) == sorted(f'"{g}"' for g in ("优秀", "良好", "一般", "较差"))
     assert sheet.column_dimensions["C"].width > 20  # organization names are wide

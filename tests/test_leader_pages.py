@@ -66,6 +66,7 @@ def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
     at = page("overview")
     delta = next(m for m in at.metric if m.label == "参评党组织")
     assert delta.value == "150 个"  # 2024Q4: every demo organization reported
+    assert any(c.value.startswith("另有 5 个离退休党组织不参与融合评价") for c in at.caption)
     assert at.sidebar.selectbox[0].value == "2024Q4"
 
 
@@ -102,9 +103,20 @@ def test_branch_profile_shows_the_chosen_branch_and_its_unreported_items(db_path
     at = page("branch", branch_org_id=org_id)
     shown = metrics(at)
     assert shown["支部标准化建设"] == f"{OVERDUE:.1f}"
-    assert shown["象限"] == "边缘化" and shown["等级"] == "较差"
+    assert shown["象限"] == "边缘化" and shown["支部标准化建设等级"] == "较差"
     assert shown["象限稳定性"] == "100%"  # integration is 0 under any weights, standardization far below 80
     assert any("未填报" in w.value and "S5" in w.value for w in at.warning)
+
+
+def test_a_retiree_branch_profile_says_it_is_not_rated_on_integration(demo_db: Path):
+    with store.connect(demo_db) as con:
+        org_id = con.execute("SELECT org_id FROM organizations WHERE org_name = '区财政局离退休干部党支部'").fetchall()
+    at = page("branch", branch_org_id=org_id[0][0])
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert shown["党建与业务融合"] == "—" and shown["象限"] == "不参与融合评价" and shown["象限稳定性"] == "—"
+    assert float(shown["支部标准化建设"]) > 0
+    assert any(i.value == "离退休党组织不参与融合评价。" for i in at.info)
 
 
 def test_method_page_shows_the_rubric_in_force(demo_db: Path):

@@ -336,7 +336,9 @@ def _cross_checks(frame, raw, sheet, header, report) -> pd.Series:
     return bad | full_over | fixed_over
 
 
-RETIRED_BY_NAME = "党组织类别未填，名称含“退休”，按离退休党组织评价（不参与融合评价）；如为在职党组织，请在“党组织类别”列填“在职”"
+RETIRED_BY_NAME = (
+    "党组织类别未填，名称含“退休”，按离退休党组织评价（不参与融合评价）；如为在职党组织，请在“党组织类别”列填“在职”"
+)
 
 
 def _finish(report: Report, frames: list, quarter: str | None, titles: list[str], max_rows: int) -> None:

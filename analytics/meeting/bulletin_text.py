@@ -69,7 +69,7 @@ def basics(m: Meeting) -> list[str]:
         + (f"，{d}" if (d := delta(k[f"{s}_change"])) else "")
         for s in COMPOSITES
     )
-    second = f"{scores}。按综合等级，{graded}。"
+    second = f"{scores}。按{m.rubric.grade_name}，{graded}。"
     quads = "，".join(f"“{q}”{k[q]}个（占{pct(k[q] / max(len(frame), 1))}）" for q in QUADRANTS)
     third = f"以{m.rubric.quadrant_threshold:g}分为界，从“标准化建设×业务融合”四象限看，{quads}。"
     return [first, second, third]
@@ -88,7 +88,9 @@ def _overall(m: Meeting) -> Part:
     excellent = int((m.frame["grade"] == m.rubric.grades[0][0]).sum())
     means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in COMPOSITES)
     best = m.rubric.grades[0][0]
-    text = f"{_place(m)}{means}，{excellent}个党组织综合等级为“{best}”，占{pct(excellent / len(m.frame))}。"
+    text = (
+        f"{_place(m)}{means}，{excellent}个党组织{m.rubric.grade_name}为“{best}”，占{pct(excellent / len(m.frame))}。"
+    )
     if any(c is None or pd.isna(c) for c in changes):
         return "评价工作全面开展。", text
     rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(COMPOSITES, changes, strict=True)]

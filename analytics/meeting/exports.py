@@ -179,7 +179,9 @@ def _org_sheet(meeting: Meeting) -> Sheet:
     rubric, frame = meeting.rubric, meeting.frame.sort_values(["system", "unit", "org_name"])
     names = {c: rubric.composite_name(c) for c in COMPOSITES}
     columns = {"system": "所属系统", "unit": "单位名称", "org_name": "党组织名称", "org_type": "组织类型"}
-    columns |= names | {"quadrant": "象限", "grade": "等级"}
+    columns |= names | {"quadrant": "象限"}
+    if rubric.grade_of not in COMPOSITES:  # else the grade is that composite's own grade, the column below
+        columns["grade"] = rubric.grade_name
     columns |= {f"{c}_grade": f"{names[c]}等级" for c in COMPOSITES}
     columns |= {i.id: f"{i.id} {i.name}" for i in rubric.indicators}
     columns |= {"completeness": "数据完整率", "missing": "未填报项目", "rubric_version": "评分细则版本"}
@@ -189,7 +191,7 @@ def _org_sheet(meeting: Meeting) -> Sheet:
         lambda ids: "、".join(f"{i} {rubric.indicator(i).name}" for i in ids.split(",") if i) if ids else ""
     )
     formats = {names[c]: SCORE for c in COMPOSITES} | {f"{i.id} {i.name}": RATE for i in rubric.indicators}
-    grades = {h: GRADE_FILLS for h in ("等级", *(f"{names[c]}等级" for c in COMPOSITES))}
+    grades = {h: GRADE_FILLS for h in (rubric.grade_name, *(f"{names[c]}等级" for c in COMPOSITES))}
     narrow = {f"{i.id} {i.name}": 9 for i in rubric.indicators} | {h: 10 for h in grades} | {"数据完整率": 10}
     colors = grades | {"象限": QUADRANT_FILLS}
     return Sheet(

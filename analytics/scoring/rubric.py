@@ -99,6 +99,13 @@ class Rubric:
         """Chinese name of a composite."""
         return dict(self.composites)[composite]
 
+    @property
+    def grade_name(self) -> str:
+        """What the grade column grades (SPEC §4.5): 支部标准化建设等级, or 综合等级 of both scores."""
+        if self.grade_of in self.composite_ids:
+            return f"{self.composite_name(self.grade_of)}等级"
+        return "综合等级（两项得分较低者）" if self.grade_of == "min" else "综合等级（两项得分平均）"
+
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator with this id."""
         return next(i for i in self.indicators if i.id == indicator_id)

@@ -32,7 +32,7 @@ def all_scores(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
 
 
 # What the pages need of every quarter (filters, KPIs, trend, a branch's history); the wide frame is per quarter.
-SUMMARY_COLUMNS = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "model_level",
+SUMMARY_COLUMNS = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "category", "model_level",
                    "standardization", "integration", "quadrant", "grade", "completeness"]  # fmt: skip
 
 
