@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.scoring import robustness
-from analytics.scoring.rubric import indicator_rows
+from analytics.scoring.rubric import indicator_rows, kind_rules
 from pages._cache import current_rubric
 from pages._session import ensure_app_frame
 
@@ -26,6 +26,7 @@ terms = "；".join(
     for i in rubric.indicators
     if i.kind == "term"
 )
+kinds = "；".join(kind_rules(rubric)) or "所有党组织适用同样的指标。"
 st.subheader("得分怎么算")
 st.markdown(
     f"""
@@ -36,8 +37,9 @@ st.markdown(
 - 每项指标的“失分” = 100 × 权重 × (1 − 得分率) ÷ Σ适用权重，各项失分相加正好等于 100 减去综合得分，
   所以支部画像中的失分图说明了“差在哪里”。
 - 两项综合得分不合并：以 {rubric.quadrant_threshold:g} 分为线分为融合型、两张皮、业务化、边缘化四个象限。
+- 按党组织的类型和类别取用指标（见下表“适用条件”）：{kinds}
 - 等级：{"、".join(f"{name} ≥ {bound:g}" for name, bound in rubric.grades[:-1])}，其余为{rubric.grades[-1][0]}
-  （按{"支部标准化建设" if rubric.grade_of == "standardization" else "综合"}得分评定）。
+  （即“{rubric.grade_name}”）。
 """
 )
 st.subheader("不平衡程度怎么看")

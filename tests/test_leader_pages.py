@@ -125,6 +125,10 @@ def test_method_page_shows_the_rubric_in_force(demo_db: Path):
     tables = [t.value for t in at.dataframe]
     assert [len(t) for t in tables] == [len(rubric.of(c)) for c in rubric.composite_ids]
     assert tables[0].set_index("编号").loc["S8", "权重"] == rubric.indicator("S8").weight
+    text = " ".join(m.value for m in at.markdown)
+    assert "党委、党总支按其余指标评价" in text and "不参与融合评价" in text  # SPEC §4.5 stated on the page
+    assert tables[0].set_index("编号").loc["S5", "适用条件"] == "仅党支部、联合党支部"
+    assert "支部标准化建设等级" in text
 
 
 def test_alerts_list_the_planted_overdue_elections(demo_db: Path):

@@ -23,6 +23,8 @@ INDICATOR_KEYS = {
 QUADRANTS = ("融合型", "两张皮", "业务化", "边缘化")
 # Shown where an organization has no integration score, so no quadrant (SPEC §4.5: 离退休)
 NOT_RATED = "不参与融合评价"
+# SPEC §4.5: 党组织类别 as typed; left blank, a name with 退休 in it (离退休干部党支部) is read as 离退休
+RETIRED, SERVING, RETIRED_MARK = "离退休", "在职", "退休"
 
 
 class RubricError(ValueError):
@@ -344,3 +346,28 @@ def indicator_rows(rubric: Rubric, composite: str) -> list[dict]:
         }
         for i in indicators
     ]
+
+
+def kind_rules(rubric: Rubric) -> list[str]:
+    """The rubric's rules on kinds of organization (SPEC §4.5) as sentences for the method page."""
+    out = []
+    for composite, conditions in rubric.composite_applies:
+        for cond in conditions:
+            if cond.categories:
+                out.append(
+                    f"{rubric.composite_name(composite)}只评价{'、'.join(cond.categories)}党组织，其余党组织{NOT_RATED}、"
+                    f"不划象限（党组织类别未填时，名称含“{RETIRED_MARK}”的按{RETIRED}党组织计）"
+                )
+            elif cond.org_types:
+                out.append(f"{rubric.composite_name(composite)}只评价{'、'.join(cond.org_types)}")
+    by_types: dict[tuple[str, ...], list[str]] = {}
+    for ind in rubric.indicators:
+        for cond in ind.applies:
+            if cond.org_types:
+                by_types.setdefault(cond.org_types, []).append(ind.name)
+    choices = load_template().column("org_type").choices
+    for types, names in by_types.items():
+        others = [t for t in choices if t not in types]
+        rest = f"，{'、'.join(others)}按其余指标评价" if others else ""
+        out.append(f"{'、'.join(names)}只对{'、'.join(types)}计分{rest}")
+    return out

@@ -14,12 +14,10 @@ import duckdb
 import pandas as pd
 from duckdb import CaseExpression, CoalesceOperator, ColumnExpression, ConstantExpression, FunctionExpression
 
-from analytics.scoring.rubric import QUADRANTS, Condition, Indicator, Rubric
+from analytics.scoring.rubric import QUADRANTS, RETIRED, RETIRED_MARK, SERVING, Condition, Indicator, Rubric
 
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 IDENTITY = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "category", "model_level"]
-# SPEC §4.5: 党组织类别 as typed; left blank, a name with 退休 in it (离退休干部党支部) is read as 离退休
-RETIRED, SERVING, RETIRED_MARK = "离退休", "在职", "退休"
 # Scores are compared with thresholds after rounding, so 79.99999999999 from float sums counts as 80.
 THRESHOLD_DIGITS = 9
 
