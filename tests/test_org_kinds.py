@@ -102,3 +102,15 @@ def test_the_method_table_states_who_each_rule_applies_to():
 def test_a_kind_condition_naming_an_unknown_kind_is_refused_in_chinese(old: str, new: str, message: str):
     with pytest.raises(RubricError, match=message):
         parse_rubric(rubric_edited(old, new))
+
+
+def test_mean_lost_points_add_up_to_100_minus_the_mean_score_of_the_organizations_scored(demo_db: Path):
+    from analytics.scoring import views
+
+    rubric = load_rubric()
+    with store.connect(demo_db) as con:
+        frame = for_quarter(con, "2024Q4", rubric)
+    for composite in rubric.composite_ids:
+        lost = views.indicator_summary(frame, rubric, composite)["lost"].sum()
+        # each organization's score is 100 − its lost points; the retirees have no integration score to average
+        assert lost == pytest.approx(100 - frame[composite].mean())

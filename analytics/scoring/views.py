@@ -89,8 +89,10 @@ def imbalance_series(trend: pd.DataFrame, score: str) -> pd.DataFrame:
 
 
 def indicator_summary(frame: pd.DataFrame, rubric: Rubric, composite: str) -> pd.DataFrame:
-    """Per indicator: mean points lost per organization, mean score where it applies, full marks and 未填报 counts."""
+    """Per indicator: mean points lost per organization scored on the composite (0 where it does not apply, so the
+    means add up to 100 − the mean score), mean score where it applies, full marks and 未填报 counts."""
     rows = []
+    frame = frame[frame[composite].notna()]  # organizations scored on it (SPEC §4.5: not 离退休 for integration)
     for ind in rubric.of(composite):
         scores = frame[ind.id]
         rows.append(
