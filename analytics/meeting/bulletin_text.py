@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.meeting import stories
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
 from analytics.scoring.alerts import MODEL_LEVELS, good_threshold
-from analytics.scoring.rubric import COMPOSITES, QUADRANTS
+from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
 
 RISE = 3.0  # a unit whose mean rose this much is named as 进步明显
 SOLID = 0.9  # full-marks share of a 基础 item named as done well
@@ -62,7 +63,7 @@ def basics(m: Meeting) -> list[str]:
     graded = "、".join(f"{g}{int(grades.get(g, 0))}个" for g, _ in m.rubric.grades)
     first = (
         f"本季度{_place(m)}共有{frame['unit'].nunique()}个单位的{len(frame)}个基层党组织参加评价，其中{kinds}，"
-        f"数据完整率{pct(k['completeness'])}。"
+        f"{_reporting(m)}。"
     )
     scores = "；".join(
         f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分"
@@ -70,15 +71,27 @@ def basics(m: Meeting) -> list[str]:
         for s in COMPOSITES
     )
     second = f"{scores}。按{m.rubric.grade_name}，{graded}。"
-    quads = "，".join(f"“{q}”{k[q]}个（占{pct(k[q] / max(len(frame), 1))}）" for q in QUADRANTS)
-    third = f"以{m.rubric.quadrant_threshold:g}分为界，从“标准化建设×业务融合”四象限看，{quads}。"
+    rated = max(len(frame) - k["not_rated"], 1)
+    quads = "，".join(f"“{q}”{k[q]}个（占{pct(k[q] / rated)}）" for q in QUADRANTS)
+    aside = f"另有{k['not_rated']}个离退休党组织{NOT_RATED}" if k["not_rated"] else ""
+    third = f"以{m.rubric.quadrant_threshold:g}分为界，从“标准化建设×业务融合”四象限看，{quads}{'；' + aside if aside else ''}。"
     return [first, second, third]
+
+
+def _reporting(m: Meeting) -> str:
+    """How many organizations reported of those expected (this quarter's and last quarter's that did not report)."""
+    missing = len(m.warnings["missing_report"])
+    expected = len(m.frame) + missing
+    said = f"应报{expected}个党组织，实报{len(m.frame)}个（报送率{pct(len(m.frame) / max(expected, 1))}）"
+    if missing:
+        said += f"，{names(list(m.warnings['missing_report']['org_name']), 4)}未报送"
+    return f"{said}，已报数据的填报项目完整率{pct(m.kpis['completeness'])}"
 
 
 def achievements(m: Meeting) -> list[Part]:
     """主要成效: overall level, solid basic items, leading units, units that improved, model branches."""
-    parts = [_overall(m), _solid_items(m), _leaders(m)]
-    parts += [p for p in (_risers(m), _models(m)) if p]
+    parts = [_overall(m), _solid_items(m)]
+    parts += [p for p in (_leaders(m), _risers(m), _models(m)) if p]
     return [(f"（{'一二三四五'[i]}）{h}", t) for i, (h, t) in enumerate(parts)]
 
 
@@ -94,10 +107,16 @@ def _overall(m: Meeting) -> Part:
     if any(c is None or pd.isna(c) for c in changes):
         return "评价工作全面开展。", text
     rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(COMPOSITES, changes, strict=True)]
-    heading = "整体质量稳中有升。" if max(changes) > 0.05 and min(changes) > -1 else "整体质量保持稳定。"
-    if max(changes) < -0.05:
-        heading = "整体质量有所波动。"
-    return heading, f"{text}{'，'.join(rises)}。"
+    return HEADINGS[stories.direction(k)], f"{text}{'，'.join(rises)}。"
+
+
+# The heading follows every headline measure (stories.direction): 稳中有升 only when nothing got worse
+HEADINGS = {
+    "up": "整体质量稳中有升。",
+    "flat": "整体质量保持稳定。",
+    "mixed": "整体质量有升有降。",
+    "down": "整体质量有所下降。",
+}
 
 
 def _solid_items(m: Meeting) -> Part:
@@ -110,28 +129,57 @@ def _solid_items(m: Meeting) -> Part:
     return "基础工作较为扎实。", f"{listed}等基础性指标满分比例{floor}，支部建设的基本制度总体得到落实。"
 
 
-def _leaders(m: Meeting) -> Part:
-    tops = []
-    for s in COMPOSITES:
-        best = m.units.sort_values(f"{s}_rank", kind="stable").head(3)
-        tops.append(f"{names(list(best['unit']))}{m.rubric.composite_name(s)}平均分位居前列")
-    k = m.kpis
-    fused = f"“{QUADRANTS[0]}”党组织{k[QUADRANTS[0]]}个" + (
-        f"，{d}" if (d := delta(k[f"{QUADRANTS[0]}_change"], "个")) else ""
+def _leaders(m: Meeting) -> Part | None:
+    best = stories.praised(m)
+    if best.empty:
+        return None
+    said = "；".join(
+        f"{r.unit}{m.rubric.composite_name('standardization')}平均{score_text(r.standardization)}分、"
+        f"{m.rubric.composite_name('integration')}平均{score_text(r.integration)}分"
+        for r in best.itertuples()
     )
-    return "先进单位示范带动。", f"{'；'.join(tops)}。{fused}，党建与业务同频共振的格局正在形成。"
+    k, fused = m.kpis, QUADRANTS[0]
+    text = f"{said}，两项均高于{_place(m)}平均水平。“{fused}”党组织{k[fused]}个"
+    text += f"，{d}" if (d := delta(k[f"{fused}_change"], "个")) else ""
+    if (k[f"{fused}_change"] or 0) > 0 and (k["两张皮_change"] or 0) <= 0:  # only when the counts show it
+        text += "，党建与业务融合的党组织在增多"
+    return "先进单位示范带动。", text + "。"
+
+
+def _streak_text(m: Meeting, runs: list[stories.Streak]) -> list[str]:
+    """One clause per unit: each of its scores from where the run started to where it stands."""
+    by_unit: dict[str, list[str]] = {}
+    for run in runs:
+        verb = "连续提升至" if run.rising else "连续下降至"
+        by_unit.setdefault(run.unit, []).append(
+            f"{m.rubric.composite_name(run.score)}平均分从{quarter_text(run.start)}的{score_text(run.first)}分"
+            f"{verb}{quarter_text(run.end)}的{score_text(run.last)}分"
+        )
+    return [unit + "，".join(clauses) for unit, clauses in by_unit.items()]
 
 
 def _risers(m: Meeting) -> Part | None:
+    # a unit listed as 后进 is not praised here: its rise is told beside its low score (_lagging)
+    runs = [s for s in stories.streaks(m) if s.rising and s.unit not in set(m.lagging["unit"])]
+    said = _streak_text(m, runs)[:3]
+    named = {s.unit for s in runs}
     units = m.units.assign(best=m.units[[f"{s}_change" for s in COMPOSITES]].max(axis=1))
-    risen = units[units["best"] >= RISE].sort_values("best", ascending=False).head(3)
-    if risen.empty:
-        return None
-    said = []
-    for row in risen.itertuples():
+    # a unit listed as 后进 in the same 通报 is not praised for one good quarter
+    fresh = ~units["unit"].isin(named) & ~units["unit"].isin(m.lagging["unit"])
+    risen = units[(units["best"] >= RISE) & fresh].sort_values("best", ascending=False)
+    for row in risen.head(max(3 - len(said), 0)).itertuples():
         s = max(COMPOSITES, key=lambda c: getattr(row, f"{c}_change"))
         said.append(f"{row.unit}{m.rubric.composite_name(s)}平均分{delta(getattr(row, f'{s}_change'))}")
-    return "部分单位进步明显。", "；".join(said) + "，整改提升成效初步显现。"
+    if not said:
+        return None
+    return "部分单位进步明显。", "；".join(said) + "。"
+
+
+def _decliners(m: Meeting) -> Part | None:
+    runs = [s for s in stories.streaks(m) if not s.rising]
+    if not runs:
+        return None
+    return "个别单位连续下滑。", "；".join(_streak_text(m, runs)[:4]) + "，需查明原因、及时扭转。"
 
 
 def _models(m: Meeting) -> Part | None:
@@ -147,9 +195,11 @@ def _models(m: Meeting) -> Part | None:
 
 def problems(m: Meeting) -> list[Part]:
     """存在问题: lagging units, items losing points, 两张皮, organization-building gaps."""
-    parts = [_lagging(m), _items(m), _two_skins(m)]
+    parts = [_lagging(m)]
+    parts += [p for p in (_decliners(m),) if p]
+    parts += [_items(m), _two_skins(m)]
     parts += [p for p in (_organization(m),) if p]
-    return [(f"（{'一二三四'[i]}）{h}", t) for i, (h, t) in enumerate(parts)]
+    return [(f"（{'一二三四五六'[i]}）{h}", t) for i, (h, t) in enumerate(parts)]
 
 
 def _spread(m: Meeting) -> str:
@@ -166,11 +216,16 @@ def _lagging(m: Meeting) -> Part:
     if m.lagging.empty:
         return "单位之间进展还不平衡。", f"各单位两项平均分均在{good_threshold(m.rubric):g}分以上。{_spread(m)}"
     total = len(m.units)
-    said = [
-        f"{r.unit}{m.rubric.composite_name(r.weak)}平均分仅{score_text(r.weak_score)}分，"
-        f"在{total}个单位中列第{int(getattr(r, f'{r.weak}_rank'))}位"
-        for r in m.lagging.itertuples()
-    ]
+    rising = {(r.unit, r.score): r for r in stories.streaks(m) if r.rising}
+    said = []
+    for r in m.lagging.itertuples():
+        text = (
+            f"{r.unit}{m.rubric.composite_name(r.weak)}平均分仅{score_text(r.weak_score)}分，"
+            f"在{total}个单位中列第{int(getattr(r, f'{r.weak}_rank'))}位"
+        )
+        if run := rising.get((r.unit, r.weak)):
+            text += f"，但较{quarter_text(run.start)}已连续提升{run.last - run.first:.1f}分"
+        said.append(text)
     return "部分单位建设质量偏低。", "；".join(said) + f"。{_spread(m)}"
 
 
@@ -182,7 +237,17 @@ def _items(m: Meeting) -> Part:
             f"{r.name}（平均失{r.lost:.1f}分，满分比例{r.full_marks_share * 100:.0f}%）" for r in top.itertuples()
         )
         said.append(f"{m.rubric.composite_name(s)}中，{listed}失分较多")
-    return "部分指标失分较多。", "；".join(said) + "，“三会一课”等制度执行还有“形式上到位、质量上不高”的问题。"
+    top = m.indicators("standardization").head(3)
+    meetings = top[top["id"].map(lambda i: m.rubric.indicator(i).column in MEETING_COLUMNS)]
+    # the stock phrase only where the items that lose most are the meetings themselves
+    tail = "，“三会一课”等制度执行还有“形式上到位、质量上不高”的问题" if len(meetings) else ""
+    return "部分指标失分较多。", "；".join(said) + tail + "。"
+
+
+# Columns of the 三会一课 and 主题党日 items: the 形式上到位 phrase needs one of them among the biggest losses
+MEETING_COLUMNS = {
+    "committee_meetings", "general_meetings", "group_meetings", "party_lectures", "theme_days", "online_record_rate",
+}  # fmt: skip
 
 
 def _by_unit(frame: pd.DataFrame, quadrant: str) -> list[str]:
@@ -193,7 +258,9 @@ def _by_unit(frame: pd.DataFrame, quadrant: str) -> list[str]:
 def _two_skins(m: Meeting) -> Part:
     k, frame = m.kpis, m.frame
     two = frame[frame["quadrant"] == "两张皮"].sort_values("integration").head(3)
-    others = "，".join(f"“{q}”{k[q]}个" for q in ("业务化", "边缘化"))
+    others = "，".join(
+        f"“{q}”{k[q]}个" + (f"（主要在{'、'.join(_by_unit(frame, q))}）" if k[q] else "") for q in ("业务化", "边缘化")
+    )
     if two.empty:
         return "党建与业务融合仍需深化。", f"本季度没有“两张皮”党组织，但{others}，党建与业务互促互进还不够。"
     change = delta(k["两张皮_change"], "个")
@@ -255,10 +322,17 @@ def _fix_items(m: Meeting) -> Part:
 def _fuse(m: Meeting) -> Part:
     units = [u.split("（")[0] for u in _by_unit(m.frame, "两张皮")]
     who = f"{names(units)}等“两张皮”问题较集中的单位" if units else "各党组织"
-    return "坚持问题导向，推进互促融合。", (
+    text = (
         f"{who}要找准党建与业务工作的结合点，积极探索“党建＋”模式，做到党建业务同谋划、同部署、同推进、同考核，"
         "把党员先锋岗、问题整改落到业务一线，逐步解决党建、业务“两张皮”的问题。"
     )
+    busy = [u.split("（")[0] for u in _by_unit(m.frame, "业务化")]
+    if busy:  # the other half of the picture: business crowding out party work
+        text += (
+            f"{names(busy)}等“业务化”党组织较多的单位，要防止以业务工作代替党的建设，"
+            "严格落实“三会一课”、主题党日等制度，把支部建设的基础打牢。"
+        )
+    return "坚持问题导向，推进互促融合。", text
 
 
 def _elections(m: Meeting) -> Part | None:
@@ -282,6 +356,6 @@ def _data(m: Meeting) -> Part:
     extra = f"本季度有{late}个党组织未按时报送或补报数据，相关单位要查明原因。" if late else ""
     complete = m.kpis["completeness"]
     return "规范数据报送，提升评价质量。", (
-        f"{extra}各单位要按时、完整、准确报送季度报表（本季度数据完整率{pct(complete)}），"
+        f"{extra}各单位要按时、完整、准确报送季度报表（本季度已报数据的填报项目完整率{pct(complete)}），"
         "工委将持续开展量化评价，定期通报结果，纳入年度党建工作目标责任考核。"
     )
