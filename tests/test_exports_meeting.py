@@ -98,8 +98,8 @@ def test_formula_looking_names_are_stored_as_text():
     frame = meeting.frame.copy()
     frame.loc[0, "org_name"], frame.loc[1, "org_name"] = '=HYPERLINK("http://x")', "@SUM(A1)"
     book = openpyxl.load_workbook(io.BytesIO(exports.meeting_xlsx(dataclasses.replace(meeting, frame=frame))))
-    cells = [c for c in book["党组织得分"]["C"][1:] if str(c.value).startswith("'")]
-    assert sorted(c.value for c in cells) == sorted(['\'=HYPERLINK("http://x")', "'@SUM(A1)"])
+    cells = [c for c in book["党组织得分"]["C"][1:] if c.quotePrefix]
+    assert sorted(c.value for c in cells) == sorted(['=HYPERLINK("http://x")', "@SUM(A1)"])  # exactly as typed
     assert all(c.data_type == "s" for c in cells)
 
 

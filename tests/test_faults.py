@@ -158,7 +158,9 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr
     with duckdb.connect(str(path)) as con:  # left as it was: nothing was migrated "down"
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [(str(store.SCHEMA_VERSION + 1),)]
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+            (str(store.SCHEMA_VERSION + 1),)
+        ]
 
 
 # --- 2. a process killed in the middle of an ingest --------------------------------------------------

@@ -1,7 +1,7 @@
 """Exports: tables to XLSX bytes, the meeting workbook, and every meeting file at once.
 
-Every text cell passes through neutralize, so a name like `=HYPERLINK(...)` or `+86…` stays text
-in Excel and in any CSV someone saves from the workbook later.
+Every text cell is written as a string, so a name like `=HYPERLINK(...)` or `+86…` is never a formula; such
+cells carry Excel's quote prefix, so they show exactly as typed and stay text when edited in Excel.
 """
 
 from __future__ import annotations
@@ -50,13 +50,9 @@ class Sheet:
     widths: dict[str, int] = field(default_factory=dict)  # a narrower column wraps its header
 
 
-def neutralize(text: str) -> str:
-    """Text that no spreadsheet reads as a formula: a leading ' is prepended when it starts with = + - @ (or tab, CR).
-
-    The apostrophe is kept as a visible character of the text (the OWASP CSV-injection advice), so
-    the cell shows '=1+1 and a CSV saved from the workbook cannot turn it back into a formula.
-    """
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def formula_like(value: object) -> bool:
+    """True for text a spreadsheet would read as a formula when typed: it starts with = + - @ (or tab, CR)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
 def display_width(text: str) -> int:
@@ -81,7 +77,7 @@ def sheet_names(names: list[str]) -> list[str]:
 
 
 def _cell(value: object) -> object:
-    """A value xlsxwriter writes as the right type: None for missing, 是/否 for yes/no, neutralized text."""
+    """A value xlsxwriter writes as the right type: None for missing, 是/否 for yes/no, text as typed."""
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bool):
@@ -90,7 +86,7 @@ def _cell(value: object) -> object:
         return value
     if value is pd.NA:
         return None
-    return neutralize(value if isinstance(value, str) else str(value))
+    return value if isinstance(value, str) else str(value)
 
 
 def _column_format(series: pd.Series) -> str | None:
@@ -116,8 +112,12 @@ def _width(header: str, values: list[object], number_format: str | None) -> int:
 
 def _write_sheet(book: xlsxwriter.Workbook, name: str, sheet: Sheet, header_format) -> None:
     frame, out = sheet.frame, book.add_worksheet(name)
-    headers = [neutralize(str(c)) for c in frame.columns]
+    headers = [str(c) for c in frame.columns]
     out.write_row(0, 0, headers, header_format)
+    quoted = book.add_format({"quote_prefix": True})
+    for col, header in enumerate(headers):
+        if formula_like(header):
+            out.write_string(0, col, header, book.add_format({"bold": True, "quote_prefix": True}))
     total, lines = 0, 1
     for col, (header, column) in enumerate(zip(headers, frame.columns, strict=True)):
         series = frame[column]
@@ -125,6 +125,11 @@ def _write_sheet(book: xlsxwriter.Workbook, name: str, sheet: Sheet, header_form
         number_format = sheet.formats.get(str(column)) or _column_format(series)
         cell_format = book.add_format({"num_format": number_format}) if number_format else None
         out.write_column(1, col, values, cell_format)
+        # Text such as =1+2党支部 stays exactly as typed: a string cell (strings_to_formulas is off) marked with
+        # Excel's quote prefix, so editing it in Excel keeps it text and no apostrophe shows
+        for row, value in enumerate(values, start=1):
+            if formula_like(value):
+                out.write_string(row, col, value, quoted)
         width = sheet.widths.get(str(column)) or _width(header, values, number_format)
         out.set_column(col, col, width)
         total, lines = total + width, max(lines, math.ceil(display_width(header) / max(width - 1, 1)))
