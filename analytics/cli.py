@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import datetime as dt
 import getpass
 import json
 import math
@@ -123,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(text: str) -> dt.date:
+    """A YYYY-MM-DD argument; a usage error in Chinese otherwise."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应写作 2025-01-15，收到「{text}」") from None
+
+
 def _export_parser(sub, common: argparse.ArgumentParser) -> None:
     """The `export` subcommand: quarter, optional system, one flag per file to write."""
     p = sub.add_parser("export", parents=[common], help="导出会议材料：演示文稿、数据表、季度通报、图表图片")
@@ -134,6 +144,9 @@ def _export_parser(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--png", metavar="DIR", help="把全部图表存为 PNG 图片的文件夹")
     p.add_argument("--svg", action="store_true", help="与 --png 一起使用：同时存 SVG 矢量图")
     p.add_argument("--district", default=DISTRICT, help=f"材料中的名称（默认「{DISTRICT}」）")
+    p.add_argument("--number", default="", help="通报的文号序号（如 3，得到「区直工委〔2025〕3号」；默认留空待填）")
+    p.add_argument("--signed", type=_date, help="通报落款日期 YYYY-MM-DD（默认季度结束后第 15 天）")
+    p.add_argument("--copies-to", default="", help="通报版记的抄送单位（默认写【待补充：抄送单位】）")
     p.add_argument("--rubric", help="评分细则文件（默认使用系统中生效的细则）")
 
 
@@ -324,6 +337,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with store.connect(args.db) as con:
         rubric = load_rubric(args.rubric) if args.rubric else rubric_versions.active(con)
         meeting = build_meeting(con, args.quarter, rubric, {"system": args.system}, args.district, CLI_USER)
+    meeting = dataclasses.replace(meeting, number=args.number, signed=args.signed, copies_to=args.copies_to)
     try:
         files = export_files(meeting, targets, svg=args.svg)
     except ImageError as exc:

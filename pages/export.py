@@ -1,5 +1,7 @@
 """导出: the meeting files of the selected quarter and filters — deck, workbook, bulletin, chart images."""
 
+import dataclasses
+
 import streamlit as st
 
 from analytics.charts.images import ImageError
@@ -31,13 +33,22 @@ st.caption(
 )
 picked = [fmt for fmt, label in LABELS.items() if st.checkbox(label, value=fmt != "png", key=f"fmt_{fmt}")]
 svg = st.checkbox("图表同时附 SVG 矢量图（可无损放大）", key="fmt_svg", disabled="png" not in picked)
-wanted = (filters.quarter, *chosen.values(), *picked, svg and "png" in picked)
+if "docx" in picked:
+    with st.expander("通报的文号、落款日期和抄送（版头、版记）"):
+        left, middle = st.columns(2)
+        number = left.text_input("文号序号", key="doc_number", placeholder="如 3；留空则打印后填写")
+        signed = middle.date_input("落款日期", value=meeting.default_signing_date(filters.quarter), key="doc_signed")
+        copies_to = st.text_input("抄送", key="doc_copies", placeholder="留空则写“【待补充：抄送单位】”")
+else:
+    number, signed, copies_to = "", None, ""
+form = {"number": number, "signed": signed, "copies_to": copies_to}
+wanted = (filters.quarter, *chosen.values(), *picked, svg and "png" in picked, *form.values())
 
 if st.button("生成", type="primary", icon=":material/build:", disabled=not picked):
     bar = st.progress(0.0, text="正在汇总本季度数据…")
     try:
         with connection() as con:
-            made = meeting.build(con, filters.quarter, rubric, chosen, user=user.name)
+            made = dataclasses.replace(meeting.build(con, filters.quarter, rubric, chosen, user=user.name), **form)
         files = exports.export_files(made, picked, svg=svg, progress=lambda done, text: bar.progress(done, text=text))
         with connection() as con:
             exports.record_export(con, made, files)

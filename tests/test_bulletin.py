@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 import io
+import re
+import shutil
+import subprocess
 
 import docx
+import pytest
 from docx.oxml.ns import qn
 
 from analytics.charts import images
@@ -38,11 +42,56 @@ def all_text(document) -> str:
     return "\n".join([*(p.text for p in document.paragraphs), *cells])
 
 
+def title(document) -> str:
+    return next(p.text for p in document.paragraphs if p.style.name == "Title")
+
+
 def test_bulletin_has_the_title_and_the_four_parts_of_the_committee_report_in_order():
     document = opened()
-    assert document.paragraphs[0].text == "关于2024年第四季度区直机关基层党组织建设质量情况的通报"
+    assert title(document) == "关于2024年第四季度区直机关基层党组织建设质量情况的通报"
     assert [p.text for p in document.paragraphs if p.style.name == "Heading 1"] == PARTS
-    assert document.paragraphs[-2].text == "中共区直机关工作委员会"
+    texts = [p.text for p in document.paragraphs]
+    assert texts.index("中共区直机关工作委员会", 1) > texts.index(PARTS[-1])  # signed after the last part
+
+
+def test_the_bulletin_has_the_official_masthead_number_signing_date_and_colophon():
+    # GB/T 9704: issuer in red, 文号 under it, the body, the issuer and date signed, 版记 (抄送, 印发)
+    texts = [p.text for p in opened().paragraphs]
+    head = opened().paragraphs[0]
+    assert head.text == "中共区直机关工作委员会" and head.runs[0].font.color.rgb == docx.shared.RGBColor(0xFF, 0, 0)
+    assert "区直工委〔2025〕  号" in texts[:4]  # the number left blank for the office, the year of signing
+    # signed 15 days after the quarter (2024-12-31): the default when the export chose no date
+    assert texts[-4:] == [
+        "2025年1月15日",
+        "",
+        "抄送：【待补充：抄送单位】。",
+        "中共区直机关工作委员会办公室\u3000\u30002025年1月15日印发",
+    ]
+    assert any(t.startswith("【待补充：") for t in texts[texts.index(PARTS[1]) :])  # the committee's own 主要做法
+    title_fonts = opened().styles["Title"].element.rPr.find(qn("w:rFonts"))
+    assert title_fonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+
+
+def test_every_page_has_a_page_number_field_in_its_footer():
+    footer = opened().sections[0].footer
+    xml = footer._element.xml
+    assert "PAGE" in xml and "fldChar" in xml
+    assert footer.paragraphs[0].text.replace(" ", "").startswith("—") and footer.paragraphs[0].text.endswith("—")
+
+
+def test_number_signing_date_and_copies_chosen_at_export_are_printed():
+    import dataclasses
+    import datetime as dt
+
+    chosen = dataclasses.replace(demo_meeting(), number="7", signed=dt.date(2025, 2, 3), copies_to="区委组织部")
+    texts = [p.text for p in docx.Document(io.BytesIO(bulletin.bulletin_bytes(chosen))).paragraphs]
+    assert "区直工委〔2025〕7号" in texts[:4]
+    assert texts[-4:] == [
+        "2025年2月3日",
+        "",
+        "抄送：区委组织部。",
+        "中共区直机关工作委员会办公室\u3000\u30002025年2月3日印发",
+    ]
 
 
 def test_basic_facts_are_the_demo_counts_and_the_mean_scores():
@@ -86,7 +135,8 @@ def test_normal_style_and_every_heading_set_a_chinese_east_asian_font():
     document = opened()
     for name in ("Normal", "Heading 1", "Heading 2", "Title"):
         fonts = document.styles[name].element.rPr.find(qn("w:rFonts"))
-        assert fonts.get(qn("w:eastAsia")) in ("仿宋", "黑体", "楷体", "宋体"), name
+        # the title in 小标宋 (GB/T 9704); Word and LibreOffice substitute a 宋体-family face where it is absent
+        assert fonts.get(qn("w:eastAsia")) in ("仿宋", "黑体", "楷体", "宋体", "方正小标宋简体"), name
         assert fonts.get(qn("w:eastAsiaTheme")) is None  # a theme font would override the name
     assert round(document.sections[0].page_width.cm, 2) == 21.0  # A4
 
@@ -103,7 +153,7 @@ def test_key_charts_are_embedded_as_sharp_pngs():
 def test_a_system_bulletin_names_only_that_system():
     document = opened(SYSTEM)
     text = all_text(document)
-    assert document.paragraphs[0].text == "关于2024年第四季度区直机关经济系统基层党组织建设质量情况的通报"
+    assert title(document) == "关于2024年第四季度区直机关经济系统基层党组织建设质量情况的通报"
     assert [u for u in other_units(SYSTEM) if u in text] == []
     assert TRUTH["two_skins_unit"] in part(document, PARTS[2])
 
@@ -114,3 +164,28 @@ def test_templated_phrases_read_like_the_report():
     assert delta(0.01) == "与上季度基本持平"
     assert delta(None) == ""
     assert names(["甲", "乙", "丙"], 2) == "甲、乙等3个"
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.slow
+def test_the_rendered_bulletin_shows_its_page_number_on_every_page_and_no_header_wraps(tmp_path):
+    # rendered as a person sees it: LibreOffice Writer to PDF, then the text of each page (poppler's pdftotext)
+    if SOFFICE is None or shutil.which("pdftotext") is None:
+        pytest.fail("LibreOffice Writer and poppler-utils are installed by .ci/run")
+    source = tmp_path / "通报.docx"
+    source.write_bytes(bulletin.bulletin_bytes(demo_meeting()))
+    command = [SOFFICE, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to", "pdf"]
+    subprocess.run([*command, "--outdir", str(tmp_path), str(source)], capture_output=True, timeout=300, check=True)
+    pdf = str(source.with_suffix(".pdf"))
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])
+    assert pages >= 3
+    for n in range(1, pages + 1):
+        text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", pdf, "-"], capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+        assert re.search(rf"—\s*{n}\s*—", text), (n, text[-200:])
+        if "表 1" in text or "表1" in text:
+            header = text.split("表")[1].splitlines()[1]
+            assert all(word in header for word in ("标准化建设", "业务融合", "融合型", "两张皮", "业务化", "边缘化"))

@@ -131,6 +131,22 @@ def test_export_files_makes_every_format_for_one_system_with_progress():
     assert offered[-1][0] == f"{stem}_图表.zip" and "01_四象限分布.png" in archive.namelist()
 
 
+@pytest.mark.chromium
+def test_cli_export_prints_the_number_signing_date_and_copies_given_and_refuses_a_bad_date(tmp_path, capsys):
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db(), db)
+    target = tmp_path / "通报.docx"
+    given = ["--number", "12", "--signed", "2025-01-20", "--copies-to", "区委组织部、区纪委监委"]
+    assert main(["export", "--db", str(db), "--quarter", QUARTER, "--docx", str(target), *given]) == 0
+    texts = [p.text for p in docx.Document(str(target)).paragraphs]
+    assert "区直工委〔2025〕12号" in texts[:4] and "2025年1月20日" in texts
+    assert "抄送：区委组织部、区纪委监委。" in texts
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stopped:
+        main(["export", "--db", str(db), "--quarter", QUARTER, "--docx", str(target), "--signed", "2025年1月20日"])
+    assert stopped.value.code == 2 and "日期应写作 2025-01-15" in capsys.readouterr().err
+
+
 def test_cli_export_writes_files_records_the_export_and_exits_like_the_other_commands(tmp_path, capsys):
     db = tmp_path / "demo.duckdb"
     shutil.copy(demo_db(), db)

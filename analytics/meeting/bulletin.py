@@ -20,11 +20,12 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from analytics.charts import charts, images
+from analytics.meeting import official
 from analytics.meeting.bulletin_text import achievements, basics, intro, problems, suggestions
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
 
-BODY_FONT, HEADING_FONT, SUB_FONT, TITLE_FONT, TABLE_FONT = "仿宋", "黑体", "楷体", "宋体", "宋体"
+BODY_FONT, HEADING_FONT, SUB_FONT, TITLE_FONT, TABLE_FONT = "仿宋", "黑体", "楷体", official.TITLE_FACE, "宋体"
 LATIN = "Times New Roman"
 Progress = Callable[[float, str], None] | None
 
@@ -119,7 +120,10 @@ def table(document, frame: pd.DataFrame, caption: str, widths: list[float] | Non
             _cell(grid.cell(i, j), str(value))
     header = grid.rows[0]._tr.get_or_add_trPr()
     header.append(OxmlElement("w:tblHeader"))
+    if widths:
+        grid.autofit = False  # fixed widths: LibreOffice and Word both read the grid columns
     for j, width in enumerate(widths or []):
+        grid.columns[j].width = Cm(width)
         for cell in grid.columns[j].cells:
             cell.width = Cm(width)
     document.add_paragraph()
@@ -198,7 +202,8 @@ def body(document, meeting: Meeting, progress: Progress) -> None:
     for text in basics(meeting):
         paragraph(document, text)
     shown, label = group_table(meeting)
-    table(document, shown, f"表1  各{label}得分情况")
+    # 15.6 cm of text width: wide enough that no header wraps inside a word (标准化建设 needs 2.4 cm at 五号)
+    table(document, shown, f"表1  各{label}得分情况", [2.9, 1.9, 2.4, 1.9, 1.6, 1.6, 1.6, 1.6])
     by = "quadrant" if meeting.system else "system"
     figure(
         document,
@@ -209,6 +214,7 @@ def body(document, meeting: Meeting, progress: Progress) -> None:
     if progress:
         progress(0.4, "季度通报：基本情况")
     section(document, "二", "主要成效")
+    paragraph(document, official.TO_FILL.format("本季度工委和各单位推进基层党组织建设的主要做法，由工委补充"))
     for heading, text in achievements(meeting):
         lead(document, heading, text)
     section(document, "三", "存在问题")
@@ -224,12 +230,17 @@ def body(document, meeting: Meeting, progress: Progress) -> None:
         lead(document, heading, text)
 
 
+def issuer_of(meeting: Meeting) -> str:
+    """中共区直机关工作委员会."""
+    return f"中共{meeting.district}工作委员会"
+
+
 def signature(document, meeting: Meeting) -> None:
     """The issuing body and date, right-aligned."""
     document.paragraphs[-1].paragraph_format.keep_with_next = True  # never a page with only the signature
     document.add_paragraph().paragraph_format.keep_with_next = True
-    made = meeting.made
-    issuer, date = f"中共{meeting.district}工作委员会", f"{made.year}年{made.month}月{made.day}日"
+    made = meeting.signing_date
+    issuer, date = issuer_of(meeting), f"{made.year}年{made.month}月{made.day}日"
     for line, right in ((issuer, 40), (date, 64)):  # the issuer centred over the date
         fmt = paragraph(document, line, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT).paragraph_format
         fmt.right_indent, fmt.keep_with_next = Pt(right), True
@@ -240,10 +251,17 @@ def bulletin_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
     document = new_document()
     document.core_properties.title = f"{meeting.title}通报"
     document.core_properties.author = meeting.user or meeting.district
+    official.page_numbers(document, set_fonts)
+    number = official.document_number(
+        f"{meeting.district.removesuffix('机关')}工委", meeting.signing_date.year, meeting.number
+    )
+    official.masthead(document, issuer_of(meeting), number, set_fonts)
     with images.warm_browser():
         title_block(document, meeting)
         body(document, meeting, progress)
     signature(document, meeting)
+    office = f"{issuer_of(meeting)}办公室"
+    official.colophon(document, office, meeting.copies_to, meeting.signing_date, set_fonts)
     buffer = io.BytesIO()
     document.save(buffer)
     if progress:

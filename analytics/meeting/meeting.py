@@ -18,7 +18,7 @@ from analytics.scoring import alerts as warnings
 from analytics.scoring import imbalance, robustness, trends
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import COMPOSITES, QUADRANTS, Rubric
-from analytics.scoring.scores import for_quarter, previous_quarter, quarter_parts
+from analytics.scoring.scores import for_quarter, previous_quarter, quarter_end, quarter_parts
 from analytics.scoring.summary import require_quarter
 from analytics.store import database as store
 
@@ -26,12 +26,18 @@ DISTRICT = "区直机关"
 MAX_LAGGING = 5
 MAX_RANK_ROWS = 30  # more units than this do not fit one slide: the best 10 and the worst 20 are shown
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
+REPORT_DAYS = 15  # a 通报 is signed about this many days after its quarter ends, once the reports are in
 
 
 def quarter_text(quarter: str) -> str:
     """'2024年第四季度' for 2024Q4."""
     year, q = quarter_parts(quarter)
     return f"{year}年第{QUARTER_NAMES[q]}季度"
+
+
+def default_signing_date(quarter: str) -> dt.date:
+    """When a quarter's 通报 is usually signed: REPORT_DAYS after the quarter ends, once the reports are in."""
+    return quarter_end(quarter) + dt.timedelta(days=REPORT_DAYS)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,15 @@ class Meeting:
     filters: dict[str, str] = field(default_factory=dict)
     made: dt.date = field(default_factory=dt.date.today)
     user: str | None = None  # who asked for the export, as record_export writes it to the audit log
+    # The 通报's own fields (GB/T 9704): 文号 (blank: filled in by the office), signing date, 抄送
+    number: str = ""
+    signed: dt.date | None = None
+    copies_to: str = ""
+
+    @property
+    def signing_date(self) -> dt.date:
+        """The date the 通报 is signed: chosen at export, else default_signing_date."""
+        return self.signed or default_signing_date(self.quarter)
 
     @property
     def system(self) -> str | None:
