@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import datetime as dt
 import getpass
 import json
 import math
 import os
-import re
 import sys
 from functools import partial
 from pathlib import Path
@@ -20,9 +18,9 @@ import pandas as pd
 from analytics import mappings
 from analytics.accounts import access, auth
 from analytics.charts.images import ImageError
+from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
 from analytics.demo import load_demo
 from analytics.ingest.blank import template_workbook
-from analytics.ingest.records import QUARTER_RE
 from analytics.meeting.exports import EXPORT_FORMATS, export_files, record_export, write_export
 from analytics.meeting.meeting import DISTRICT
 from analytics.meeting.meeting import build as build_meeting
@@ -35,36 +33,7 @@ from analytics.store import batches
 from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
 
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 CLI_USER = "cli"
-_ARGPARSE_ZH = [
-    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
-    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
-    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", r"参数 \1 的取值 \2 无效，可选：\3"),
-    (r"argument (\S+): invalid int value: (.*)", r"参数 \1 应为整数：\2"),
-    (r"argument (\S+): expected one argument", r"参数 \1 需要一个值"),
-]
-
-
-class ChineseParser(argparse.ArgumentParser):
-    """argparse that reports usage errors in Chinese with exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        for pattern, replacement in _ARGPARSE_ZH:
-            message = re.sub(pattern, replacement, message)
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"命令参数有误：{message}\n")
-
-
-class UsageError(Exception):
-    """Bad arguments found after parsing (exit 2)."""
-
-
-def _quarter(text: str) -> str:
-    label = text.strip().upper()
-    if not QUARTER_RE.match(label):
-        raise argparse.ArgumentTypeError(f"季度格式应为 2024Q1，收到「{text}」")
-    return label
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ChineseParser)
     p = sub.add_parser("ingest", parents=[changing], help="校验并载入季度报表")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--quarter", type=_quarter)
+    p.add_argument("--quarter", type=quarter_arg)
     p.add_argument("--valid-rows-only", action="store_true", help="只载入无错误的行，其余行报告")
     p.add_argument(
         "--map", action="append", default=[], metavar="原表头=内部列名",
@@ -90,13 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", parents=[changing], help="回退一个批次")
     p.add_argument("batch_id", type=int, metavar="BATCH_ID")
     p = sub.add_parser("dump", parents=[common], help="导出某季度的原始记录（CSV）")
-    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--quarter", type=quarter_arg, required=True)
     p = sub.add_parser("scores", parents=[common], help="某季度每个党组织的得分（CSV 或 JSON）")
-    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--quarter", type=quarter_arg, required=True)
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--rubric", help="评分细则文件（默认 data/rubric.toml）")
     p = sub.add_parser("imbalance", parents=[common], help="单位或系统之间的不平衡程度")
-    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--quarter", type=quarter_arg, required=True)
     p.add_argument("--by", choices=["unit", "system"], default="unit")
     p.add_argument("--score", choices=list(COMPOSITES), default="standardization")
     p.add_argument("--format", choices=["text", "json"], default="text")
@@ -109,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     years = p.add_mutually_exclusive_group(required=True)
     years.add_argument("--years", type=int, help="任期年数")
     years.add_argument("--clear", action="store_true", help="恢复按组织类型的默认任期")
+    years.add_argument("--delay-until", type=date_arg, metavar="DATE", help="经批准延期换届至该日期（YYYY-MM-DD）")
+    years.add_argument("--clear-delay", action="store_true", help="取消延期换届")
+    p.add_argument("--approved-by", default="", help="与 --delay-until 一起使用：批准延期的单位或批准人")
     p = sub.add_parser("users", parents=[common], help="账户：新增（add）或列出（list）")
     users = p.add_subparsers(dest="users_command", required=True, parser_class=ChineseParser)
     add = users.add_parser("add", parents=[common], help="新增账户（密码从提示或标准输入读取，不写在命令行里）")
@@ -125,18 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _date(text: str) -> dt.date:
-    """A YYYY-MM-DD argument; a usage error in Chinese otherwise."""
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"日期应写作 2025-01-15，收到「{text}」") from None
-
-
 def _export_parser(sub, common: argparse.ArgumentParser) -> None:
     """The `export` subcommand: quarter, optional system, one flag per file to write."""
     p = sub.add_parser("export", parents=[common], help="导出会议材料：演示文稿、数据表、季度通报、图表图片")
-    p.add_argument("--quarter", type=_quarter, required=True)
+    p.add_argument("--quarter", type=quarter_arg, required=True)
     p.add_argument("--system", help="只导出一个系统（默认全区）")
     p.add_argument("--pptx", metavar="F", help="演示文稿（16:9 PPTX）")
     p.add_argument("--xlsx", metavar="F", help="数据表（XLSX）")
@@ -145,7 +109,7 @@ def _export_parser(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--svg", action="store_true", help="与 --png 一起使用：同时存 SVG 矢量图")
     p.add_argument("--district", default=DISTRICT, help=f"材料中的名称（默认「{DISTRICT}」）")
     p.add_argument("--number", default="", help="通报的文号序号（如 3，得到「区直工委〔2025〕3号」；默认留空待填）")
-    p.add_argument("--signed", type=_date, help="通报落款日期 YYYY-MM-DD（默认季度结束后第 15 天）")
+    p.add_argument("--signed", type=date_arg, help="通报落款日期 YYYY-MM-DD（默认季度结束后第 15 天）")
     p.add_argument("--copies-to", default="", help="通报版记的抄送单位（默认写【待补充：抄送单位】）")
     p.add_argument("--rubric", help="评分细则文件（默认使用系统中生效的细则）")
 
@@ -351,11 +315,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_term(args: argparse.Namespace) -> int:
-    """Set or clear one organization's election term."""
+    """Set or clear one organization's election term, or its approved 换届 delay."""
     with store.connect(args.db) as con:
-        terms.set_term_years(con, args.system, args.unit, args.org, None if args.clear else args.years)
-    what = "恢复为按组织类型的默认任期" if args.clear else f"任期设为 {args.years} 年"
-    print(f"已将「{args.unit} {args.org}」的{what}。")
+        if args.delay_until or args.clear_delay:
+            terms.set_term_delay(con, args.system, args.unit, args.org, args.delay_until, args.approved_by)
+            what = "取消延期换届" if args.clear_delay else f"经{args.approved_by}批准延期换届至 {args.delay_until}"
+        else:
+            terms.set_term_years(con, args.system, args.unit, args.org, None if args.clear else args.years)
+            what = "恢复为按组织类型的默认任期" if args.clear else f"任期设为 {args.years} 年"
+    print(f"已将「{args.unit} {args.org}」{what}。")
     return EXIT_OK
 
 

@@ -13,6 +13,8 @@ from analytics.scoring.rubric import COMPOSITES, load_rubric
 from analytics.store import database as store
 from tests.exports_demo import TRUTH, demo_db
 
+pytestmark = pytest.mark.slow  # builds 24 meetings (about 45 s): make test runs it, make test-fast does not
+
 QUARTERS = [f"{y}Q{n}" for y in (2023, 2024) for n in range(1, 5)]
 SCOPES = [None, "经济系统", "政法系统"]
 

@@ -49,21 +49,24 @@ def raw_tables(path: Path) -> dict[str, pd.DataFrame]:
     order = {"records": "batch_id, org_id", "organizations": "org_id", "batches": "batch_id", "batch_files": "batch_id"}
     with store.connect(path) as con:
         tables = {t: con.execute(f"SELECT * FROM {t} ORDER BY {o}").df() for t, o in order.items()}
-    added = [c for c in V5_COLUMNS if c in tables["records"]]
-    assert tables["records"][added].isna().all().all()  # rows loaded before v5 hold no value there
-    tables["records"] = tables["records"].drop(columns=added)
+    for table in ("records", "organizations"):
+        added = [c for c in V5_COLUMNS if c in tables[table]]
+        assert tables[table][added].isna().all().all()  # rows written before v5 hold no value there
+        tables[table] = tables[table].drop(columns=added)
     return tables
 
 
-V5_COLUMNS = ("org_category",)  # schema_v5.sql: record columns a program before version 5 did not write
+# schema_v5.sql: columns a program before version 5 did not write (records, organizations)
+V5_COLUMNS = ("org_category", "term_delay_until", "term_delay_by")
 
 
 def without_v5(state: dict) -> dict:
     """A snapshot as a program before version 5 shows it: the quarters' dumps without the columns v5 added."""
     quarters = {}
     for quarter, frame in state["quarters"].items():
-        assert frame[list(V5_COLUMNS)].isna().all().all()
-        quarters[quarter] = frame.drop(columns=list(V5_COLUMNS))
+        added = [c for c in V5_COLUMNS if c in frame]
+        assert frame[added].isna().all().all()
+        quarters[quarter] = frame.drop(columns=added)
     return state | {"quarters": quarters}
 
 

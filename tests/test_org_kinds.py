@@ -114,3 +114,37 @@ def test_mean_lost_points_add_up_to_100_minus_the_mean_score_of_the_organization
         lost = views.indicator_summary(frame, rubric, composite)["lost"].sum()
         # each organization's score is 100 − its lost points; the retirees have no integration score to average
         assert lost == pytest.approx(100 - frame[composite].mean())
+
+
+def test_an_approved_election_delay_is_respected_by_s3_and_the_overdue_list_until_it_runs_out(tmp_path: Path, capsys):
+    from analytics.cli import main
+    from analytics.scoring import alerts
+
+    db = tmp_path / "d.duckdb"
+    # elected 2020-03-15, a 3-year term: due 2023-03-15, overdue in 2024Q1 and 2024Q3
+    late = org(1, last_election_date="2020-03-15")
+    for quarter, title in (("2024Q1", "2024年第一季度"), ("2024Q3", "2024年第三季度")):
+        data = csv_bytes([late, org(2)], title)
+        with store.connect(db) as con:
+            batches.load_batch(con, ingest_bytes(data, f"{quarter}.csv", quarter), data, "tester")
+    where = ["--db", str(db), "--system", "系统0", "--unit", "单位0", "--org", "第1党支部"]
+
+    def s3_and_overdue(quarter: str) -> tuple[float, list[str]]:
+        rubric = load_rubric()
+        with store.connect(db) as con:
+            scored = for_quarter(con, quarter, rubric).set_index("org_name")
+            overdue = alerts.election_overdue(con, quarter, rubric)
+        return scored.loc["第1党支部", "S3"], list(overdue["org_name"])
+
+    assert s3_and_overdue("2024Q1") == (0.0, ["第1党支部"])
+    assert main(["term", *where, "--delay-until", "2024-06-30"]) == 1  # who approved it is required
+    assert "批准单位或批准人" in capsys.readouterr().err
+    assert main(["term", *where, "--delay-until", "2024-06-30", "--approved-by", "区委组织部"]) == 0
+    assert "经区委组织部批准延期换届至 2024-06-30" in capsys.readouterr().out
+    assert s3_and_overdue("2024Q1") == (1.0, [])  # 2024-06-30 ≥ 2024-03-31: not overdue
+    assert s3_and_overdue("2024Q3") == (0.0, ["第1党支部"])  # the delay ran out before 2024-09-30
+    with store.connect(db) as con:
+        overdue = alerts.election_overdue(con, "2024Q3", load_rubric())
+    assert str(overdue.loc[0, "due_date"])[:10] == "2024-06-30"  # due on the day the delay ran until
+    assert main(["term", *where, "--clear-delay"]) == 0
+    assert s3_and_overdue("2024Q1") == (0.0, ["第1党支部"])

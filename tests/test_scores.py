@@ -147,13 +147,16 @@ def share(num: pd.Series, den: pd.Series, target: float) -> tuple[pd.Series, pd.
 
 
 def not_overdue(rows: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
-    """1 unless last_election_date + term < the last day of the quarter; term 党委 5, others 3."""
+    """1 unless last_election_date + term (or an approved delay) < the last day of the quarter; term 党委 5, others 3."""
     elected = pd.to_datetime(rows["last_election_date"])
     years = floats(rows["term_years"]).fillna(rows["org_type"].map({"党委": 5.0}).fillna(3.0))
     deadline = pd.Series(
         [d + pd.DateOffset(years=int(y)) if pd.notna(d) else pd.NaT for d, y in zip(elected, years, strict=True)],
         index=rows.index,
     )
+    # SPEC §4.5: an approved delay moves the deadline to the day it runs until
+    delayed = pd.to_datetime(rows["term_delay_until"])
+    deadline = deadline.where(delayed.isna() | (delayed <= deadline), delayed)
     return (deadline >= end).astype(float).where(elected.notna())
 
 
@@ -173,6 +176,7 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
         "secretary_review",
         "model_level",
         "org_category",
+        "term_delay_until",
     )
     num = {c: floats(rows[c]) for c in rows.columns if c not in text}
     year = current[(current["quarter"].str[:4] == quarter[:4]) & (current["quarter"] <= quarter)]

@@ -43,6 +43,7 @@ COLUMN_LABELS: dict[str, str] = {
     "org_type": "组织类型",
     "last_election_date": "本届选举日期",
     "term_years": "任期（年）",
+    "term_delay_until": "批准延期换届至",
     "due_date": "应换届日期",
     "months_overdue": "超期月数",
     "days_to_due": "距到期天数",
@@ -69,8 +70,10 @@ COLUMN_LABELS: dict[str, str] = {
 
 _DUE = """
     WITH due AS (
-        SELECT system, unit, org_name, org_type, last_election_date, term_years,
-               CAST(last_election_date + to_years(CAST(term_years AS INTEGER)) AS DATE) AS due_date
+        SELECT system, unit, org_name, org_type, last_election_date, term_years, term_delay_until,
+               -- an approved delay moves the due date to the day it runs until (SPEC §4.5)
+               greatest(CAST(last_election_date + to_years(CAST(term_years AS INTEGER)) AS DATE),
+                        coalesce(term_delay_until, DATE '0001-01-01')) AS due_date
         FROM (SELECT * REPLACE (coalesce(term_years, $years[list_position($types, org_type)]) AS term_years)
               FROM current_records WHERE quarter = $q AND last_election_date IS NOT NULL)
     )"""

@@ -97,6 +97,10 @@ def _term(ind: Indicator, period_end: dt.date) -> duckdb.Expression:
         by_type = by_type.when(col("org_type") == const(org_type), const(years))
     years = CoalesceOperator(col("term_years"), by_type)
     due = col(ind.column) + fn("to_years", years.cast(duckdb.sqltype("INTEGER")))
+    # an approved 换届 delay moves the due date to the day it runs until (SPEC §4.5)
+    due = fn(
+        "greatest", due.cast(duckdb.sqltype("DATE")), CoalesceOperator(col("term_delay_until"), const(dt.date.min))
+    )
     return CaseExpression(due < const(period_end), const(0.0)).otherwise(const(1.0))
 
 
