@@ -105,3 +105,14 @@ def test_retiree_branches_are_left_out_of_the_quadrant_shares_and_said_so():
     k = m.kpis
     assert f"“融合型”{k['融合型']}个（占{k['融合型'] / rated * 100:.1f}%）" in third
     assert "另有5个离退休党组织不参与融合评价" in third
+
+
+@pytest.mark.parametrize("quarter", ["2024Q2", "2024Q4"])
+def test_borderline_two_skins_are_counted_as_near_the_line_and_never_given_as_examples(quarter: str):
+    m = built(quarter)
+    text = parts(m)["党建与业务融合不紧密，“两张皮”现象依然存在。"]
+    near = m.stability["borderline"].to_numpy() & (m.frame["quadrant"] == "两张皮").to_numpy()
+    assert near.any()
+    assert f"其中{int(near.sum())}个接近{m.rubric.quadrant_threshold:g}分分界线" in text
+    examples = text.split("。如", 1)[1].split("。此外")[0]
+    assert not [name for name in m.frame.loc[near, "org_name"] if name in examples]

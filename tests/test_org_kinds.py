@@ -148,3 +148,20 @@ def test_an_approved_election_delay_is_respected_by_s3_and_the_overdue_list_unti
     assert str(overdue.loc[0, "due_date"])[:10] == "2024-06-30"  # due on the day the delay ran until
     assert main(["term", *where, "--clear-delay"]) == 0
     assert s3_and_overdue("2024Q1") == (0.0, ["第1党支部"])
+
+
+def test_quadrant_stability_gives_retirees_no_quadrant_and_leaves_the_others_as_computed_alone(demo_db: Path):
+    from analytics.scoring import robustness
+
+    rubric = load_rubric()
+    with store.connect(demo_db) as con:
+        frame = for_quarter(con, "2024Q4", rubric)
+    weights = robustness.weight_draws(rubric)
+    shown = robustness.quadrant_stability(frame, rubric, weights)
+    retired = frame["integration"].isna().to_numpy()
+    assert retired.sum() == 5
+    assert shown.loc[retired, "quadrant"].isna().all() and not shown.loc[retired, "borderline"].any()
+    alone = robustness.quadrant_stability(frame[~retired], rubric, weights)  # a second way: without the retirees
+    assert shown.loc[~retired, "quadrant"].tolist() == alone["quadrant"].tolist()
+    assert shown.loc[~retired, "stability"].tolist() == alone["stability"].tolist()
+    assert shown.loc[~retired, "quadrant"].tolist() == frame.loc[~retired, "quadrant"].tolist()

@@ -257,7 +257,9 @@ def _by_unit(frame: pd.DataFrame, quadrant: str) -> list[str]:
 
 def _two_skins(m: Meeting) -> Part:
     k, frame = m.kpis, m.frame
-    two = frame[frame["quadrant"] == "两张皮"].sort_values("integration").head(3)
+    near = m.stability["borderline"].to_numpy()  # 临界: the quadrant changes under other weights
+    two = frame[(frame["quadrant"] == "两张皮").to_numpy() & ~near].sort_values("integration").head(3)
+    near_two = int(((frame["quadrant"] == "两张皮").to_numpy() & near).sum())
     others = "，".join(
         f"“{q}”{k[q]}个" + (f"（主要在{'、'.join(_by_unit(frame, q))}）" if k[q] else "") for q in ("业务化", "边缘化")
     )
@@ -269,7 +271,13 @@ def _two_skins(m: Meeting) -> Part:
         for r in two.itertuples()
     )
     text = (
-        f"“两张皮”党组织{k['两张皮']}个{('，' + change) if change else ''}，主要集中在{'、'.join(_by_unit(frame, '两张皮'))}。"
+        f"“两张皮”党组织{k['两张皮']}个{('，' + change) if change else ''}，主要集中在{'、'.join(_by_unit(frame, '两张皮'))}"
+        + (
+            f"，其中{near_two}个接近{m.rubric.quadrant_threshold:g}分分界线（换一种合理权重即可能归入其他象限）"
+            if near_two
+            else ""
+        )
+        + "。"
         f"如{examples}。此外，{others}。"
     )
     return "党建与业务融合不紧密，“两张皮”现象依然存在。", text

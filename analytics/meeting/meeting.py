@@ -7,6 +7,7 @@ disagree with each other or with the pages: the same scores, the same filters, t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import duckdb
@@ -90,6 +91,11 @@ class Meeting:
     def trend(self) -> pd.DataFrame:
         """Per quarter in scope: mean scores and imbalance across units."""
         return dashboard.quarter_trend(self.history)
+
+    @functools.cached_property
+    def stability(self) -> pd.DataFrame:
+        """Per organization of the frame (same order): quadrant, share of weight draws keeping it, borderline."""
+        return robustness.quadrant_stability(self.frame, self.rubric)
 
     def indicators(self, composite: str) -> pd.DataFrame:
         """Items of one composite by mean points lost, biggest first."""

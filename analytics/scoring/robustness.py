@@ -135,7 +135,26 @@ def _kept_draws(
 
 
 def quadrant_stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray | None = None) -> pd.DataFrame:
-    """Per organization: nominal quadrant, share of draws keeping it, and 临界 when under 90 %."""
+    """Per organization: nominal quadrant, share of draws keeping it, and 临界 when under 90 %.
+
+    An organization without both scores (SPEC §4.5: 离退休, no integration score) has no quadrant: None, NaN, False.
+    """
+    rated = frame[list(rubric.composite_ids)].notna().all(axis=1).to_numpy()
+    if rated.all():
+        return _stability(frame, rubric, weights)
+    out = frame[["system", "unit", "org_name"]].reset_index(drop=True)
+    out = out.assign(quadrant=None, stability=np.nan, borderline=False)
+    if rated.any():
+        part = _stability(frame[rated], rubric, weights)
+        out.loc[rated, ["quadrant", "stability", "borderline"]] = part[
+            ["quadrant", "stability", "borderline"]
+        ].to_numpy()
+    out["borderline"] = out["borderline"].astype(bool)
+    out["stability"] = out["stability"].astype(float)
+    return out
+
+
+def _stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray | None) -> pd.DataFrame:
     weights = weight_draws(rubric) if weights is None else weights
     nominal = _quadrants(frame, rubric, nominal_weights(rubric))[:, 0]
     # Only organizations near a threshold can change quadrant; the others keep theirs in every draw
@@ -192,7 +211,8 @@ def rank_intervals(
     """Per group: nominal mean and rank (1 = best) with the 5–95 % rank interval over the weight draws."""
     weights = weight_draws(rubric) if weights is None else weights
     codes, labels = pd.factorize(frame[by], sort=True)
-    counts = np.bincount(codes, minlength=len(labels)).astype(float)
+    # organizations scored on it: a 离退休 branch has no integration score (SPEC §4.5)
+    counts = np.bincount(codes[frame[score].notna().to_numpy()], minlength=len(labels)).astype(float)
     masks, sums, rows = _pattern_sums(frame, rubric, score, codes, len(labels))
     cols = [k for k, i in enumerate(rubric.indicators) if i.composite == score]
     ranks = []
