@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
-from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
@@ -20,6 +19,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from analytics.charts import charts, images
+from analytics.meeting import findings
 from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_items
 from analytics.meeting.wording import kpi_cards, lagging_lines, lowest_orgs, speaker_notes, unit_scores, warning_rows
 from analytics.scoring import alerts as warnings
@@ -79,7 +79,8 @@ def new_slide(prs, title: str, meeting: Meeting):
     slide = prs.slides.add_slide(prs.slide_layouts[5])
     head = slide.shapes.title
     head.left, head.top, head.width, head.height = MARGIN, Inches(0.3), WIDTH - 2 * MARGIN, Inches(0.8)
-    write(head.text_frame, title, 28, bold=True, color=RED, align=PP_ALIGN.LEFT)
+    # a finding is longer than a topic: 24 pt keeps up to 40 characters on one line of the 12.3-inch title box
+    write(head.text_frame, title, 28 if len(title) <= 30 else 24, bold=True, color=RED, align=PP_ALIGN.LEFT)
     head.text_frame.vertical_anchor = MSO_ANCHOR.MIDDLE
     rule = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, Inches(1.1), WIDTH - 2 * MARGIN, Emu(25400))
     rule.fill.solid()
@@ -109,11 +110,53 @@ def set_notes(slide, lines: list[str]) -> None:
 
 def picture(slide, fig: go.Figure, box: tuple[int, int, int, int], layout: tuple[int, int]) -> None:
     """The figure without its own title (the slide has one), rendered at `layout` px, at least 1600 px wide, fitted into the box."""
-    data = images.render(slide_figure(fig), "png", *layout, scale=slide_scale(layout[0]))
     left, top, width, height = box
     fit = min(width / layout[0], height / layout[1])
     w, h = int(layout[0] * fit), int(layout[1] * fit)
+    data = images.render(
+        legible(slide_figure(fig), Emu(w).pt / layout[0]), "png", *layout, scale=slide_scale(layout[0])
+    )
     slide.shapes.add_picture(io.BytesIO(data), left + (width - w) // 2, top + (height - h) // 2, w, h)
+
+
+MIN_CHART_PT = 14.0  # the smallest chart text as placed on a slide, readable from the back of a meeting room
+
+
+def legible(fig: go.Figure, pt_per_px: float) -> go.Figure:
+    """The figure with every font size scaled so that its smallest text is MIN_CHART_PT once placed."""
+    spec = fig.to_plotly_json()
+    base = spec["layout"].get("font", {}).get("size") or 12
+    sizes = [base, *_font_sizes(spec)]
+    factor = max(1.0, MIN_CHART_PT / (min(sizes) * pt_per_px))
+    return go.Figure(_scaled(spec, factor)) if factor > 1.0 else fig
+
+
+def _font_sizes(node, inside_font: bool = False) -> list[float]:
+    """Every explicit font size in a plotly JSON tree."""
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            fontish = "font" in key.lower()
+            if key == "size" and inside_font and isinstance(value, int | float):
+                found.append(float(value))
+            elif isinstance(value, dict | list | tuple):
+                found += _font_sizes(value, fontish)
+        return found
+    return [x for item in node for x in _font_sizes(item, inside_font)] if isinstance(node, list | tuple) else []
+
+
+def _scaled(node, factor: float, inside_font: bool = False):
+    """The plotly JSON tree with every font size multiplied by factor (marker sizes untouched)."""
+    if isinstance(node, dict):
+        return {
+            key: value * factor
+            if key == "size" and inside_font and isinstance(value, int | float)
+            else _scaled(value, factor, "font" in key.lower())
+            for key, value in node.items()
+        }
+    if isinstance(node, list | tuple):
+        return [_scaled(item, factor, inside_font) for item in node]
+    return node
 
 
 def slide_figure(fig: go.Figure) -> go.Figure:
@@ -191,7 +234,7 @@ def title_slide(prs, meeting: Meeting) -> None:
 
 def overview_slide(prs, meeting: Meeting) -> None:
     """总体情况: eight KPI cards with the change since last quarter."""
-    slide = new_slide(prs, "总体情况", meeting)
+    slide = new_slide(prs, findings.overview(meeting), meeting)
     card_w, card_h, gap = Inches(2.9), Inches(2.2), Inches(0.233)
     for i, (label, value, change, tone) in enumerate(kpi_cards(meeting)):
         left = MARGIN + (card_w + gap) * (i % 4)
@@ -210,13 +253,13 @@ def overview_slide(prs, meeting: Meeting) -> None:
 
 def quadrant_slide(prs, meeting: Meeting) -> None:
     """The quadrant scatter with the counts per quadrant beside it."""
-    slide = new_slide(prs, "标准化建设 × 党建业务融合：四象限", meeting)
+    slide = new_slide(prs, findings.quadrant(meeting), meeting)
     by = "quadrant" if meeting.system else "system"  # one system is one colour: show the quadrants instead
     fig = charts.quadrant_scatter(meeting.frame, meeting.rubric.quadrant_threshold, color_by=by)
     picture(slide, fig, (MARGIN, BODY_TOP, Inches(7.4), BODY_BOTTOM - BODY_TOP), (800, 640))
     k = meeting.kpis
     rows = [
-        (q, k[q], f"{k[q] / max(k['organizations'], 1) * 100:.1f}%", _signed(k[f"{q}_change"]))
+        (q, k[q], f"{k[q] / max(k['organizations'] - k['not_rated'], 1) * 100:.1f}%", _signed(k[f"{q}_change"]))
         for q in charts.QUADRANT_COLORS
     ]
     frame = pd.DataFrame(rows, columns=["象限", "党组织数", "占比", "比上季度"])
@@ -233,8 +276,7 @@ def _signed(value) -> str:
 
 def ranking_slide(prs, meeting: Meeting, score: str) -> None:
     """Units by mean score with the 5–95 % rank interval under weight perturbation; lagging units shaded."""
-    name = meeting.rubric.composite_name(score)
-    slide = new_slide(prs, f"单位排名与稳健性：{name}", meeting)
+    slide = new_slide(prs, findings.ranking(meeting, score), meeting)
     ranks = ranked_units(meeting, score)
     changes = meeting.units.set_index("unit")[f"{score}_change"]
     bar = warnings.good_threshold(meeting.rubric)
@@ -266,9 +308,7 @@ def ranking_slide(prs, meeting: Meeting, score: str) -> None:
 
 def items_slide(prs, meeting: Meeting, score: str) -> None:
     """Items of one composite by mean points lost: the bar chart, and the top five as a table."""
-    name = meeting.rubric.composite_name(score)
-    title = f"{name}：失分较多的指标" if score == "standardization" else f"{name}：各项指标情况"
-    slide = new_slide(prs, title, meeting)
+    slide = new_slide(prs, findings.items(meeting, score), meeting)
     summary = meeting.indicators(score)
     picture(slide, bars(summary), (MARGIN, BODY_TOP, Inches(7.0), BODY_BOTTOM - BODY_TOP), (800, 640))
     top = summary.head(5)
@@ -295,7 +335,7 @@ def items_slide(prs, meeting: Meeting, score: str) -> None:
 
 def imbalance_slide(prs, meeting: Meeting) -> None:
     """Gini, CV, Theil and the between-unit share over the quarters, both scores side by side."""
-    slide = new_slide(prs, "单位之间不平衡程度趋势", meeting)
+    slide = new_slide(prs, findings.imbalance(meeting), meeting)
     for i, score in enumerate(COMPOSITES):
         series = imbalance_series(meeting.trend, score)
         fig = charts.imbalance_trend(series).update_layout(legend=dict(orientation="h", y=-0.22, x=0))
@@ -308,7 +348,7 @@ def imbalance_slide(prs, meeting: Meeting) -> None:
 
 def warnings_slide(prs, meeting: Meeting) -> None:
     """Every warning kind with its count and the first organizations named."""
-    slide = new_slide(prs, "预警事项", meeting)
+    slide = new_slide(prs, findings.warnings(meeting, {k: v[0] for k, v in warnings.WARNINGS.items()}), meeting)
     frame = pd.DataFrame(warning_rows(meeting), columns=["预警事项", "数量", "涉及党组织（单位）"])
     shade = [i for i, n in enumerate(frame["数量"]) if n != "0"]
     table(slide, frame, (MARGIN, BODY_TOP + Inches(0.1), WIDTH - 2 * MARGIN, 0), [2.3, 0.9, 9.13], 16, shade)
@@ -327,29 +367,3 @@ def lagging_slide(prs, meeting: Meeting, row) -> None:
     text_box(slide, left, Inches(2.55), width, Inches(1.5), lagging_lines(meeting, row), 14)
     table(slide, lowest_orgs(meeting, row.unit), (left, Inches(4.15), width, 0), [2.83, 0.8, 0.8, 0.8], 12)
     set_notes(slide, speaker_notes(meeting, "lagging", row))
-
-
-def deck_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
-    """The meeting deck: title, 总体情况, quadrants, rankings, items, imbalance, warnings, one slide per lagging unit."""
-    prs = Presentation()
-    prs.slide_width, prs.slide_height = WIDTH, HEIGHT
-    prs.core_properties.title = meeting.title
-    prs.core_properties.author = meeting.user or meeting.district
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("封面", lambda: title_slide(prs, meeting)),
-        ("总体情况", lambda: overview_slide(prs, meeting)),
-        ("四象限", lambda: quadrant_slide(prs, meeting)),
-        *((f"单位排名 {s}", lambda s=s: ranking_slide(prs, meeting, s)) for s in COMPOSITES),
-        *((f"指标 {s}", lambda s=s: items_slide(prs, meeting, s)) for s in COMPOSITES),
-        ("不平衡趋势", lambda: imbalance_slide(prs, meeting)),
-        ("预警", lambda: warnings_slide(prs, meeting)),
-        *((f"后进单位 {r.unit}", lambda r=r: lagging_slide(prs, meeting, r)) for r in meeting.lagging.itertuples()),
-    ]
-    with images.warm_browser():
-        for i, (label, step) in enumerate(steps, start=1):
-            step()
-            if progress:
-                progress(i / len(steps), f"演示文稿：{label}（{i}/{len(steps)}）")
-    buffer = io.BytesIO()
-    prs.save(buffer)
-    return buffer.getvalue()
