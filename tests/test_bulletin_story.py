@@ -116,3 +116,15 @@ def test_borderline_two_skins_are_counted_as_near_the_line_and_never_given_as_ex
     assert f"其中{int(near.sum())}个接近{m.rubric.quadrant_threshold:g}分分界线" in text
     examples = text.split("。如", 1)[1].split("。此外")[0]
     assert not [name for name in m.frame.loc[near, "org_name"] if name in examples]
+
+
+@pytest.mark.parametrize("system", SCOPES)
+@pytest.mark.parametrize("quarter", QUARTERS)
+def test_model_branches_are_praised_only_when_above_the_mean_on_both_scores(quarter: str, system: str | None):
+    from analytics.scoring.alerts import MODEL_LEVELS
+
+    m = built(quarter, system)
+    said = " ".join(parts(m).values())
+    models = m.frame[m.frame["model_level"].isin(MODEL_LEVELS)]
+    above = len(models) and all(models[c].mean() > m.frame[c].mean() for c in COMPOSITES)
+    assert ("较好发挥了示范引领作用" in said) == bool(above)

@@ -187,9 +187,17 @@ def _models(m: Meeting) -> Part | None:
     if models.empty:
         return None
     counts = "、".join(f"{level}党组织{n}个" for level, n in models["model_level"].value_counts().items())
-    return "示范创建持续推进。", (
+    above = all(models[c].mean() > m.frame[c].mean() for c in COMPOSITES)
+    below = models[(models[list(COMPOSITES)] < good_threshold(m.rubric)).any(axis=1)]
+    # the praise only when the models' means are above the district's on both scores
+    verdict = "，高于全区平均水平，较好发挥了示范引领作用" if above else "，示范引领作用还不够突出"
+    if len(below):
+        verdict += (
+            f"；{names(list(below['org_name']), 3)}有一项得分低于{good_threshold(m.rubric):g}分，与创建等级不相称"
+        )
+    return "示范创建持续推进。" if above else "示范创建有待提质。", (
         f"现有{counts}，平均支部标准化建设得分{score_text(models['standardization'].mean())}分，"
-        f"党建与业务融合得分{score_text(models['integration'].mean())}分，较好发挥了示范引领作用。"
+        f"党建与业务融合得分{score_text(models['integration'].mean())}分{verdict}。"
     )
 
 
