@@ -139,7 +139,10 @@ def quadrant_stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray 
 
     An organization without both scores (SPEC §4.5: 离退休, no integration score) has no quadrant: None, NaN, False.
     """
-    rated = frame[list(rubric.composite_ids)].notna().all(axis=1).to_numpy()
+    composites = list(rubric.composite_ids)
+    if not set(composites) <= set(frame.columns):  # indicator scores only: every row has both composites
+        return _stability(frame, rubric, weights)
+    rated = frame[composites].notna().all(axis=1).to_numpy()
     if rated.all():
         return _stability(frame, rubric, weights)
     out = frame[["system", "unit", "org_name"]].reset_index(drop=True)
@@ -151,6 +154,7 @@ def quadrant_stability(frame: pd.DataFrame, rubric: Rubric, weights: np.ndarray 
         ].to_numpy()
     out["borderline"] = out["borderline"].astype(bool)
     out["stability"] = out["stability"].astype(float)
+    out["quadrant"] = out["quadrant"].astype("str")  # as the all-rated path gives it (missing stays missing)
     return out
 
 
@@ -212,7 +216,8 @@ def rank_intervals(
     weights = weight_draws(rubric) if weights is None else weights
     codes, labels = pd.factorize(frame[by], sort=True)
     # organizations scored on it: a 离退休 branch has no integration score (SPEC §4.5)
-    counts = np.bincount(codes[frame[score].notna().to_numpy()], minlength=len(labels)).astype(float)
+    scored = frame[score].notna().to_numpy() if score in frame else np.ones(len(frame), dtype=bool)
+    counts = np.bincount(codes[scored], minlength=len(labels)).astype(float)
     masks, sums, rows = _pattern_sums(frame, rubric, score, codes, len(labels))
     cols = [k for k, i in enumerate(rubric.indicators) if i.composite == score]
     ranks = []
