@@ -12,6 +12,7 @@ from analytics.meeting import stories
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
 from analytics.scoring.alerts import MODEL_LEVELS, good_threshold
+from analytics.scoring.imbalance import PASS_MARK
 from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
 
 RISE = 3.0  # a unit whose mean rose this much is named as 进步明显
@@ -90,8 +91,8 @@ def _reporting(m: Meeting) -> str:
 
 def achievements(m: Meeting) -> list[Part]:
     """主要成效: overall level, solid basic items, leading units, units that improved, model branches."""
-    parts = [_overall(m), _solid_items(m)]
-    parts += [p for p in (_leaders(m), _risers(m), _models(m)) if p]
+    parts = [_overall(m)]
+    parts += [p for p in (_solid_items(m), _leaders(m), _risers(m), _models(m)) if p]
     return [(f"（{'一二三四五'[i]}）{h}", t) for i, (h, t) in enumerate(parts)]
 
 
@@ -119,14 +120,17 @@ HEADINGS = {
 }
 
 
-def _solid_items(m: Meeting) -> Part:
+def _solid_items(m: Meeting) -> Part | None:
     summary = m.indicators("standardization").sort_values("full_marks_share", ascending=False, kind="stable")
-    solid = summary[summary["full_marks_share"] >= SOLID]
-    picked = solid.head(4) if len(solid) else summary.head(3)
-    listed = "、".join(picked["name"])
-    shares = "、".join(f"{s * 100:.0f}%" for s in picked["full_marks_share"])
-    floor = f"均在{SOLID * 100:.0f}%以上" if len(solid) else f"分别为{shares}"
-    return "基础工作较为扎实。", f"{listed}等基础性指标满分比例{floor}，支部建设的基本制度总体得到落实。"
+    solid = summary[(summary["full_marks_share"] >= SOLID) & (summary["missing"] < summary["applicable"] / 2)]
+    # 扎实 only when items are done by nearly all and the standardization mean passes
+    if solid.empty or not m.frame["standardization"].mean() >= PASS_MARK:
+        return None
+    listed = "、".join(solid.head(4)["name"])
+    return (
+        "基础工作较为扎实。",
+        f"{listed}等基础性指标满分比例均在{SOLID * 100:.0f}%以上，支部建设的基本制度总体得到落实。",
+    )
 
 
 def _leaders(m: Meeting) -> Part | None:
@@ -221,15 +225,26 @@ def _spread(m: Meeting) -> str:
 
 
 def _lagging(m: Meeting) -> Part:
+    bar = good_threshold(m.rubric)
     if m.lagging.empty:
-        return "单位之间进展还不平衡。", f"各单位两项平均分均在{good_threshold(m.rubric):g}分以上。{_spread(m)}"
+        lows = m.units.set_index("unit")[list(COMPOSITES)].min(axis=1)
+        low = lows[lows < bar]
+        if low.empty:
+            return "单位之间进展还不平衡。", f"各单位两项平均分均在{bar:g}分以上。{_spread(m)}"
+        # low, but none below the others: no unit lags behind the rest
+        return "建设质量普遍偏低。", (
+            f"{names(list(low.index))}的平均分低于{bar:g}分（最低{score_text(low.min())}分），"
+            f"单位之间差别不大，需整体加强。{_spread(m)}"
+        )
     total = len(m.units)
     rising = {(r.unit, r.score): r for r in stories.streaks(m) if r.rising}
     said = []
     for r in m.lagging.itertuples():
+        rank = int(getattr(r, f"{r.weak}_rank"))
+        place = "并列第" if (m.units[f"{r.weak}_rank"] == rank).sum() > 1 else "列第"
         text = (
             f"{r.unit}{m.rubric.composite_name(r.weak)}平均分仅{score_text(r.weak_score)}分，"
-            f"在{total}个单位中列第{int(getattr(r, f'{r.weak}_rank'))}位"
+            f"在{total}个单位中{place}{rank}位"
         )
         if run := rising.get((r.unit, r.weak)):
             text += f"，但较{quarter_text(run.start)}已连续提升{run.last - run.first:.1f}分"
@@ -245,11 +260,21 @@ def _items(m: Meeting) -> Part:
             f"{r.name}（平均失{r.lost:.1f}分，满分比例{r.full_marks_share * 100:.0f}%）" for r in top.itertuples()
         )
         said.append(f"{m.rubric.composite_name(s)}中，{listed}失分较多")
-    top = m.indicators("standardization").head(3)
-    meetings = top[top["id"].map(lambda i: m.rubric.indicator(i).column in MEETING_COLUMNS)]
-    # the stock phrase only where the items that lose most are the meetings themselves
-    tail = "，“三会一课”等制度执行还有“形式上到位、质量上不高”的问题" if len(meetings) else ""
+    tail = "，“三会一课”等制度执行还有“形式上到位、质量上不高”的问题" if _form_over_substance(m) else ""
+    unreported = [
+        r.name for s in COMPOSITES for r in m.indicators(s).head(3).itertuples() if r.missing >= r.applicable / 2
+    ]
+    if unreported:  # a loss from a blank column is a reporting gap, not a weak practice
+        tail += f"；其中{'、'.join(unreported)}多数党组织未填报"
     return "部分指标失分较多。", "；".join(said) + tail + "。"
+
+
+def _form_over_substance(m: Meeting) -> bool:
+    """True when a reported 三会一课 item is among the three standardization items that lose most: the stock
+    phrase 形式上到位、质量上不高 then has data behind it."""
+    top = m.indicators("standardization").head(3)
+    reported = top[top["missing"] < top["applicable"] / 2]
+    return bool(reported["id"].map(lambda i: m.rubric.indicator(i).column in MEETING_COLUMNS).any())
 
 
 # Columns of the 三会一课 and 主题党日 items: the 形式上到位 phrase needs one of them among the biggest losses
@@ -329,9 +354,10 @@ def _help_lagging(m: Meeting) -> Part | None:
 
 def _fix_items(m: Meeting) -> Part:
     top = [r.name for s in COMPOSITES for r in m.indicators(s).head(2).itertuples()]
+    tail = "，切实解决“形式上到位、质量上不高”的问题" if _form_over_substance(m) else ""
     return "严格对标对表，补齐短板弱项。", (
         f"针对{'、'.join(top)}等失分较多的指标，各党组织要严格落实“三会一课”、主题党日等制度，"
-        "规范党内组织生活，及时完成线上录入，切实解决“形式上到位、质量上不高”的问题。"
+        f"规范党内组织生活，及时完成线上录入{tail}。"
     )
 
 

@@ -49,6 +49,8 @@ def ranking(m: Meeting, score: str) -> str:
     if units.empty:
         return f"单位排名：{name}"
     first, last = units.iloc[0], units.iloc[-1]
+    if first[f"{score}_rank"] == last[f"{score}_rank"]:
+        return f"单位排名：{name}各单位平均分相同（{score_text(first[score])}分）"
     return f"单位排名：{name}{first['unit']}最高，{last['unit']}最低（{score_text(last[score])}分）"
 
 

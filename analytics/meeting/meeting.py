@@ -133,12 +133,18 @@ def unit_table(frame: pd.DataFrame, previous: pd.DataFrame | None, rubric: Rubri
     return out[["system", *out.columns.drop("system")]]
 
 
-def lagging_units(units: pd.DataFrame, rubric: Rubric, limit: int = MAX_LAGGING) -> pd.DataFrame:
-    """Units whose mean of either score is below 良好, the lowest first, at most `limit`; `weak` names that score."""
+def lagging_units(
+    units: pd.DataFrame, rubric: Rubric, means: dict[str, float] | None = None, limit: int = MAX_LAGGING
+) -> pd.DataFrame:
+    """Units whose mean of either score is below 良好 and below the scope's mean of that score (a unit level with
+    everyone else does not lag behind them), the lowest first, at most `limit`; `weak` names that score."""
     bar = warnings.good_threshold(rubric)
-    low = units[list(COMPOSITES)].min(axis=1)  # NaN (nothing scored) is never below the bar
+    scores = units[list(COMPOSITES)]
+    if means is not None:  # only a score below the scope's mean can make a unit lag
+        scores = scores.where(scores.lt(pd.Series(means) - 1e-9) & scores.notna())  # rounding noise is no gap
+    low = scores.min(axis=1)  # NaN (nothing scored, or not below the mean) is never below the bar
     below = units[low < bar]
-    out = below.assign(weak=below[list(COMPOSITES)].idxmin(axis=1), weak_score=low[low < bar])
+    out = below.assign(weak=scores[low < bar].idxmin(axis=1), weak_score=low[low < bar])
     return out.sort_values(["weak_score", "unit"], kind="stable").head(limit).reset_index(drop=True)
 
 
@@ -167,7 +173,8 @@ def build(
     units = unit_table(frame, previous, rubric)
     return Meeting(
         quarter=quarter, rubric=rubric, frame=frame.reset_index(drop=True), previous=previous, history=history,
-        units=units, lagging=lagging_units(units, rubric), district=district, user=user,
+        units=units, lagging=lagging_units(units, rubric, {c: frame[c].mean() for c in COMPOSITES}),
+        district=district, user=user,
         warnings={kind: dashboard.filtered(table, **chosen).reset_index(drop=True) for kind, table in found.items()},
         filters=chosen,
     )  # fmt: skip

@@ -64,8 +64,12 @@ def trend_slide(prs, meeting: Meeting) -> None:
 def systems_slide(prs, meeting: Meeting) -> None:
     """Both means and the quadrant counts per system (per unit when the meeting is one system)."""
     shown, label = group_table(meeting)
-    best, worst = shown.iloc[0][label], shown.iloc[-1][label]
-    slide = new_slide(prs, f"{label}比较：{best}标准化得分最高，{worst}最低", meeting)
+    best, worst = shown.iloc[0], shown.iloc[-1]
+    if best["标准化建设"] == worst["标准化建设"]:
+        finding = f"{label}比较：各{label}标准化得分相同（{best['标准化建设']}分）"
+    else:
+        finding = f"{label}比较：{best[label]}标准化得分最高，{worst[label]}最低"
+    slide = new_slide(prs, finding, meeting)
     widths = [2.6, 1.3, 1.5, 1.4, 1.3, 1.3, 1.3, 1.3]
     table(slide, shown.head(14).astype(str), (MARGIN, BODY_TOP + Inches(0.1), Inches(11.0), 0), widths, 15)
     set_notes(slide, [f"{r[label]}：{r['党组织数']} 个党组织，标准化建设 {r['标准化建设']} 分，业务融合 {r['业务融合']} 分。"

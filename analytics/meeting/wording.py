@@ -195,10 +195,16 @@ def _ranking_notes(m: Meeting, score: str) -> list[str]:
     return lines
 
 
+def measure_text(value: float | None, spec: str) -> str:
+    """A measure formatted with spec, or why there is none: SPEC §5 measures are null when the mean is 0."""
+    return "无法计算（平均分为 0）" if value is None or pd.isna(value) else format(value, spec)
+
+
 def _items_notes(m: Meeting, score: str) -> list[str]:
     rows = m.indicators(score).itertuples()
     return [
-        f"{r.id} {r.name}：权重 {r.weight:g}，平均失 {r.lost:.2f} 分，平均得分率 {r.mean_score * 100:.1f}%，"
+        f"{r.id} {r.name}：权重 {r.weight:g}，平均失 {r.lost:.2f} 分，"
+        f"平均得分率 {'—' if pd.isna(r.mean_score) else f'{r.mean_score * 100:.1f}%'}，"
         f"满分比例 {r.full_marks_share * 100:.1f}%，适用 {r.applicable} 个，未填报 {r.missing} 个"
         for r in rows
     ]
@@ -209,12 +215,14 @@ def _imbalance_notes(m: Meeting) -> list[str]:
     for s in COMPOSITES:
         series = imbalance_series(m.trend, s).set_index("quarter")
         now = series.loc[m.quarter]
-        share = "—" if pd.isna(now["between_share"]) else f"{now['between_share'] * 100:.0f}%"
+        between = now["between_share"]
+        share = measure_text(None, "") if pd.isna(between) else f"{between * 100:.0f}%"
         lines.append(
-            f"{m.rubric.composite_name(s)}（{m.quarter}，按单位）：基尼系数 {now['gini']:.3f}，变异系数 {now['cv']:.3f}，"
-            f"泰尔指数 {now['theil_total']:.4f}，单位间差异占比 {share}"
+            f"{m.rubric.composite_name(s)}（{m.quarter}，按单位）：基尼系数 {measure_text(now['gini'], '.3f')}，"
+            f"变异系数 {measure_text(now['cv'], '.3f')}，泰尔指数 {measure_text(now['theil_total'], '.4f')}，"
+            f"单位间差异占比 {share}"
         )
-        lines.append("基尼系数历季：" + "，".join(f"{q} {v:.3f}" for q, v in series["gini"].items()))
+        lines.append("基尼系数历季：" + "，".join(f"{q} {measure_text(v, '.3f')}" for q, v in series["gini"].items()))
     return lines
 
 
