@@ -76,10 +76,20 @@ def quarter_or_stop(scored: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 
 def fmt_change(value: float | None, digits: int = 1, scale: float = 1.0, unit: str = "") -> str | None:
-    """A metric delta as text ("+2.3"), or None when there is no previous quarter."""
+    """A metric delta as text ("+2.3"), 持平 when it rounds to nothing, or None when there is no previous quarter."""
     if value is None or pd.isna(value):
         return None
+    if round(value * scale, digits) == 0:
+        return "持平"
     return f"{value * scale:+.{digits}f}{unit}"
+
+
+def change(value: float | None, digits: int = 1, scale: float = 1.0, unit: str = "", color: str = "normal") -> dict:
+    """st.metric's delta arguments: no arrow and no colour for 持平 (a +0.0 is not a rise)."""
+    text = fmt_change(value, digits, scale, unit)
+    if text == "持平":
+        return {"delta": text, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text, "delta_color": color}
 
 
 def open_branch(org_id: int, unit: str | None = None) -> None:

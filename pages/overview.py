@@ -6,7 +6,7 @@ from analytics.charts import charts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED, QUADRANTS
 from pages._cache import current_rubric, scores_or_stop, stability, trend
-from pages._filters import fmt_change, open_branch, quarter_or_stop, sidebar_filters
+from pages._filters import change, open_branch, quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
 
 ensure_app_frame()
@@ -21,22 +21,19 @@ st.title(f"{filters.quarter} 总览")
 if k["organizations_change"] is None:
     st.caption("上一季度没有数据，暂无环比变化。")
 row = st.columns(4)
-row[0].metric("标准化建设平均分", f"{k['standardization']:.1f}", fmt_change(k["standardization_change"]))
-row[1].metric("党建业务融合平均分", f"{k['integration']:.1f}", fmt_change(k["integration_change"]))
-row[2].metric("参评党组织", f"{k['organizations']} 个", fmt_change(k["organizations_change"], 0))
-row[3].metric(
-    "数据完整率", f"{k['completeness'] * 100:.1f}%", fmt_change(k["completeness_change"], 1, 100, " 个百分点")
-)
+row[0].metric("标准化建设平均分", f"{k['standardization']:.1f}", **change(k["standardization_change"]))
+row[1].metric("党建业务融合平均分", f"{k['integration']:.1f}", **change(k["integration_change"]))
+row[2].metric("参评党组织", f"{k['organizations']} 个", **change(k["organizations_change"], 0))
+row[3].metric("数据完整率", f"{k['completeness'] * 100:.1f}%", **change(k["completeness_change"], 1, 100, " 个百分点"))
 row = st.columns(4)
 below = k[f"{filters.score}_below_60"]
 row[0].metric(
     f"{filters.score_name}低于60分",
     f"{below * 100:.1f}%",
-    fmt_change(k[f"{filters.score}_below_60_change"], 1, 100, " 个百分点"),
-    delta_color="inverse",
+    **change(k[f"{filters.score}_below_60_change"], 1, 100, " 个百分点", color="inverse"),
 )
 for col, quadrant in zip(row[1:], QUADRANTS[1:], strict=True):
-    col.metric(f"{quadrant}党组织", f"{k[quadrant]} 个", fmt_change(k[f"{quadrant}_change"], 0), delta_color="inverse")
+    col.metric(f"{quadrant}党组织", f"{k[quadrant]} 个", **change(k[f"{quadrant}_change"], 0, color="inverse"))
 
 st.subheader("标准化建设 × 党建业务融合")
 st.caption(

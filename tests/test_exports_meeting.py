@@ -115,10 +115,13 @@ def test_a_system_workbook_holds_only_that_system():
 @pytest.mark.chromium
 def test_export_files_makes_every_format_for_one_system_with_progress():
     warm()
-    seen = []
+    seen, labels = [], []
     files = exports.export_files(
-        demo_meeting(SYSTEM), ["pptx", "docx", "xlsx", "png"], progress=lambda d, t: seen.append(d)
+        demo_meeting(SYSTEM), ["pptx", "docx", "xlsx", "png"], progress=lambda d, t: seen.append(d) or labels.append(t)
     )
+    # what the export page shows while it works: Chinese, no internal score names
+    assert not [t for t in labels if "standardization" in t or "integration" in t]
+    assert "演示文稿：单位排名（支部标准化建设）" in " ".join(labels)
     stem = f"{QUARTER}_区直机关_{SYSTEM}"
     assert {f"{stem}_质量分析.pptx", f"{stem}_数据.xlsx", f"{stem}_季度通报.docx"} <= set(files)
     assert seen == sorted(seen) and seen[-1] == 1.0

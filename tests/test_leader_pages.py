@@ -67,6 +67,8 @@ def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
     delta = next(m for m in at.metric if m.label == "参评党组织")
     assert delta.value == "150 个"  # 2024Q4: every demo organization reported
     assert any(c.value.startswith("另有 5 个离退休党组织不参与融合评价") for c in at.caption)
+    complete = next(m for m in at.metric if m.label == "数据完整率")
+    assert (complete.value, complete.delta) == ("100.0%", "持平")  # 100 % both quarters: no rise, no green arrow
     assert at.sidebar.selectbox[0].value == "2024Q4"
 
 

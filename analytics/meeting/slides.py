@@ -122,14 +122,15 @@ def deck_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
     prs.slide_width, prs.slide_height = WIDTH, HEIGHT
     prs.core_properties.title = meeting.title
     prs.core_properties.author = meeting.user or meeting.district
+    names = {s: meeting.rubric.composite_name(s) for s in COMPOSITES}  # progress labels read in Chinese
     steps: list[tuple[str, Callable[[], None]]] = [
         ("封面", lambda: title_slide(prs, meeting)),
         ("总体情况", lambda: overview_slide(prs, meeting)),
         ("得分趋势", lambda: trend_slide(prs, meeting)),
         ("系统比较", lambda: systems_slide(prs, meeting)),
         ("四象限", lambda: quadrant_slide(prs, meeting)),
-        *((f"单位排名 {s}", lambda s=s: ranking_slide(prs, meeting, s)) for s in COMPOSITES),
-        *((f"指标 {s}", lambda s=s: items_slide(prs, meeting, s)) for s in COMPOSITES),
+        *((f"单位排名（{names[s]}）", lambda s=s: ranking_slide(prs, meeting, s)) for s in COMPOSITES),
+        *((f"指标（{names[s]}）", lambda s=s: items_slide(prs, meeting, s)) for s in COMPOSITES),
         ("单位进退", lambda: movers_slide(prs, meeting)),
         ("不平衡趋势", lambda: imbalance_slide(prs, meeting)),
         ("预警", lambda: warnings_slide(prs, meeting)),
