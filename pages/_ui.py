@@ -64,7 +64,11 @@ def show_problems(problems: list[Problem]) -> None:
     """Errors and warnings as a table (user text is shown as data, never as HTML)."""
     if not problems:
         return
-    st.dataframe(problems_frame(problems), hide_index=True, width="stretch")
+    frame = problems_frame(problems)
+    # a problem of the whole file or sheet has no row: say so instead of a bare None
+    whole = frame["工作表"].eq("").map({True: "全文件", False: "全表"})
+    frame["行号"] = frame["行号"].astype("string").fillna(whole)
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 CHANGE_LABELS = {"new": "新增", "changed": "变更", "unchanged": "未变"}

@@ -68,10 +68,11 @@ with connection() as con:
 record = records[records["quarter"] == filters.quarter].iloc[0]
 detail = dashboard.reported_vs_target(record, row, rubric)
 detail["missing"] = detail["missing"].map({True: "未填报", False: ""})
+detail["score"] = detail["score"].map(lambda v: "不适用" if v != v else f"{v:.2f}")  # NaN: the item does not apply
 st.dataframe(
     detail.rename(columns={"id": "编号", "name": "指标", "column": "填报项目", "reported": "填报值", "target": "目标",
                            "score": "得分率", "missing": "备注"}),
-    hide_index=True, width="stretch", column_config={"得分率": st.column_config.NumberColumn(format="%.2f")},
+    hide_index=True, width="stretch",
 )  # fmt: skip
 st.subheader("各季度象限")
 st.dataframe(

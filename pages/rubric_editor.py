@@ -55,7 +55,8 @@ if quarters:
     tabs = st.tabs(["支部标准化建设", "党建与业务融合", "象限变化"])
     for tab, score in zip(tabs, COMPOSITES, strict=False):
         tab.dataframe(effect["units"][score].rename(columns={"unit": "单位", f"{score}_old": "现平均分", f"{score}_new": "新平均分",
-                      "rank_old": "现名次", "rank_new": "新名次"}), hide_index=True, width="stretch")  # fmt: skip
+                      "rank_old": "现名次", "rank_new": "新名次"}), hide_index=True, width="stretch",
+                      column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("现平均分", "新平均分")})  # fmt: skip
     tabs[2].dataframe(effect["quadrant_moves"].rename(columns={"unit_old": "单位", "org_name_old": "党组织", "quadrant_old": "现象限",
                       "quadrant_new": "新象限"}), hide_index=True, width="stretch")  # fmt: skip
 

@@ -108,6 +108,8 @@ def test_branch_profile_shows_the_chosen_branch_and_its_unreported_items(db_path
     assert shown["象限"] == "边缘化" and shown["支部标准化建设等级"] == "较差"
     assert shown["象限稳定性"] == "100%"  # integration is 0 under any weights, standardization far below 80
     assert any("未填报" in w.value and "S5" in w.value for w in at.warning)
+    detail = next(d.value for d in at.dataframe if "得分率" in d.value.columns).set_index("编号")
+    assert detail.loc["S6", "得分率"] == "不适用" and detail.loc["S4", "得分率"] == "1.00"  # no party groups; 3 of 3
 
 
 def test_a_retiree_branch_profile_says_it_is_not_rated_on_integration(demo_db: Path):

@@ -14,6 +14,7 @@ from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def app_on(page: str | None = None) -> AppTest:
@@ -74,10 +75,18 @@ def test_upload_page_lists_every_problem_and_loads_nothing(db_path: Path):
     assert metrics(at)["错误"] == "2"
     table = at.dataframe[0].value
     problems = table[table["类别"] == "错误"]
-    assert set(problems["行号"]) == {4, 5}  # title line 1, header line 2, data from line 3
+    assert set(problems["行号"]) == {"4", "5"}  # title line 1, header line 2, data from line 3
     assert set(problems["列"]) == {"正式党员数", "三会一课线上录入率(%)"}
     assert not at.button  # no load button while errors block
     assert any("未载入任何数据" in e.value for e in at.error)
+
+
+def test_a_file_that_cannot_be_read_shows_its_problem_for_the_whole_file_not_a_row(db_path: Path):
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("坏文件.xlsx", b"PK\x03\x04 not really a workbook", XLSX_MIME)
+    at.run()
+    table = at.dataframe[0].value
+    assert list(table["行号"]) == ["全文件"] * len(table) and "None" not in table.to_string()
 
 
 def test_upload_page_can_load_only_the_valid_rows(db_path: Path):
