@@ -14,6 +14,9 @@ TEMPLATE_PATH = Path(__file__).with_name("template.toml")
 TYPES = {"text", "org_type", "int", "number", "rate", "yesno", "date", "grade", "level", "category"}
 NUMERIC_TYPES = {"int", "number", "rate"}
 CHOICE_TYPES = {"org_type", "grade", "level", "category"}
+# SPEC §4.5: 党组织类别 as typed; left blank, a name with 退休 in it (离退休干部党支部) is read as 离退休
+# (the scores read it so, and the upload says so row by row)
+RETIRED, SERVING, RETIRED_MARK = "离退休", "在职", "退休"
 
 # Decoration that carries no meaning in a header (after NFKC, which makes （）［］＂ ASCII): quotation marks of every
 # kind and required-field stars; bracketed hints and units anywhere, innermost first: (次) (是/否) 【必填】 〔人〕;

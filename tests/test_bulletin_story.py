@@ -49,7 +49,7 @@ def test_no_unit_is_praised_and_listed_as_lagging_or_falling_in_the_same_bulleti
     said = parts(m)
     praised = units_in(m, said.get("先进单位示范带动。", "")) | units_in(m, said.get("部分单位进步明显。", ""))
     blamed = units_in(m, said["部分单位建设质量偏低。"]) | units_in(m, said.get("个别单位连续下滑。", ""))
-    blamed &= set(m.lagging["unit"]) | {s.unit for s in stories.streaks(m) if not s.rising}
+    blamed &= set(m.lagging["unit"]) | {s.unit for s in m.streaks if not s.rising}
     assert not praised & blamed, (quarter, system, praised & blamed)
     means = {s: m.frame[s].mean() for s in COMPOSITES}
     for row in m.units[m.units["unit"].isin(units_in(m, said.get("先进单位示范带动。", "")))].itertuples():

@@ -18,7 +18,7 @@ from analytics.ingest.header import HEADER_SCAN_ROWS, HeaderMap, find_header, qu
 from analytics.ingest.sheets.rawsheet import RawSheet
 from analytics.ingest.sheets.workbook import OLE_MAGIC, ZIP_MAGIC, UnreadableFile, read_sheets
 from analytics.problems import ERROR, WARNING, Problem, Report, column_letter
-from analytics.template import Template, load_template, normalize_key
+from analytics.template import RETIRED_MARK, Template, load_template, normalize_key
 
 MAX_ROWS = 500_000
 SPARSE_CELLS = 8  # a note or sign-off line fills at most this many cells (a 填表人… prefix then decides)
@@ -329,7 +329,7 @@ def _cross_checks(frame, raw, sheet, header, report) -> pd.Series:
         WARNING,
     )
     # SPEC §4.5: the scores read a blank 党组织类别 from the name; say so where that makes a branch 离退休
-    named = frame["org_category"].isna() & frame["org_name"].str.contains("退休", regex=False).fillna(False)
+    named = frame["org_category"].isna() & frame["org_name"].str.contains(RETIRED_MARK, regex=False).fillna(False)
     _collect(report, sheet, header, "org_category", raw, [(named, RETIRED_BY_NAME)], WARNING)
     frame.loc[full_over, "members_full"] = pd.NA
     frame.loc[fixed_over, "issues_fixed"] = pd.NA

@@ -11,6 +11,7 @@ import pandas as pd
 from analytics.meeting import stories
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
+from analytics.scoring import trends
 from analytics.scoring.alerts import MODEL_LEVELS, good_threshold
 from analytics.scoring.imbalance import PASS_MARK
 from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
@@ -108,16 +109,8 @@ def _overall(m: Meeting) -> Part:
     if any(c is None or pd.isna(c) for c in changes):
         return "评价工作全面开展。", text
     rises = [m.rubric.composite_name(s) + delta(c) for s, c in zip(COMPOSITES, changes, strict=True)]
-    return HEADINGS[stories.direction(k)], f"{text}{'，'.join(rises)}。"
-
-
-# The heading follows every headline measure (stories.direction): 稳中有升 only when nothing got worse
-HEADINGS = {
-    "up": "整体质量稳中有升。",
-    "flat": "整体质量保持稳定。",
-    "mixed": "整体质量有升有降。",
-    "down": "整体质量有所下降。",
-}
+    # the heading follows every headline measure (stories.direction): 稳中有升 only when nothing got worse
+    return stories.DIRECTION_WORDS[stories.direction(k)] + "。", f"{text}{'，'.join(rises)}。"
 
 
 def _solid_items(m: Meeting) -> Part | None:
@@ -150,7 +143,7 @@ def _leaders(m: Meeting) -> Part | None:
     return "先进单位示范带动。", text + "。"
 
 
-def _streak_text(m: Meeting, runs: list[stories.Streak]) -> list[str]:
+def _streak_text(m: Meeting, runs: list[trends.Streak]) -> list[str]:
     """One clause per unit: each of its scores from where the run started to where it stands."""
     by_unit: dict[str, list[str]] = {}
     for run in runs:
@@ -164,7 +157,7 @@ def _streak_text(m: Meeting, runs: list[stories.Streak]) -> list[str]:
 
 def _risers(m: Meeting) -> Part | None:
     # a unit listed as 后进 is not praised here: its rise is told beside its low score (_lagging)
-    runs = [s for s in stories.streaks(m) if s.rising and s.unit not in set(m.lagging["unit"])]
+    runs = [s for s in m.streaks if s.rising and s.unit not in set(m.lagging["unit"])]
     said = _streak_text(m, runs)[:3]
     named = {s.unit for s in runs}
     units = m.units.assign(best=m.units[[f"{s}_change" for s in COMPOSITES]].max(axis=1))
@@ -180,7 +173,7 @@ def _risers(m: Meeting) -> Part | None:
 
 
 def _decliners(m: Meeting) -> Part | None:
-    runs = [s for s in stories.streaks(m) if not s.rising]
+    runs = [s for s in m.streaks if not s.rising]
     if not runs:
         return None
     return "个别单位连续下滑。", "；".join(_streak_text(m, runs)[:4]) + "，需查明原因、及时扭转。"
@@ -237,7 +230,7 @@ def _lagging(m: Meeting) -> Part:
             f"单位之间差别不大，需整体加强。{_spread(m)}"
         )
     total = len(m.units)
-    rising = {(r.unit, r.score): r for r in stories.streaks(m) if r.rising}
+    rising = {(r.unit, r.score): r for r in m.streaks if r.rising}
     said = []
     for r in m.lagging.itertuples():
         rank = int(getattr(r, f"{r.weak}_rank"))
@@ -291,8 +284,9 @@ def _by_unit(frame: pd.DataFrame, quadrant: str) -> list[str]:
 def _two_skins(m: Meeting) -> Part:
     k, frame = m.kpis, m.frame
     near = m.stability["borderline"].to_numpy()  # 临界: the quadrant changes under other weights
-    two = frame[(frame["quadrant"] == "两张皮").to_numpy() & ~near].sort_values("integration").head(3)
-    near_two = int(((frame["quadrant"] == "两张皮").to_numpy() & near).sum())
+    skins = (frame["quadrant"] == "两张皮").to_numpy()
+    two = frame[skins & ~near].sort_values("integration").head(3)
+    near_two = int((skins & near).sum())
     others = "，".join(
         f"“{q}”{k[q]}个" + (f"（主要在{'、'.join(_by_unit(frame, q))}）" if k[q] else "") for q in ("业务化", "边缘化")
     )

@@ -11,12 +11,6 @@ from analytics.meeting.meeting import Meeting
 from analytics.meeting.wording import score_text
 from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 
-DIRECTION = {
-    "up": "整体质量稳中有升",
-    "flat": "整体质量保持稳定",
-    "mixed": "整体质量有升有降",
-    "down": "整体质量有所下降",
-}
 SHORT = {"standardization": "标准化", "integration": "融合"}
 
 
@@ -29,7 +23,7 @@ def _move(value: float | None) -> str:
 def overview(m: Meeting) -> str:
     """总体情况: the direction of every headline measure, then both means and their moves."""
     k = m.kpis
-    state = DIRECTION.get(stories.direction(k) or "", "首次评价")
+    state = stories.DIRECTION_WORDS.get(stories.direction(k) or "", "首次评价")
     means = "、".join(f"{SHORT[s]}{score_text(k[s])}分（{_move(k[f'{s}_change'])}）" for s in COMPOSITES)
     return f"总体情况：{state}，{means}"
 
@@ -83,7 +77,7 @@ def warnings(m: Meeting, labels: dict[str, str]) -> str:
 
 def movers(m: Meeting) -> str:
     """进退: how many units rose and fell over several quarters."""
-    runs = stories.streaks(m)
+    runs = m.streaks
     up = len({s.unit for s in runs if s.rising})
     down = len({s.unit for s in runs if not s.rising})
     if not runs:

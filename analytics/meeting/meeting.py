@@ -93,6 +93,11 @@ class Meeting:
         return dashboard.quarter_trend(self.history)
 
     @functools.cached_property
+    def streaks(self) -> list[trends.Streak]:
+        """Units whose mean rose or fell over several quarters up to this one, biggest change first."""
+        return trends.unit_streaks(self.history, self.quarter)
+
+    @functools.cached_property
     def stability(self) -> pd.DataFrame:
         """Per organization of the frame (same order): quadrant, share of weight draws keeping it, borderline."""
         return robustness.quadrant_stability(self.frame, self.rubric)

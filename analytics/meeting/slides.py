@@ -11,7 +11,7 @@ from pptx import Presentation
 from pptx.util import Inches
 
 from analytics.charts import charts, images
-from analytics.meeting import bulletin_text, findings, stories
+from analytics.meeting import bulletin_text, findings
 from analytics.meeting.bulletin import group_table
 from analytics.meeting.deck import (
     BODY_BOTTOM,
@@ -78,7 +78,7 @@ def systems_slide(prs, meeting: Meeting) -> None:
 
 def movers_slide(prs, meeting: Meeting) -> None:
     """Units whose mean rose or fell over three quarters or more, with where they started and stand now."""
-    runs = stories.streaks(meeting)
+    runs = meeting.streaks
     slide = new_slide(prs, findings.movers(meeting), meeting)
     if not runs:
         text_box(slide, MARGIN, BODY_TOP + Inches(0.3), WIDTH - 2 * MARGIN, Inches(1), "本期没有连续变化的单位。", 18)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics import ROOT
-from analytics.template import NUMERIC_TYPES, load_template
+from analytics.template import NUMERIC_TYPES, RETIRED, RETIRED_MARK, load_template
 
 RUBRIC_PATH = ROOT / "data" / "rubric.toml"
 # SPEC §4: the two composite scores, declared here once; the rubric file must declare exactly these [[composites]]
@@ -23,8 +23,6 @@ INDICATOR_KEYS = {
 QUADRANTS = ("融合型", "两张皮", "业务化", "边缘化")
 # Shown where an organization has no integration score, so no quadrant (SPEC §4.5: 离退休)
 NOT_RATED = "不参与融合评价"
-# SPEC §4.5: 党组织类别 as typed; left blank, a name with 退休 in it (离退休干部党支部) is read as 离退休
-RETIRED, SERVING, RETIRED_MARK = "离退休", "在职", "退休"
 
 
 class RubricError(ValueError):

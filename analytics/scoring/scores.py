@@ -14,7 +14,8 @@ import duckdb
 import pandas as pd
 from duckdb import CaseExpression, CoalesceOperator, ColumnExpression, ConstantExpression, FunctionExpression
 
-from analytics.scoring.rubric import QUADRANTS, RETIRED, RETIRED_MARK, SERVING, Condition, Indicator, Rubric
+from analytics.scoring.rubric import QUADRANTS, Condition, Indicator, Rubric
+from analytics.template import RETIRED, RETIRED_MARK, SERVING
 
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 IDENTITY = ["quarter", "org_id", "system", "unit", "org_name", "org_type", "category", "model_level"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from analytics.scoring.rubric import COMPOSITES
 from analytics.scoring.scores import previous_quarter
 
 KEYS = ["org_id", "system", "unit", "org_name"]
+STREAK_STEPS = 3  # quarter-on-quarter steps in one direction that make a story
+STREAK_SLACK = 1.0  # a step back this small (points) does not break a run
+STREAK_MIN = 10.0  # points a run must gain or lose in all
 
 
 def org_changes(current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -50,3 +55,53 @@ def previous_label(quarter: str, quarters: list[str]) -> str | None:
     """The previous calendar quarter if it has data, else None (a gap is not compared across)."""
     label = previous_quarter(quarter)
     return label if label in quarters else None
+
+
+@dataclass(frozen=True)
+class Streak:
+    """A unit's mean of one score moving one way over several quarters up to a quarter."""
+
+    unit: str
+    score: str
+    start: str
+    end: str
+    first: float
+    last: float
+
+    @property
+    def rising(self) -> bool:
+        """True for a rise, False for a fall."""
+        return self.last > self.first
+
+
+def unit_streaks(history: pd.DataFrame, quarter: str) -> list[Streak]:
+    """Every unit whose mean score rose (or fell) over at least STREAK_STEPS consecutive quarter steps ending at
+    `quarter`, by STREAK_MIN points or more in all; biggest change first. history: scores of every quarter."""
+    history = history[history["quarter"] <= quarter]
+    means = history.groupby(["unit", "quarter"])[list(COMPOSITES)].mean()
+    found = []
+    for unit, rows in means.groupby(level="unit", sort=True):
+        series = rows.droplevel("unit").sort_index()
+        if quarter not in series.index:
+            continue
+        for score in COMPOSITES:
+            run = _run(series[score].dropna(), quarter)
+            if run is not None:
+                found.append(Streak(unit, score, *run))
+    return sorted(found, key=lambda s: -abs(s.last - s.first))
+
+
+def _run(values: pd.Series, quarter: str) -> tuple[str, str, float, float] | None:
+    """(start quarter, end quarter, first value, last value) of the longest one-way run ending at quarter."""
+    for sign in (1, -1):
+        start = quarter
+        while start in values.index and previous_quarter(start) in values.index:
+            step = sign * (values[start] - values[previous_quarter(start)])
+            if step < -STREAK_SLACK:
+                break
+            start = previous_quarter(start)
+        steps = len(values.loc[start:quarter]) - 1
+        gained = sign * (values[quarter] - values[start])
+        if steps >= STREAK_STEPS and gained >= STREAK_MIN:
+            return start, quarter, float(values[start]), float(values[quarter])
+    return None
