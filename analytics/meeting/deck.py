@@ -21,7 +21,15 @@ from pptx.util import Emu, Inches, Pt
 from analytics.charts import charts, images
 from analytics.meeting import findings
 from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_items
-from analytics.meeting.wording import kpi_cards, lagging_lines, lowest_orgs, speaker_notes, unit_scores, warning_rows
+from analytics.meeting.wording import (
+    display_width,
+    kpi_cards,
+    lagging_lines,
+    lowest_orgs,
+    speaker_notes,
+    unit_scores,
+    warning_rows,
+)
 from analytics.scoring import alerts as warnings
 from analytics.scoring.rubric import COMPOSITES
 from analytics.scoring.views import imbalance_series
@@ -79,8 +87,7 @@ def new_slide(prs, title: str, meeting: Meeting):
     slide = prs.slides.add_slide(prs.slide_layouts[5])
     head = slide.shapes.title
     head.left, head.top, head.width, head.height = MARGIN, Inches(0.3), WIDTH - 2 * MARGIN, Inches(0.8)
-    # a finding is longer than a topic: 24 pt keeps up to 40 characters on one line of the 12.3-inch title box
-    write(head.text_frame, title, 28 if len(title) <= 30 else 24, bold=True, color=RED, align=PP_ALIGN.LEFT)
+    write(head.text_frame, title, title_size(title), bold=True, color=RED, align=PP_ALIGN.LEFT)
     head.text_frame.vertical_anchor = MSO_ANCHOR.MIDDLE
     rule = slide.shapes.add_shape(MSO_SHAPE.RECTANGLE, MARGIN, Inches(1.1), WIDTH - 2 * MARGIN, Emu(25400))
     rule.fill.solid()
@@ -101,6 +108,12 @@ def new_slide(prs, title: str, meeting: Meeting):
         align=PP_ALIGN.RIGHT,
     )
     return slide
+
+
+def title_size(title: str) -> float:
+    """28 pt, or less (not under 20) so that a finding fits one line of the 12.3-inch title box."""
+    width_pt = (WIDTH - 2 * MARGIN) / 12700 * 0.85  # bold glyphs, CJK punctuation and spacing: room to spare
+    return float(min(28, max(20, int(width_pt / (display_width(title) / 2)))))
 
 
 def set_notes(slide, lines: list[str]) -> None:
@@ -338,7 +351,10 @@ def imbalance_slide(prs, meeting: Meeting) -> None:
     slide = new_slide(prs, findings.imbalance(meeting), meeting)
     for i, score in enumerate(COMPOSITES):
         series = imbalance_series(meeting.trend, score)
-        fig = charts.imbalance_trend(series).update_layout(legend=dict(orientation="h", y=-0.22, x=0))
+        # the legend above the plot: below it, the enlarged tick labels and axis title would run into it
+        fig = charts.imbalance_trend(series).update_layout(
+            legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0), margin=dict(t=80)
+        )
         box = (MARGIN + Inches(6.2) * i, BODY_TOP + Inches(0.45), Inches(6.1), BODY_BOTTOM - BODY_TOP - Inches(0.45))
         picture(slide, fig, box, (640, 600))
         label = meeting.rubric.composite_name(score)

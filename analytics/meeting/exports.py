@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import math
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from analytics.charts.images import chart_files, safe_name, warm_browser
 from analytics.meeting.bulletin import bulletin_bytes
 from analytics.meeting.meeting import MAX_LAGGING, Meeting, figures
 from analytics.meeting.slides import deck_bytes
-from analytics.meeting.wording import rank_interval_text
+from analytics.meeting.wording import display_width, rank_interval_text
 from analytics.scoring.alerts import COLUMN_LABELS, WARNINGS, good_threshold
 from analytics.scoring.imbalance import LABELS as IMBALANCE_LABELS
 from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
@@ -53,11 +52,6 @@ class Sheet:
 def formula_like(value: object) -> bool:
     """True for text a spreadsheet would read as a formula when typed: it starts with = + - @ (or tab, CR)."""
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
-def display_width(text: str) -> int:
-    """Columns a text needs in a monospace view: wide (CJK, full-width) characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def sheet_names(names: list[str]) -> list[str]:

@@ -6,6 +6,8 @@ The deck, the bulletin and the workbook print numbers through these functions, s
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 
 from analytics.charts import charts
@@ -13,6 +15,11 @@ from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_
 from analytics.scoring import alerts as warnings
 from analytics.scoring.rubric import COMPOSITES, QUADRANTS
 from analytics.scoring.views import imbalance_series
+
+
+def display_width(text: str) -> int:
+    """Columns a text needs in a monospace view: wide (CJK, full-width) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def score_text(value: float | None) -> str:
