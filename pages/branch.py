@@ -65,8 +65,7 @@ for column, composite in zip((left, right), rubric.composite_ids, strict=True):
 st.subheader("填报数据与目标")
 with connection() as con:
     records = dashboard.branch_records(con, org_id)
-record = records[records["quarter"] == filters.quarter].iloc[0]
-detail = dashboard.reported_vs_target(record, row, rubric)
+detail = dashboard.reported_vs_target(records, filters.quarter, row, rubric)
 detail["missing"] = detail["missing"].map({True: "未填报", False: ""})
 detail["score"] = detail["score"].map(lambda v: "不适用" if v != v else f"{v:.2f}")  # NaN: the item does not apply
 st.dataframe(

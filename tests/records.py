@@ -46,15 +46,15 @@ def org(i: int, unit: int = 0, **values) -> dict:
 
 
 # The test rows fill only these columns (the others are blank): members, committee meetings, theme days,
-# online record rate, secretary, election date. For a 2024Q1 党支部 with the defaults, by SPEC §4.1:
-#   applicable S1 6, S2 6, S3 8, S4 8 (8 full ≥ 7), S5 8, S7 8, S8 10, S11 10, S12 5, S13 5 = 74
-#   (S6 no party groups, S9/S10 only in Q4, S14 no dues reported)
-#   points: S1 6 + S2 6 + S3 8 + S4 8·(3/3) + S8 10·(3/3) + S11 10·0.9 = 47; S5 S7 S12 S13 missing → 0
-ON_TIME = 100 * 47 / 74
-OVERDUE = 100 * (47 - 8) / 74  # elected 2020-03-15 + 3 years < 2024-03-31: S3 lost
-# The same row as a 党委 (SPEC §4.5: S4–S8 fit branches only): applicable S1 6, S2 6, S3 8, S11 10, S12 5, S13 5 = 40;
-# points S1 6 + S2 6 + S3 8 (elected 2020-03-15 + 5 years ≥ 2024-03-31) + S11 9 = 29
-COMMITTEE_ON_TIME = 100 * 29 / 40
+# online record rate, secretary, election date. For a 2024Q1 党支部 with the defaults, by SPEC §4.1 and §4.5:
+#   applicable S1 6, S2 6, S3 8, S4 8 (8 full ≥ 7), S5 8, S7 8, S8 10, S9 5, S10 4, S11 10, S12 5, S13 5 = 83
+#   (S6 no party groups, S14 no dues reported; S9/S10 are in their window in Q1: the year just ended)
+#   points: S1 6 + S2 6 + S3 8 + S4 8·(3/3) + S8 10·(3/3) + S11 10·0.9 = 47; S5 S7 S9 S10 S12 S13 missing → 0
+ON_TIME = 100 * 47 / 83
+OVERDUE = 100 * (47 - 8) / 83  # elected 2020-03-15 + 3 years < 2024-03-31: S3 lost
+# The same row as a 党委 (SPEC §4.5: S4–S8 fit branches only): applicable S1 6, S2 6, S3 8, S9 5, S10 4, S11 10,
+# S12 5, S13 5 = 49; points S1 6 + S2 6 + S3 8 (elected 2020-03-15 + 5 years ≥ 2024-03-31) + S11 9 = 29
+COMMITTEE_ON_TIME = 100 * 29 / 49
 
 
 def csv_bytes(

@@ -10,6 +10,7 @@ import pytest
 
 from analytics.meeting import bulletin_text, meeting, stories
 from analytics.scoring.rubric import COMPOSITES, load_rubric
+from analytics.scoring.scores import for_quarter
 from analytics.store import database as store
 from tests.exports_demo import TRUTH, demo_db
 
@@ -35,39 +36,65 @@ def units_in(m: meeting.Meeting, text: str) -> set[str]:
 
 
 def test_the_demo_quarter_names_the_unit_that_rose_and_the_one_that_fell_with_start_and_end():
-    said = parts(built("2024Q4"))
+    m = built("2024Q4")
+    said = parts(m)
     rising, falling = said["部分单位进步明显。"], said["个别单位连续下滑。"]
-    assert TRUTH["improving_unit"] in rising and "2023年第一季度" in rising and "连续提升至2024年第四季度" in rising
-    assert TRUTH["declining_unit"] in falling and "连续下降至2024年第四季度" in falling
+    for unit, text, verb in (
+        (TRUTH["improving_unit"], rising, "连续提升至"),
+        (TRUTH["declining_unit"], falling, "连续下降至"),
+    ):
+        (run, *_) = [s for s in m.streaks if s.unit == unit]
+        # three quarters or more, ending now; its first and last values are the unit's means, computed here again
+        assert run.start <= "2024Q1" and run.end == "2024Q4" and (verb == "连续提升至") == run.rising
+        with store.connect(demo_db()) as con:
+            means = [
+                for_quarter(con, q, load_rubric()).groupby("unit")[run.score].mean()[unit] for q in (run.start, run.end)
+            ]
+        assert (run.first, run.last) == pytest.approx(means)
+        start = f"{meeting.quarter_text(run.start)}的{means[0]:.1f}分"
+        assert (
+            f"{unit}{m.rubric.composite_name(run.score)}平均分从{start}{verb}2024年第四季度的{means[1]:.1f}分" in text
+        )
     assert TRUTH["declining_unit"] not in rising and TRUTH["improving_unit"] not in falling
 
 
-@pytest.mark.parametrize("system", SCOPES)
-@pytest.mark.parametrize("quarter", QUARTERS)
-def test_no_unit_is_praised_and_listed_as_lagging_or_falling_in_the_same_bulletin(quarter: str, system: str | None):
-    m = built(quarter, system)
+def assert_no_unit_praised_and_blamed(m: meeting.Meeting) -> None:
+    """No unit praised (先进, 进步明显) and blamed (后进, 连续下滑) at once; 先进 only above the mean on both."""
     said = parts(m)
     praised = units_in(m, said.get("先进单位示范带动。", "")) | units_in(m, said.get("部分单位进步明显。", ""))
-    blamed = units_in(m, said["部分单位建设质量偏低。"]) | units_in(m, said.get("个别单位连续下滑。", ""))
+    blamed = units_in(m, said.get("部分单位建设质量偏低。", "")) | units_in(m, said.get("个别单位连续下滑。", ""))
     blamed &= set(m.lagging["unit"]) | {s.unit for s in m.streaks if not s.rising}
-    assert not praised & blamed, (quarter, system, praised & blamed)
+    assert not praised & blamed, (m.quarter, m.filters, praised & blamed)
     means = {s: m.frame[s].mean() for s in COMPOSITES}
     for row in m.units[m.units["unit"].isin(units_in(m, said.get("先进单位示范带动。", "")))].itertuples():
         assert row.standardization > means["standardization"] and row.integration > means["integration"]
 
 
-@pytest.mark.parametrize("quarter", QUARTERS[1:])
-def test_the_overall_heading_says_rising_only_when_no_headline_measure_got_worse(quarter: str):
-    m = built(quarter)
+def assert_heading_follows_the_changes(m: meeting.Meeting) -> None:
+    """稳中有升 only when no headline measure got worse and one got better; 有所下降 the other way round."""
     heading = bulletin_text.achievements(m)[0][0]
     k = m.kpis
+    if any(k[f"{s}_change"] is None or k[f"{s}_change"] != k[f"{s}_change"] for s in COMPOSITES):
+        assert "稳中有升" not in heading and "有所下降" not in heading  # nothing to compare a mean with
+        return
     fewer_is_better = {"融合型": -1, "两张皮": 1, "业务化": 1, "边缘化": 1}
-    worse = [k[f"{s}_change"] < -stories.STEADY for s in COMPOSITES]
-    worse += [sign * k[f"{q}_change"] > 0 for q, sign in fewer_is_better.items()]
-    better = [k[f"{s}_change"] > stories.STEADY for s in COMPOSITES]
-    better += [sign * k[f"{q}_change"] < 0 for q, sign in fewer_is_better.items()]
-    assert ("稳中有升" in heading) == (not any(worse) and any(better))
-    assert ("有所下降" in heading) == (any(worse) and not any(better))
+    changes = [(k[f"{s}_change"], stories.STEADY) for s in COMPOSITES]
+    changes += [(-sign * k[f"{q}_change"], 0) for q, sign in fewer_is_better.items() if k[f"{q}_change"] is not None]
+    worse = [c < -slack for c, slack in changes if c == c]  # a NaN change (nothing to compare) is neither
+    better = [c > slack for c, slack in changes if c == c]
+    assert ("稳中有升" in heading) == (not any(worse) and any(better)), (heading, k)
+    assert ("有所下降" in heading) == (any(worse) and not any(better)), (heading, k)
+
+
+@pytest.mark.parametrize("system", SCOPES)
+@pytest.mark.parametrize("quarter", QUARTERS)
+def test_no_unit_is_praised_and_listed_as_lagging_or_falling_in_the_same_bulletin(quarter: str, system: str | None):
+    assert_no_unit_praised_and_blamed(built(quarter, system))
+
+
+@pytest.mark.parametrize("quarter", QUARTERS[1:])
+def test_the_overall_heading_says_rising_only_when_no_headline_measure_got_worse(quarter: str):
+    assert_heading_follows_the_changes(built(quarter))
 
 
 def test_the_units_with_most_business_first_organizations_are_named():

@@ -47,12 +47,13 @@ def test_scores_csv_has_the_spec_columns_and_hand_computed_values(db: Path):
     assert float(by_name["第3党支部"]["standardization"]) == pytest.approx(COMMITTEE_ON_TIME)
     assert float(by_name["第1党支部"]["integration"]) == 0.0
     assert by_name["第1党支部"]["quadrant"] == "边缘化"
-    assert (by_name["第1党支部"]["grade"], by_name["第2党支部"]["grade"]) == ("一般", "较差")  # 63.5 and 52.7
+    assert (by_name["第1党支部"]["grade"], by_name["第2党支部"]["grade"]) == ("较差", "较差")  # 56.6 and 47.0
     first = by_name["第1党支部"]
-    assert (first["S3"], first["S6"], first["S9"], first["S11"], first["I5"]) == ("1", "", "", "0.9", "")
+    # S9 applies in Q1 (the year just ended, SPEC §4.5) and is unreported: 0
+    assert (first["S3"], first["S6"], first["S9"], first["S11"], first["I5"]) == ("1", "", "0", "0.9", "")
     assert by_name["第2党支部"]["S3"] == "0"
-    assert float(first["completeness"]) == pytest.approx(6 / 14)  # 14 applicable, 8 missing
-    assert set(first["missing"].split(",")) == {"S5", "S7", "S12", "S13", "I1", "I2", "I3", "I4"}
+    assert float(first["completeness"]) == pytest.approx(6 / 16)  # 16 applicable, 10 missing
+    assert set(first["missing"].split(",")) == {"S5", "S7", "S9", "S10", "S12", "S13", "I1", "I2", "I3", "I4"}
     assert first["rubric_version"] == load_rubric().version
 
 
@@ -78,7 +79,7 @@ def test_imbalance_json_matches_hand_computed_gini_and_group_means(db: Path):
     groups = {g["group"]: g for g in out["groups"]}
     assert groups["单位3"]["rank"] == 1 and groups["单位0"]["rank"] == 2
     assert groups["单位0"]["mean"] == pytest.approx((a + b) / 2)
-    assert groups["单位0"]["below_60_share"] == pytest.approx(0.5)  # 52.7 < 60 ≤ 63.5
+    assert groups["单位0"]["below_60_share"] == pytest.approx(1.0)  # 47.0 and 56.6 < 60
     assert out["theil_total"] == pytest.approx(out["theil_between"] + out["theil_within"])
     for key in ("cv", "theil_total", "theil_between", "theil_within", "between_share"):
         assert key in out

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.records import ingest_bytes
+from analytics.scoring import views
 from analytics.scoring.rubric import load_rubric
+from analytics.scoring.scores import for_quarter
 from analytics.store import batches
 from analytics.store import database as store
 from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, org
@@ -59,7 +62,7 @@ def test_overview_kpis_equal_hand_computed_means(db_path: Path):
     assert shown["党建业务融合平均分"] == "0.0"  # every integration item unreported
     assert shown["参评党组织"] == "3 个"
     assert shown["边缘化党组织"] == "3 个" and shown["两张皮党组织"] == "0 个"
-    assert shown["支部标准化建设低于60分"] == "33.3%"  # OVERDUE = 52.7 < 60
+    assert shown["支部标准化建设低于60分"] == "100.0%"  # 56.6, 47.0 and 59.2 (records.py) < 60
 
 
 def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
@@ -112,6 +115,23 @@ def test_branch_profile_shows_the_chosen_branch_and_its_unreported_items(db_path
     assert detail.loc["S6", "得分率"] == "不适用" and detail.loc["S4", "得分率"] == "1.00"  # no party groups; 3 of 3
 
 
+def test_the_branch_detail_shows_both_quarters_of_an_annual_item_in_the_next_q1(demo_db: Path):
+    rubric = load_rubric()
+    with store.connect(demo_db) as con:
+        (org_id,) = con.execute(
+            "SELECT a.org_id FROM current_records a JOIN current_records b USING (org_id) WHERE a.quarter = '2023Q4' "
+            "AND a.life_meetings = 1 AND b.quarter = '2024Q1' AND b.life_meetings = 0 ORDER BY a.org_id LIMIT 1"
+        ).fetchone()
+        records = views.branch_records(con, org_id)
+        q1, q2 = (for_quarter(con, q, rubric).set_index("org_id").loc[org_id] for q in ("2024Q1", "2024Q2"))
+    detail = views.reported_vs_target(records, "2024Q1", q1, rubric).set_index("id")
+    # SPEC §4.5: 2024Q1 judges 2023 on its Q4 and Q1 reports: the Q4 meeting counts in full
+    assert detail.loc["S9", "reported"] == "上季度 1；本季度 0" and detail.loc["S9", "score"] == 1.0
+    assert "年度事项" in detail.loc["S9", "target"] and "次年第1季度" in detail.loc["S9", "target"]
+    later = views.reported_vs_target(records, "2024Q2", q2, rubric).set_index("id")
+    assert "上季度" not in later.loc["S9", "reported"] and np.isnan(later.loc["S9", "score"])
+
+
 def test_a_retiree_branch_profile_says_it_is_not_rated_on_integration(demo_db: Path):
     with store.connect(demo_db) as con:
         org_id = con.execute("SELECT org_id FROM organizations WHERE org_name = '区财政局离退休干部党支部'").fetchall()
@@ -131,6 +151,7 @@ def test_method_page_shows_the_rubric_in_force(demo_db: Path):
     assert tables[0].set_index("编号").loc["S8", "权重"] == rubric.indicator("S8").weight
     text = " ".join(m.value for m in at.markdown)
     assert "党委、党总支按其余指标评价" in text and "不参与融合评价" in text  # SPEC §4.5 stated on the page
+    assert "组织生活会、民主评议党员、书记述职评议是年度事项" in text and "次年第1季度" in text
     assert tables[0].set_index("编号").loc["S5", "适用条件"] == "仅党支部、联合党支部"
     assert "支部标准化建设等级" in text
 

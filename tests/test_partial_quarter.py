@@ -36,7 +36,8 @@ def test_a_partial_first_report_exports_every_format_and_its_bulletin_claims_not
     assert main([*args, "--png", str(tmp_path / "png")]) == 0, capsys.readouterr().err
     assert all(p.stat().st_size > 0 for p in out.values()) and len(list((tmp_path / "png").iterdir())) > 10
     text = "\n".join(p.text for p in docx.Document(str(out["docx"])).paragraphs)
-    # every unit scores the same (8.1 and 0.0): nobody leads, nobody lags behind the others, nothing is 扎实
+    # every unit scores the same: S1 alone is met, 6 of the 83 points that apply to a 2024Q1 branch (S1–S5, S7–S13;
+    # S9/S10 judge the year just ended) = 7.2, and integration 0.0; nobody leads, nobody lags, nothing is 扎实
     for claim in ("位居前列", "先进单位", "基础工作较为扎实", "列第1位", "形式上到位", "稳中有升", "None", "nan"):
         assert claim not in text, claim
     assert "建设质量普遍偏低" in text and "多数党组织未填报" in text
@@ -44,5 +45,5 @@ def test_a_partial_first_report_exports_every_format_and_its_bulletin_claims_not
     notes = "\n".join(s.notes_slide.notes_text_frame.text for s in deck.slides)
     titles = [s.shapes.title.text_frame.text for s in deck.slides]
     assert "无法计算（平均分为 0）" in notes and "None" not in notes and "nan" not in notes
-    assert "单位排名：支部标准化建设各单位平均分相同（8.1分）" in titles
+    assert "单位排名：支部标准化建设各单位平均分相同（7.2分）" in titles
     assert not [t for t in titles if t.startswith("后进单位")]  # no unit is below the others

@@ -72,13 +72,15 @@ def test_default_rubric_has_the_terms_grade_table_and_flag_threshold_of_the_spec
     assert dict(rubric.indicator("S3").years) == {"党委": 5, "党总支": 3, "党支部": 3, "联合党支部": 3}
     assert dict(rubric.indicator("I6").table) == {"好": 1.0, "较好": 0.8, "一般": 0.5, "差": 0.0}
     assert rubric.indicator("S1").at_least == 3
-    assert rubric.indicator("S9").accumulate == "year_to_date"
+    # SPEC §4.5: the annual items are judged in their window, Q4 or the next Q1
+    assert [rubric.indicator(i).window for i in ("S9", "S10", "I6")] == [(4, 1)] * 3
+    assert all(i.accumulate is None for i in rubric.indicators)
 
 
 def test_default_rubric_applicability_rules_are_those_of_the_spec():
     rubric = load_rubric()
     rules = {i.id: i.applies for i in rubric.indicators if i.applies}
-    assert set(rules) == {"S4", "S5", "S6", "S7", "S8", "S9", "S10", "S14", "I3", "I5", "I6"}
+    assert set(rules) == {"S4", "S5", "S6", "S7", "S8", "S14", "I3", "I5", "I6"}
     # SPEC §4.5: the branch-level meeting counts S4–S8 apply to 党支部 and 联合党支部 only
     branch_only = ("党支部", "联合党支部")
     assert all(rules[i][0].org_types == branch_only for i in ("S4", "S5", "S6", "S7", "S8"))
@@ -87,7 +89,6 @@ def test_default_rubric_applicability_rules_are_those_of_the_spec():
     assert (s4.column, s4.at_least) == ("members_full", 7)
     (_, s6) = rules["S6"]
     assert (s6.column, s6.present) == ("group_meetings", True)
-    assert [c.quarters for c in rules["S9"] + rules["S10"]] == [(4,), (4,)]
     assert [(c.column, c.greater_than) for c in rules["S14"] + rules["I3"] + rules["I5"]] == [
         ("dues_due", 0),
         ("members_total", 0),
@@ -215,6 +216,21 @@ BAD_RUBRICS = [
         "I6",
         "很好",
         id="grade_not_in_the_template",
+    ),
+    pytest.param(
+        edited("weight = 4\nwindow = [4, 1]", "weight = 4\nwindow = [4, 2]"),
+        "S10",
+        "[4, 2]",
+        id="window_of_quarters_that_do_not_follow",
+    ),
+    pytest.param(
+        edited(
+            'column = "online_record_rate"\ntarget = 100',
+            'column = "online_record_rate"\ntarget = 100\nwindow = [4, 1]',
+        ),
+        "S11",
+        "时间窗",
+        id="window_on_a_rate",
     ),
     pytest.param(
         edited('"联合党支部" = 3 }', '"联合党支部" = 0 }'),

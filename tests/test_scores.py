@@ -80,11 +80,12 @@ FULL = {
     "secretary_review": "好",
     "model_level": "无",
 }
-# Σ standardization weights: Q1–Q3 without S9 (5) and S10 (4) = 86; Q4 = 95. Σ integration = 100.
-Q13, Q4 = 86, 95
-# SPEC §4.5: S4–S8 (8 + 8 + 5 + 8 + 10 = 39) fit 党支部 and 联合党支部 only; a 党委 or 党总支 is scored on 86 − 39
+# Σ standardization weights of a full branch: 95 in Q1 and Q4, where the annual S9 (5) and S10 (4) are in their
+# window (SPEC §4.5: Q4 once done, else the next Q1); 86 in Q2 and Q3. Σ integration: 100, 90 without I6.
+Q1 = Q4 = 95
+# SPEC §4.5: S4–S8 (8 + 8 + 5 + 8 + 10 = 39) fit 党支部 and 联合党支部 only; a 党委 or 党总支 is scored on 95 − 39
 BRANCH_ONLY = {"S4": NAN, "S5": NAN, "S6": NAN, "S7": NAN, "S8": NAN}
-Q13_COMMITTEE = 47
+COMMITTEE = 56
 # SPEC §4.5: a 离退休 organization has no integration score, no integration indicators and no quadrant
 NO_INTEGRATION = {f"I{n}": NAN for n in range(1, 7)}
 
@@ -164,7 +165,6 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
     """Indicator id -> (applies, value in [0, 1] or NaN when the required value is missing)."""
     rows = current[current["quarter"] == quarter].set_index("org_id")
     end = pd.Period(quarter, freq="Q").end_time.normalize()
-    q4 = pd.Series(quarter.endswith("Q4"), index=rows.index)
     always = pd.Series(True, index=rows.index)
     text = (
         "quarter",
@@ -179,15 +179,13 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
         "term_delay_until",
     )
     num = {c: floats(rows[c]) for c in rows.columns if c not in text}
-    year = current[(current["quarter"].str[:4] == quarter[:4]) & (current["quarter"] <= quarter)]
-    life_so_far = floats(year["life_meetings"]).groupby(year["org_id"]).sum(min_count=1).reindex(rows.index)
-    review = rows["secretary_review"]
     full = num["members_full"]
     # SPEC §4.5: branch meeting counts for 党支部 / 联合党支部; integration for 在职 (blank: 退休 in the name → 离退休)
     branch = rows["org_type"].isin(["党支部", "联合党支部"])
     named_retired = rows["org_name"].str.contains("退休", regex=False)
     retired = rows["org_category"].eq("离退休").fillna(False) | (rows["org_category"].isna() & named_retired)
     serving = ~retired.astype(bool)
+    annual = spec_annual(current, rows, quarter)
     return {
         "S1": (always, (full >= 3).astype(float).where(full.notna())),
         "S2": (always, num["has_secretary"]),
@@ -197,8 +195,8 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
         "S6": (branch & num["group_meetings"].notna(), capped(num["group_meetings"], 3)),
         "S7": (branch, capped(num["party_lectures"], 1)),
         "S8": (branch, capped(num["theme_days"], 3)),
-        "S9": (q4, capped(life_so_far, 1)),
-        "S10": (q4, num["member_review_done"]),
+        "S9": annual["S9"],
+        "S10": annual["S10"],
         "S11": (always, capped(num["online_record_rate"], 100)),
         "S12": (always, capped(num["study_rate"], 90)),
         "S13": (always, num["records_standard"]),
@@ -211,9 +209,44 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
                 "I3": share(num["vanguard_posts"], num["members_total"], 0.2),
                 "I4": (always, capped(num["business_completion"], 100)),
                 "I5": share(num["issues_fixed"], num["issues_found"], 1.0),
-                "I6": (review.notna() & (review != "未评"), review.map(REVIEW).astype(float)),
+                "I6": annual["I6"],
             }.items()
         },
+    }
+
+
+def spec_annual(current: pd.DataFrame, rows: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """SPEC §4.5: S9 组织生活会, S10 民主评议, I6 述职评议 concern a year and are held in its Q4 or the next Q1.
+    Q4: each counts once done (a meeting held, 是, a grade given), else it is left open; Q1: judged on the
+    previous Q4 and this Q1 together (meetings summed, 是 in either, the later grade given); Q2, Q3: out."""
+    quarter_no = int(quarter[-1])
+    if quarter_no in (2, 3):
+        out = pd.Series(False, index=rows.index)
+        return {i: (out, pd.Series(np.nan, index=rows.index)) for i in ("S9", "S10", "I6")}
+    if quarter_no == 4:
+        life, review, grade = (
+            floats(rows["life_meetings"]),
+            floats(rows["member_review_done"]),
+            rows["secretary_review"],
+        )
+        held = (life >= 1, review == 1)
+    else:
+        previous = str(pd.Period(quarter, freq="Q") - 1)
+        window = current[current["quarter"].isin([previous, quarter])].sort_values("quarter")
+        by_org = window["org_id"]
+        life = floats(window["life_meetings"]).groupby(by_org).sum(min_count=1).reindex(rows.index)
+        review = floats(window["member_review_done"]).groupby(by_org).max().reindex(rows.index)
+        given = window[window["secretary_review"].notna()]
+        graded = given[given["secretary_review"].isin(list(REVIEW))]
+        latest = given.groupby("org_id")["secretary_review"].last().reindex(rows.index)
+        grade = graded.groupby("org_id")["secretary_review"].last().reindex(rows.index).fillna(latest)
+        everyone = pd.Series(True, index=rows.index)
+        held = (everyone, everyone)
+    grade_applies = grade.notna() & (grade != "未评")
+    return {
+        "S9": (held[0].fillna(False).astype(bool), capped(life, 1)),
+        "S10": (held[1].fillna(False).astype(bool), review),
+        "I6": (grade_applies.fillna(False).astype(bool), grade.map(REVIEW).astype(float)),
     }
 
 
@@ -288,13 +321,13 @@ CASES = [
         "two_of_three_committee_meetings_score_two_thirds",
         {"committee_meetings": 2},
         {"S4": 2 / 3},
-        standardization=100 * (Q13 - 8 * (1 - 2 / 3)) / Q13,
+        standardization=100 * (Q1 - 8 * (1 - 2 / 3)) / Q1,
     ),
     Case(
         "one_of_three_group_meetings_scores_one_third",
         {"group_meetings": 1},
         {"S6": 1 / 3},
-        standardization=100 * (Q13 - 5 * 2 / 3) / Q13,
+        standardization=100 * (Q1 - 5 * 2 / 3) / Q1,
     ),
     Case("counts_above_target_are_capped_at_one", {"theme_days": 7, "joint_meetings": 4}, {}),
     # 无 means 0 for counts (SPEC §3.1)
@@ -302,7 +335,7 @@ CASES = [
         "no_party_lecture_written_as_wu_scores_zero",
         {"party_lectures": "无"},
         {"S7": 0.0},
-        standardization=100 * (Q13 - 8) / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
     ),
     # 100 − 20 = 80 = threshold → still 融合型
     Case(
@@ -318,7 +351,7 @@ CASES = [
         "rates_score_value_over_target",
         {"online_record_rate": 75, "study_rate": 45},
         {"S11": 0.75, "S12": 0.5},
-        standardization=100 * (Q13 - 10 * 0.25 - 5 * 0.5) / Q13,
+        standardization=100 * (Q1 - 10 * 0.25 - 5 * 0.5) / Q1,
     ),
     Case("study_rate_above_ninety_is_capped", {"study_rate": 99}, {}),
     # 60% is read as 60: 100 − 20·(1 − 0.6) = 92
@@ -342,7 +375,7 @@ CASES = [
         "dues_paid_three_quarters_of_due",
         {"dues_paid": 750},
         {"S14": 0.75},
-        standardization=100 * (Q13 - 7 * 0.25) / Q13,
+        standardization=100 * (Q1 - 7 * 0.25) / Q1,
     ),
     Case("dues_overpaid_are_capped", {"dues_paid": 1200.5}, {}),
     # (1/10)/0.2 = 0.5 → 92.5
@@ -355,15 +388,15 @@ CASES = [
     # 1 of 4 fixed: 100 − 15·(1 − 0.25) = 88.75
     Case("one_of_four_issues_fixed", {"issues_found": 4, "issues_fixed": 1}, {"I5": 0.25}, integration=100 - 15 * 0.75),
     # ---- flag yes/no
-    Case("no_secretary_scores_zero", {"has_secretary": "否"}, {"S2": 0.0}, standardization=100 * 80 / Q13),
+    Case("no_secretary_scores_zero", {"has_secretary": "否"}, {"S2": 0.0}, standardization=100 * (Q1 - 6) / Q1),
     Case(
         "records_not_standard_written_as_cross_score_zero",
         {"records_standard": "×"},
         {"S13": 0.0},
-        standardization=100 * 81 / Q13,
+        standardization=100 * (Q1 - 5) / Q1,
     ),
     # ---- flag at_least (S1: members_full ≥ 3) and S4 applicability (members_full ≥ 7)
-    # (1/3)/0.2 > 1 → I3 = 1; S4 out → 78/78
+    # (1/3)/0.2 > 1 → I3 = 1; S4 out → 87/87
     Case(
         "three_full_members_pass_s1_and_leave_s4_out",
         {"members_total": 3, "members_full": 3, "members_probationary": 0, "vanguard_posts": 1},
@@ -373,15 +406,15 @@ CASES = [
         "two_full_members_fail_s1",
         {"members_total": 2, "members_full": 2, "members_probationary": 0, "vanguard_posts": 1},
         {"S1": 0.0, "S4": NAN},
-        standardization=100 * (78 - 6) / 78,
+        standardization=100 * (Q1 - 8 - 6) / (Q1 - 8),
     ),
     Case(
         "seven_full_members_make_s4_apply",
         {"members_total": 7, "members_full": 7, "members_probationary": 0, "committee_meetings": 0},
         {"S4": 0.0},
-        standardization=100 * (Q13 - 8) / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
     ),
-    # S4 out: Σw = 86 − 8 = 78, all kept
+    # S4 out: Σw = 95 − 8 = 87, all kept
     Case(
         "six_full_members_leave_s4_out",
         {"members_total": 7, "members_full": 6, "members_probationary": 1, "committee_meetings": 0},
@@ -391,7 +424,7 @@ CASES = [
         "blank_full_members_score_zero_on_s1_and_leave_s4_out",
         {"members_full": None},
         {"S1": 0.0, "S4": NAN},
-        standardization=100 * (78 - 6) / 78,
+        standardization=100 * (Q1 - 8 - 6) / (Q1 - 8),
         missing="S1",
     ),
     # ---- grade: 好 1, 较好 0.8, 一般 0.5, 差 0; 未评 / blank not applicable
@@ -419,7 +452,7 @@ CASES = [
         "branch_elected_a_day_earlier_is_overdue",
         {"last_election_date": "2021-03-30"},
         {"S3": 0.0},
-        standardization=100 * (Q13 - 8) / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
     ),
     Case(
         "committee_elected_five_years_before_quarter_end_is_not_overdue",
@@ -430,7 +463,7 @@ CASES = [
         "committee_elected_five_years_and_a_day_before_is_overdue",
         {"org_type": "党委", "last_election_date": "2019-03-30"},
         BRANCH_ONLY | {"S3": 0.0},
-        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
+        standardization=100 * (COMMITTEE - 8) / COMMITTEE,
     ),
     # 2025-06-30 ≥ 2024-03-31
     Case(
@@ -443,13 +476,13 @@ CASES = [
         "branch_elected_mid_2020_is_overdue_after_three_years",
         {"last_election_date": "2020-06-30"},
         {"S3": 0.0},
-        standardization=100 * 78 / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
     ),
     Case(
         "general_branch_has_three_years",
         {"org_type": "党总支", "last_election_date": "2020-06-30"},
         BRANCH_ONLY | {"S3": 0.0},
-        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
+        standardization=100 * (COMMITTEE - 8) / COMMITTEE,
     ),
     Case("joint_branch_has_three_years", {"org_type": "联合党支部", "last_election_date": "2021-04-01"}, {}),
     # 2020-06-30 + 5 years = 2025-06-30 ≥ 2024-03-31
@@ -461,7 +494,7 @@ CASES = [
         "committee_with_a_two_year_term_override_is_overdue",
         {"org_type": "党委", "last_election_date": "2022-03-15"},
         BRANCH_ONLY | {"S3": 0.0},
-        standardization=100 * (Q13_COMMITTEE - 8) / Q13_COMMITTEE,
+        standardization=100 * (COMMITTEE - 8) / COMMITTEE,
         term_years=2,
     ),
     Case(
@@ -481,7 +514,7 @@ CASES = [
         "blank_election_date_scores_zero_and_is_missing",
         {"last_election_date": None},
         {"S3": 0.0},
-        standardization=100 * 78 / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
         missing="S3",
     ),
     # ---- S6 applies when group_meetings is not blank
@@ -489,79 +522,113 @@ CASES = [
         "blank_group_meetings_leave_s6_out",
         {"group_meetings": None, "theme_days": 0},
         {"S6": NAN, "S8": 0.0},
-        standardization=100 * (81 - 10) / 81,
+        standardization=100 * (Q1 - 5 - 10) / (Q1 - 5),
     ),
-    Case("zero_group_meetings_score_zero", {"group_meetings": 0}, {"S6": 0.0}, standardization=100 * 81 / Q13),
-    # ---- S9 / S10 count in quarter 4 only; S9 sums life meetings over the year to date
-    Case(
-        "life_meetings_and_member_review_are_left_out_before_q4", {"life_meetings": 0, "member_review_done": "否"}, {}
-    ),
+    Case("zero_group_meetings_score_zero", {"group_meetings": 0}, {"S6": 0.0}, standardization=100 * (Q1 - 5) / Q1),
+    # ---- SPEC §4.5: S9 组织生活会, S10 民主评议, I6 述职评议 concern a year, held in its Q4 or the next Q1.
+    # Q4: counted once done, else left open (no loss); the next Q1: scored on Q4 and Q1 together; Q2, Q3: out.
     Case("full_branch_scores_s9_and_s10_in_q4", {}, {"S9": 1.0, "S10": 1.0}, quarter="2024Q4"),
     Case(
-        "member_review_not_done_scores_zero_in_q4",
-        {"member_review_done": "否"},
-        {"S9": 1.0, "S10": 0.0},
-        standardization=100 * (Q4 - 4) / Q4,
+        "annual_items_not_yet_held_in_q4_are_left_open",
+        {"life_meetings": 0, "member_review_done": "否", "secretary_review": "未评"},
+        {"S9": NAN, "S10": NAN, "I6": NAN},
         quarter="2024Q4",
     ),
     Case(
-        "a_life_meeting_in_q2_counts_in_q4",
-        {"life_meetings": 0},
-        {"S9": 1.0, "S10": 1.0},
-        quarter="2024Q4",
-        history={"2024Q1": {"life_meetings": 0}, "2024Q2": {"life_meetings": 1}, "2024Q3": {"life_meetings": 0}},
-    ),
-    Case(
-        "last_years_life_meeting_does_not_count",
-        {"life_meetings": 0},
-        {"S9": 0.0, "S10": 1.0},
-        standardization=100 * (Q4 - 5) / Q4,
-        quarter="2024Q4",
-        history={"2023Q4": {"life_meetings": 1}, "2024Q1": {"life_meetings": 0}, "2024Q3": {"life_meetings": 0}},
-    ),
-    # Q1 blank + Q2 not reported + Q3 1 + Q4 blank = 1
-    Case(
-        "blank_and_unreported_quarters_are_skipped_in_the_year_sum",
+        "blank_life_meetings_in_q4_are_left_open_and_not_missing",
         {"life_meetings": None},
-        {"S9": 1.0, "S10": 1.0},
+        {"S9": NAN, "S10": 1.0},
         quarter="2024Q4",
-        history={"2024Q1": {"life_meetings": None}, "2024Q3": {"life_meetings": 1}},
     ),
-    # Q1 1 + Q3 1 + Q4 0 = 2, capped at 1 (and 2/2 = 1 with a target of 2, see the rubric tests below)
+    # a Q2 meeting is outside the window: not done yet in Q4
     Case(
-        "life_meetings_of_q1_and_q3_add_up",
+        "a_life_meeting_in_q2_does_not_count_for_the_year",
         {"life_meetings": 0},
-        {"S9": 1.0, "S10": 1.0},
+        {"S9": NAN, "S10": 1.0},
         quarter="2024Q4",
-        history={"2024Q1": {"life_meetings": 1}, "2024Q3": {"life_meetings": 1}},
+        history={"2024Q2": {"life_meetings": 1}},
+    ),
+    Case("annual_items_are_left_out_in_q2", {"life_meetings": 0, "member_review_done": "否"}, {}, quarter="2024Q2"),
+    # Q1 2024 judges the year 2023: its 2023Q4 record counts with the Q1 one
+    Case(
+        "last_years_q4_life_meeting_counts_in_q1",
+        {"life_meetings": 0},
+        {},
+        history={"2023Q4": {"life_meetings": 1}},
     ),
     Case(
-        "a_year_without_any_life_meeting_value_is_missing",
+        "a_january_life_meeting_counts_for_the_past_year",
+        {"life_meetings": 1},
+        {},
+        history={"2023Q4": {"life_meetings": 0}},
+    ),
+    # 1 + 1 = 2, capped at 1 (and 2/2 = 1 with a target of 2, see the rubric tests below)
+    Case(
+        "life_meetings_of_q4_and_q1_add_up",
+        {"life_meetings": 1},
+        {},
+        history={"2023Q4": {"life_meetings": 1}},
+    ),
+    Case(
+        "no_life_meeting_in_q4_or_q1_scores_zero",
+        {"life_meetings": 0},
+        {"S9": 0.0},
+        standardization=100 * (Q1 - 5) / Q1,
+        history={"2023Q3": {"life_meetings": 1}, "2023Q4": {"life_meetings": 0}},
+    ),
+    Case(
+        "a_window_without_any_life_meeting_value_is_missing",
         {"life_meetings": None},
-        {"S9": 0.0, "S10": 1.0},
-        standardization=100 * (Q4 - 5) / Q4,
+        {"S9": 0.0},
+        standardization=100 * (Q1 - 5) / Q1,
         missing="S9",
-        quarter="2024Q4",
-        history={"2024Q1": {"life_meetings": None}, "2024Q2": {"life_meetings": None}},
+        history={"2023Q4": {"life_meetings": None}},
+    ),
+    Case(
+        "member_review_done_in_q4_counts_in_q1",
+        {"member_review_done": "否"},
+        {},
+        history={"2023Q4": {"member_review_done": "是"}},
+    ),
+    Case(
+        "member_review_in_neither_quarter_scores_zero",
+        {"member_review_done": "否"},
+        {"S10": 0.0},
+        standardization=100 * (Q1 - 4) / Q1,
+        history={"2023Q4": {"member_review_done": "否"}},
+    ),
+    # I6: the latest grade given in the window; 未评 in Q1 keeps the Q4 grade
+    Case(
+        "a_q4_secretary_review_grade_counts_in_q1",
+        {"secretary_review": "未评"},
+        {"I6": 0.8},
+        integration=98.0,
+        history={"2023Q4": {"secretary_review": "较好"}},
+    ),
+    Case(
+        "the_later_secretary_review_grade_counts",
+        {"secretary_review": "好"},
+        {},
+        history={"2023Q4": {"secretary_review": "差"}},
     ),
     # ---- S14 applies when dues_due > 0
     Case(
         "zero_dues_due_leave_s14_out",
         {"dues_due": 0, "dues_paid": 0, "theme_days": 0},
         {"S14": NAN, "S8": 0.0},
-        standardization=100 * (79 - 10) / 79,
+        standardization=100 * (Q1 - 7 - 10) / (Q1 - 7),
     ),
     Case(
         "blank_dues_due_leave_s14_out",
         {"dues_due": None, "dues_paid": 500, "theme_days": 0},
         {"S14": NAN, "S8": 0.0},
-        standardization=100 * (79 - 10) / 79,
+        standardization=100 * (Q1 - 7 - 10) / (Q1 - 7),
     ),
     Case(
         "blank_dues_paid_scores_zero_and_is_missing",
         {"dues_paid": None},
         {"S14": 0.0},
-        standardization=100 * 79 / Q13,
+        standardization=100 * (Q1 - 7) / Q1,
         missing="S14",
     ),
     # ---- I3 applies when members_total > 0; I5 when issues_found > 0
@@ -569,7 +636,7 @@ CASES = [
         "no_members_leave_i3_out",
         {"members_total": 0, "members_full": 0, "members_probationary": 0, "vanguard_posts": 0, "joint_meetings": 0},
         {"I3": NAN, "I1": 0.0, "S1": 0.0, "S4": NAN},
-        standardization=100 * (78 - 6) / 78,
+        standardization=100 * (Q1 - 8 - 6) / (Q1 - 8),
         integration=100 * (85 - 20) / 85,
     ),
     Case(
@@ -596,14 +663,14 @@ CASES = [
         "blank_theme_days_score_zero_and_are_missing",
         {"theme_days": None},
         {"S8": 0.0},
-        standardization=100 * 76 / Q13,
+        standardization=100 * (Q1 - 10) / Q1,
         missing="S8",
     ),
     Case(
         "several_blanks_are_listed_in_rubric_order",
         {"study_rate": None, "general_meetings": None, "business_completion": None, "has_secretary": None},
         {"S12": 0.0, "S5": 0.0, "I4": 0.0, "S2": 0.0},
-        standardization=100 * (Q13 - 5 - 8 - 6) / Q13,
+        standardization=100 * (Q1 - 5 - 8 - 6) / Q1,
         integration=80.0,
         missing="S2,S5,S12,I4",
     ),
@@ -611,7 +678,7 @@ CASES = [
         "blank_committee_meetings_are_missing_where_s4_applies",
         {"committee_meetings": None},
         {"S4": 0.0},
-        standardization=100 * 78 / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
         missing="S4",
     ),
     # ---- quadrant and grade boundaries (Q4 without party groups: Σw = 95 − 5 = 90)
@@ -657,7 +724,7 @@ CASES = [
         quarter="2024Q4",
         grade="较差",
     ),
-    # Exactly 80 and 60 in exact arithmetic, a hair below in floating point summed in rubric order:
+    # Exactly 80 and 60 in exact arithmetic, a hair below in floating point summed in rubric order (Q2: Σw = 86):
     # lost 8 (S4 0/3) + 5·1/3 (S6 2/3) + 10·1/3 (S8 2/3) + 10·0.42 (S11 58) = 17.2; 100·(86 − 17.2)/86 = 80
     Case(
         "eighty_made_of_thirds_is_on_the_threshold",
@@ -666,6 +733,7 @@ CASES = [
         standardization=80.0,
         quadrant="融合型",
         grade="良好",
+        quarter="2024Q2",
     ),
     # lost 8 + 5/3 + 10 (S8 0) + 9.9 (S11 1) + 5·29/30 (S12 3/90) = 34.4; 100·(86 − 34.4)/86 = 60
     Case(
@@ -675,6 +743,7 @@ CASES = [
         standardization=60.0,
         quadrant="业务化",
         grade="一般",
+        quarter="2024Q2",
     ),
     # ---- SPEC §4.5: rules that fit the kind of organization
     # a 党委 holds 党委会, not the branch's 支委会 / 党员大会 / 党课 / 主题党日: none of them counts against it
@@ -683,12 +752,12 @@ CASES = [
         {"org_type": "党委", "committee_meetings": 0, "general_meetings": 0, "party_lectures": 0, "theme_days": 0},
         BRANCH_ONLY,
     ),
-    # 联合党支部 is a branch: S5 counts (8 of 86 lost)
+    # 联合党支部 is a branch: S5 counts (8 of 95 lost)
     Case(
         "joint_branch_is_scored_on_branch_meetings",
         {"org_type": "联合党支部", "general_meetings": 0},
         {"S5": 0.0},
-        standardization=100 * 78 / Q13,
+        standardization=100 * (Q1 - 8) / Q1,
     ),
     # 党组织类别 blank, 退休 in the name: 离退休, so no integration score and no quadrant, whatever its business data
     Case(
@@ -730,16 +799,16 @@ def cases_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def scored(cases_db: Path) -> dict[str, pd.DataFrame]:
-    """for_quarter of 2024Q1 and 2024Q4 over every case, indexed by org_name."""
+    """for_quarter of 2024Q1, 2024Q2 and 2024Q4 over every case, indexed by org_name."""
     rubric = load_rubric()
     with store.connect(cases_db) as con:
-        return {q: for_quarter(con, q, rubric).set_index("org_name") for q in ("2024Q1", "2024Q4")}
+        return {q: for_quarter(con, q, rubric).set_index("org_name") for q in ("2024Q1", "2024Q2", "2024Q4")}
 
 
 def expected_indicators(case: Case) -> dict[str, float]:
-    """Full marks, S9/S10 left out before Q4, then the case's own scores."""
-    q4 = case.quarter.endswith("Q4")
-    return {i: NAN if i in ("S9", "S10") and not q4 else 1.0 for i in INDICATORS} | case.scores
+    """Full marks, the annual S9/S10/I6 left out in Q2 and Q3 (outside their window), then the case's own scores."""
+    between = case.quarter[-1] in "23"
+    return {i: NAN if i in ("S9", "S10", "I6") and between else 1.0 for i in INDICATORS} | case.scores
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in CASES])
@@ -757,31 +826,35 @@ def test_missing_values_are_flagged_per_indicator_and_lower_completeness(scored:
     row = scored["2024Q1"].loc["several_blanks_are_listed_in_rubric_order"]
     flagged = [i for i in INDICATORS if row[f"missing_{i}"]]
     assert flagged == ["S2", "S5", "S12", "I4"]
-    # 18 indicators apply in Q1 (S9, S10 do not), 4 of them missing: 1 − 4/18
-    assert row["completeness"] == pytest.approx(1 - 4 / 18)
+    # all 20 indicators apply in Q1 (S9, S10, I6 in their window), 4 of them missing: 1 − 4/20
+    assert row["completeness"] == pytest.approx(1 - 4 / 20)
 
 
 def test_not_applicable_indicators_do_not_count_against_completeness(scored: dict[str, pd.DataFrame]):
     frame = scored["2024Q1"]
     assert frame.loc["blank_review_is_left_out_and_not_missing", "completeness"] == 1.0
     assert not frame.loc["blank_review_is_left_out_and_not_missing", "missing_I6"]
-    # 17 apply (18 of Q1 less S4, whose condition on the blank members_full is false), S1 missing: 1 − 1/17
+    # 19 apply (20 less S4, whose condition on the blank members_full is false), S1 missing: 1 − 1/19
     assert frame.loc["blank_full_members_score_zero_on_s1_and_leave_s4_out", "completeness"] == pytest.approx(
-        1 - 1 / 17
+        1 - 1 / 19
     )
+    # Q4: a life meeting not yet reported leaves the window open; nothing is missing
+    row = scored["2024Q4"].loc["blank_life_meetings_in_q4_are_left_open_and_not_missing"]
+    assert not row["missing_S9"] and row["completeness"] == 1.0
 
 
-def test_year_without_life_meetings_counts_one_missing_of_twenty_in_q4(scored: dict[str, pd.DataFrame]):
-    row = scored["2024Q4"].loc["a_year_without_any_life_meeting_value_is_missing"]
+def test_a_window_without_life_meetings_counts_one_missing_of_twenty_in_q1(scored: dict[str, pd.DataFrame]):
+    row = scored["2024Q1"].loc["a_window_without_any_life_meeting_value_is_missing"]
     assert row["missing_S9"]
     assert row["completeness"] == pytest.approx(1 - 1 / 20)
 
 
 def test_lost_points_are_weight_times_shortfall_over_applicable_weight(scored: dict[str, pd.DataFrame]):
     row = scored["2024Q1"].loc["two_of_three_committee_meetings_score_two_thirds"]
-    assert row["lost_S4"] == pytest.approx(100 * 8 * (1 / 3) / 86)  # 3.1008
-    assert row["lost_S1"] == 0.0
-    assert np.isnan(row["lost_S9"]) and np.isnan(row["lost_S10"])
+    assert row["lost_S4"] == pytest.approx(100 * 8 * (1 / 3) / 95)  # 2.807
+    assert row["lost_S1"] == 0.0 and row["lost_S9"] == 0.0
+    row = scored["2024Q2"].loc["annual_items_are_left_out_in_q2"]
+    assert np.isnan(row["lost_S9"]) and np.isnan(row["lost_S10"]) and np.isnan(row["lost_I6"])
     row = scored["2024Q1"].loc["review_weiping_is_left_out"]
     assert row["lost_I2"] == pytest.approx(100 * 20 / 90)  # I6 out: Σw = 90
     assert np.isnan(row["lost_I6"])
@@ -854,13 +927,21 @@ def test_scores_agree_with_a_second_implementation_of_the_spec_on_every_demo_qua
     assert committees.any() and spread.loc[committees, ["S4", "S5", "S6", "S7", "S8"]].isna().all().all()
 
 
-def test_demo_scores_life_meetings_and_member_review_in_q4_only(demo_db: Path):
+def test_demo_scores_the_annual_items_in_their_window_only(demo_db: Path):
+    rubric = load_rubric()
     with store.connect(demo_db) as con:
-        q4 = for_quarter(con, "2024Q4", load_rubric())
-        q3 = for_quarter(con, "2024Q3", load_rubric())
-    assert q4["S9"].notna().all() and q4["S10"].notna().all()
-    assert q3["S9"].isna().all() and q3["S10"].isna().all()
-    assert set(q4["rubric_version"]) == {load_rubric().version}
+        q1, q3, q4 = (for_quarter(con, q, rubric) for q in ("2024Q1", "2024Q3", "2024Q4"))
+        held_q4 = con.execute("SELECT org_id FROM current_records WHERE quarter = '2024Q4' AND life_meetings >= 1").df()
+    # Q1 judges 2023 for every organization; Q3 is outside the window
+    assert q1["S9"].notna().all() and q1["S10"].notna().all()
+    assert q3[["S9", "S10", "I6"]].isna().all().all()
+    # Q4 counts a meeting only where one was held in Q4, and then in full; the others wait for Q1
+    scored_q4 = q4.loc[q4["S9"].notna(), "org_id"]
+    assert set(scored_q4) == set(held_q4["org_id"]) and 0 < len(scored_q4) < len(q4)
+    assert (q4["S9"].dropna() == 1.0).all()
+    # the demo's January meetings: some organizations held none in 2023Q4 yet score S9 in 2024Q1
+    assert (q1["S9"] == 1.0).sum() > len(scored_q4)
+    assert set(q4["rubric_version"]) == {rubric.version}
 
 
 def test_scores_read_through_arrow_equal_duckdbs_own_dataframe_conversion(demo_db: Path):
@@ -978,8 +1059,8 @@ def plain_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rubric") / "r.duckdb"
     rows = [
         branch("满分"),
-        branch("无主题党日", theme_days=0),  # S8 0: 100·76/86 = 88.37
-        branch("参学四成五", study_rate=45),  # S12 45/90 = 0.5: 100·(86 − 2.5)/86 = 97.09
+        branch("无主题党日", theme_days=0),  # S8 0: 100·85/95 = 89.47
+        branch("参学四成五", study_rate=45),  # S12 45/90 = 0.5: 100·(95 − 2.5)/95 = 97.37
         branch("完成六成", business_completion=60),  # I4 0.6: integration 92
         branch("述职一般", secretary_review="一般"),  # I6 0.5: integration 95
         branch("融合七十", pb_plus_projects=0, business_completion=50),  # integration 100 − 20 − 10 = 70
@@ -1011,17 +1092,17 @@ def test_changed_rubric_file_is_recorded_as_the_rubric_version(plain_db: Path, t
     assert set(scores_with(plain_db, rubric_file(tmp_path))["rubric_version"]) == {"test-2"}
 
 
-def test_doubling_a_weight_lowers_the_score_of_a_branch_that_misses_it(plain_db: Path, tmp_path: Path):
+def test_tripling_a_weight_lowers_the_score_of_a_branch_that_misses_it(plain_db: Path, tmp_path: Path):
     path = rubric_file(
-        tmp_path, ('column = "theme_days"\ntarget = 3\nweight = 10', 'column = "theme_days"\ntarget = 3\nweight = 20')
+        tmp_path, ('column = "theme_days"\ntarget = 3\nweight = 10', 'column = "theme_days"\ntarget = 3\nweight = 30')
     )
     before, after = scores_with(plain_db), scores_with(plain_db, path)
-    assert before.loc["无主题党日", "standardization"] == pytest.approx(100 * 76 / 86)  # 88.37
-    assert after.loc["无主题党日", "standardization"] == pytest.approx(100 * 76 / 96)  # Σw 86 + 10: 79.17
+    assert before.loc["无主题党日", "standardization"] == pytest.approx(100 * 85 / 95)  # 89.47
+    assert after.loc["无主题党日", "standardization"] == pytest.approx(100 * 85 / 115)  # Σw 95 + 20: 73.91
     assert (before.loc["无主题党日", "quadrant"], after.loc["无主题党日", "quadrant"]) == ("融合型", "业务化")
     # A branch that misses nothing keeps 100; one that misses another item loses a smaller share
     assert after.loc["满分", "standardization"] == 100.0
-    assert after.loc["参学四成五", "standardization"] == pytest.approx(100 * (96 - 2.5) / 96)
+    assert after.loc["参学四成五", "standardization"] == pytest.approx(100 * (115 - 2.5) / 115)
 
 
 def test_a_lower_rate_target_raises_the_score_of_a_branch_below_it(plain_db: Path, tmp_path: Path):
@@ -1029,8 +1110,8 @@ def test_a_lower_rate_target_raises_the_score_of_a_branch_below_it(plain_db: Pat
     before, after = scores_with(plain_db), scores_with(plain_db, path)
     assert (before.loc["参学四成五", "S12"], after.loc["参学四成五", "S12"]) == pytest.approx((0.5, 0.75))  # 45/60
     assert after.loc["参学四成五", "standardization"] - before.loc["参学四成五", "standardization"] == pytest.approx(
-        100 * 5 * 0.25 / 86
-    )  # +1.45
+        100 * 5 * 0.25 / 95
+    )  # +1.32
 
 
 def test_a_higher_quadrant_threshold_moves_a_branch_to_two_skins(plain_db: Path, tmp_path: Path):
@@ -1063,14 +1144,29 @@ def test_changing_the_rubric_file_changes_no_score_when_the_text_is_the_same(pla
     pd.testing.assert_frame_equal(before.drop(columns="rubric_version"), after.drop(columns="rubric_version"))
 
 
-def test_a_year_to_date_target_of_two_needs_meetings_from_two_quarters(cases_db: Path, tmp_path: Path):
-    path = rubric_file(tmp_path, ('accumulate = "year_to_date"\ntarget = 1', 'accumulate = "year_to_date"\ntarget = 2'))
+def test_a_window_target_of_two_needs_both_quarters_meetings(cases_db: Path, tmp_path: Path):
+    path = rubric_file(tmp_path, ('column = "life_meetings"\ntarget = 1', 'column = "life_meetings"\ntarget = 2'))
+    with store.connect(cases_db) as con:
+        q1 = for_quarter(con, "2024Q1", load_rubric(path)).set_index("org_name")
+        q4 = for_quarter(con, "2024Q4", load_rubric(path)).set_index("org_name")
+    assert q1.loc["life_meetings_of_q4_and_q1_add_up", "S9"] == 1.0  # (1 + 1) / 2
+    assert q1.loc["last_years_q4_life_meeting_counts_in_q1", "S9"] == 0.5  # (1 + 0) / 2
+    assert q1.loc["no_life_meeting_in_q4_or_q1_scores_zero", "S9"] == 0.0  # 2023Q3's meeting is outside
+    # one meeting in Q4 is not yet the two asked for: left open until Q1, not half marks
+    assert np.isnan(q4.loc["full_branch_scores_s9_and_s10_in_q4", "S9"])
+
+
+def test_the_year_to_date_rule_is_still_a_rubric_option(cases_db: Path, tmp_path: Path):
+    old = 'column = "life_meetings"\ntarget = 1\nweight = 5\nwindow = [4, 1]'
+    path = rubric_file(
+        tmp_path, (old, old.replace("window = [4, 1]", 'accumulate = "year_to_date"\napplies = [{ quarter = [4] }]'))
+    )
     with store.connect(cases_db) as con:
         q4 = for_quarter(con, "2024Q4", load_rubric(path)).set_index("org_name")
-    assert q4.loc["life_meetings_of_q1_and_q3_add_up", "S9"] == 1.0  # (1 + 0 + 1 + 0) / 2
-    assert q4.loc["a_life_meeting_in_q2_counts_in_q4", "S9"] == 0.5  # (0 + 1 + 0 + 0) / 2
-    assert q4.loc["full_branch_scores_s9_and_s10_in_q4", "S9"] == 0.5  # only Q4 reported: 1 / 2
-    assert q4.loc["last_years_life_meeting_does_not_count", "S9"] == 0.0
+        q1 = for_quarter(con, "2024Q1", load_rubric(path)).set_index("org_name")
+    assert q4.loc["a_life_meeting_in_q2_does_not_count_for_the_year", "S9"] == 1.0  # Q2 1 + Q4 0, same year
+    assert q4.loc["annual_items_not_yet_held_in_q4_are_left_open", "S9"] == 0.0  # Q4 0, nothing earlier
+    assert q1["S9"].isna().all()
 
 
 def test_a_share_without_an_applies_rule_still_leaves_out_a_zero_or_blank_denominator(cases_db: Path, tmp_path: Path):

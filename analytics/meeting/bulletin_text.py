@@ -70,9 +70,11 @@ def basics(m: Meeting) -> list[str]:
     scores = "；".join(
         f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分"
         + (f"，{d}" if (d := delta(k[f"{s}_change"])) else "")
-        for s in COMPOSITES
+        for s in _scored(m)
     )
     second = f"{scores}。按{m.rubric.grade_name}，{graded}。"
+    if k["not_rated"] == len(frame):
+        return [first, second, f"参评的{len(frame)}个党组织均为离退休党组织，{NOT_RATED}，不划分象限。"]
     rated = max(len(frame) - k["not_rated"], 1)
     quads = "，".join(f"“{q}”{k[q]}个（占{pct(k[q] / rated)}）" for q in QUADRANTS)
     aside = f"另有{k['not_rated']}个离退休党组织{NOT_RATED}" if k["not_rated"] else ""
@@ -101,7 +103,7 @@ def _overall(m: Meeting) -> Part:
     k = m.kpis
     changes = [k[f"{s}_change"] for s in COMPOSITES]
     excellent = int((m.frame["grade"] == m.rubric.grades[0][0]).sum())
-    means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in COMPOSITES)
+    means = "，".join(f"{m.rubric.composite_name(s)}平均得分{score_text(k[s])}分" for s in _scored(m))
     best = m.rubric.grades[0][0]
     text = (
         f"{_place(m)}{means}，{excellent}个党组织{m.rubric.grade_name}为“{best}”，占{pct(excellent / len(m.frame))}。"
@@ -156,13 +158,14 @@ def _streak_text(m: Meeting, runs: list[trends.Streak]) -> list[str]:
 
 
 def _risers(m: Meeting) -> Part | None:
-    # a unit listed as 后进 is not praised here: its rise is told beside its low score (_lagging)
-    runs = [s for s in m.streaks if s.rising and s.unit not in set(m.lagging["unit"])]
+    # a unit listed as 后进 or as 连续下滑 (on the other score) in the same 通报 is not praised here: its rise is
+    # told beside its low score (_lagging), and one document does not both praise and warn a unit
+    blamed = set(m.lagging["unit"]) | {s.unit for s in m.streaks if not s.rising}
+    runs = [s for s in m.streaks if s.rising and s.unit not in blamed]
     said = _streak_text(m, runs)[:3]
     named = {s.unit for s in runs}
     units = m.units.assign(best=m.units[[f"{s}_change" for s in COMPOSITES]].max(axis=1))
-    # a unit listed as 后进 in the same 通报 is not praised for one good quarter
-    fresh = ~units["unit"].isin(named) & ~units["unit"].isin(m.lagging["unit"])
+    fresh = ~units["unit"].isin(named) & ~units["unit"].isin(blamed)
     risen = units[(units["best"] >= RISE) & fresh].sort_values("best", ascending=False)
     for row in risen.head(max(3 - len(said), 0)).itertuples():
         s = max(COMPOSITES, key=lambda c: getattr(row, f"{c}_change"))
@@ -202,9 +205,13 @@ def problems(m: Meeting) -> list[Part]:
     """存在问题: lagging units, items losing points, 两张皮, organization-building gaps."""
     parts = [_lagging(m)]
     parts += [p for p in (_decliners(m),) if p]
-    parts += [_items(m), _two_skins(m)]
-    parts += [p for p in (_organization(m),) if p]
+    parts += [p for p in (_items(m), _two_skins(m), _organization(m)) if p]
     return [(f"（{'一二三四五六'[i]}）{h}", t) for i, (h, t) in enumerate(parts)]
+
+
+def _scored(m: Meeting) -> list[str]:
+    """The composites some organization of the scope is scored on (none on integration when all are 离退休)."""
+    return [s for s in COMPOSITES if m.frame[s].notna().any()]
 
 
 def _spread(m: Meeting) -> str:
@@ -227,7 +234,7 @@ def _lagging(m: Meeting) -> Part:
         # low, but none below the others: no unit lags behind the rest
         return "建设质量普遍偏低。", (
             f"{names(list(low.index))}的平均分低于{bar:g}分（最低{score_text(low.min())}分），"
-            f"单位之间差别不大，需整体加强。{_spread(m)}"
+            f"{'单位之间差别不大，' if len(m.units) > 1 else ''}需整体加强。{_spread(m)}"
         )
     total = len(m.units)
     rising = {(r.unit, r.score): r for r in m.streaks if r.rising}
@@ -247,7 +254,7 @@ def _lagging(m: Meeting) -> Part:
 
 def _items(m: Meeting) -> Part:
     said = []
-    for s in COMPOSITES:
+    for s in _scored(m):
         top = m.indicators(s).head(3)
         listed = "、".join(
             f"{r.name}（平均失{r.lost:.1f}分，满分比例{r.full_marks_share * 100:.0f}%）" for r in top.itertuples()
@@ -255,7 +262,7 @@ def _items(m: Meeting) -> Part:
         said.append(f"{m.rubric.composite_name(s)}中，{listed}失分较多")
     tail = "，“三会一课”等制度执行还有“形式上到位、质量上不高”的问题" if _form_over_substance(m) else ""
     unreported = [
-        r.name for s in COMPOSITES for r in m.indicators(s).head(3).itertuples() if r.missing >= r.applicable / 2
+        r.name for s in _scored(m) for r in m.indicators(s).head(3).itertuples() if r.missing >= r.applicable / 2
     ]
     if unreported:  # a loss from a blank column is a reporting gap, not a weak practice
         tail += f"；其中{'、'.join(unreported)}多数党组织未填报"
@@ -281,8 +288,10 @@ def _by_unit(frame: pd.DataFrame, quadrant: str) -> list[str]:
     return [f"{u}（{n}个）" for u, n in counts.head(3).items()]
 
 
-def _two_skins(m: Meeting) -> Part:
+def _two_skins(m: Meeting) -> Part | None:
     k, frame = m.kpis, m.frame
+    if k["业务化"] + k["两张皮"] + k["边缘化"] == 0:  # all 融合型, or nobody rated (离退休 only): nothing to say
+        return None
     near = m.stability["borderline"].to_numpy()  # 临界: the quadrant changes under other weights
     skins = (frame["quadrant"] == "两张皮").to_numpy()
     two = frame[skins & ~near].sort_values("integration").head(3)
@@ -347,7 +356,7 @@ def _help_lagging(m: Meeting) -> Part | None:
 
 
 def _fix_items(m: Meeting) -> Part:
-    top = [r.name for s in COMPOSITES for r in m.indicators(s).head(2).itertuples()]
+    top = [r.name for s in _scored(m) for r in m.indicators(s).head(2).itertuples()]
     tail = "，切实解决“形式上到位、质量上不高”的问题" if _form_over_substance(m) else ""
     return "严格对标对表，补齐短板弱项。", (
         f"针对{'、'.join(top)}等失分较多的指标，各党组织要严格落实“三会一课”、主题党日等制度，"
@@ -355,7 +364,9 @@ def _fix_items(m: Meeting) -> Part:
     )
 
 
-def _fuse(m: Meeting) -> Part:
+def _fuse(m: Meeting) -> Part | None:
+    if m.kpis["业务化"] + m.kpis["两张皮"] + m.kpis["边缘化"] == 0:
+        return None
     units = [u.split("（")[0] for u in _by_unit(m.frame, "两张皮")]
     who = f"{names(units)}等“两张皮”问题较集中的单位" if units else "各党组织"
     text = (

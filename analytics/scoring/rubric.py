@@ -18,7 +18,7 @@ CONDITION_KEYS = {"column", "at_least", "greater_than", "present", "not_in", "qu
 KIND_KEYS = {"org_type": "org_type", "category": "org_category"}
 INDICATOR_KEYS = {
     "id", "composite", "name", "kind", "column", "numerator", "denominator", "target", "weight",
-    "at_least", "table", "years", "accumulate", "applies", "required",
+    "at_least", "table", "years", "accumulate", "applies", "required", "window",
 }  # fmt: skip
 QUADRANTS = ("融合型", "两张皮", "业务化", "边缘化")
 # Shown where an organization has no integration score, so no quadrant (SPEC §4.5: 离退休)
@@ -61,6 +61,7 @@ class Indicator:
     years: tuple[tuple[str, int], ...] = ()
     accumulate: str | None = None
     applies: tuple[Condition, ...] = ()
+    window: tuple[int, int] = ()  # (first, last) quarter of an annual item's window: (4, 1) = Q4 or the next Q1
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -234,6 +235,7 @@ def _indicator(raw: object, composites: set[str]) -> Indicator:
     applies = raw.get("applies", [])
     if not isinstance(applies, list):
         raise RubricError(f"{where}：适用条件 applies 应为列表。")
+    window = _window(raw, kind, where)
     return Indicator(
         id=raw["id"],
         composite=raw["composite"],
@@ -242,8 +244,24 @@ def _indicator(raw: object, composites: set[str]) -> Indicator:
         weight=weight,
         accumulate=raw.get("accumulate"),
         applies=tuple(_condition(c, where) for c in applies),
+        window=window,
         **_kind_fields(raw, kind, where),
     )
+
+
+def _window(raw: dict, kind: str, where: str) -> tuple[int, int]:
+    """window = [4, 1]: two consecutive quarters (the second may be Q1 of the next year) of a count, flag or grade."""
+    if "window" not in raw:
+        return ()
+    window = raw["window"]
+    ok = isinstance(window, list) and len(window) == 2 and all(q in (1, 2, 3, 4) for q in window)
+    if not ok or window[1] != window[0] % 4 + 1:
+        raise RubricError(
+            f"{where}：时间窗 window 应为相邻的两个季度，如 [4, 1]（第四季度或次年第一季度），现为「{window}」。"
+        )
+    if kind not in ("count", "flag", "grade") or raw.get("accumulate"):
+        raise RubricError(f"{where}：时间窗 window 只能用于 count、flag、grade 类指标，且不能与 accumulate 同用。")
+    return (window[0], window[1])
 
 
 def _grades(raw: object) -> tuple[tuple[str, float], ...]:
@@ -328,6 +346,13 @@ def describe(cond: Condition) -> str:
     return f"{header}已填写"
 
 
+def describe_window(window: tuple[int, int]) -> str:
+    """When an annual item counts, in plain Chinese (SPEC §4.5)."""
+    first, last = window
+    nxt = "次年" if last < first else ""
+    return f"第{first}季度已完成即计入，否则在{nxt}第{last}季度评价（第{first}季度或{nxt}第{last}季度完成均可），其他季度不计"
+
+
 def indicator_rows(rubric: Rubric, composite: str) -> list[dict]:
     """The indicators of one composite as rows with Chinese keys (for the 方法说明 page and exports)."""
     indicators = rubric.of(composite)
@@ -340,7 +365,10 @@ def indicator_rows(rubric: Rubric, composite: str) -> list[dict]:
             "目标": "—" if i.target is None else f"{i.target:g}",
             "权重": i.weight,
             "占比": i.weight / total,
-            "适用条件": "；".join(describe(c) for c in rubric.conditions(i)) or "全部党组织",
+            "适用条件": "；".join(
+                [*(describe(c) for c in rubric.conditions(i)), *([describe_window(i.window)] if i.window else [])]
+            )
+            or "全部党组织",
         }
         for i in indicators
     ]
@@ -368,4 +396,9 @@ def kind_rules(rubric: Rubric) -> list[str]:
         others = [t for t in choices if t not in types]
         rest = f"，{'、'.join(others)}按其余指标评价" if others else ""
         out.append(f"{'、'.join(names)}只对{'、'.join(types)}计分{rest}")
+    windows: dict[tuple[int, int], list[str]] = {}
+    for ind in rubric.indicators:
+        if ind.window:
+            windows.setdefault(ind.window, []).append(ind.name)
+    out += [f"{'、'.join(names)}是年度事项，按所评年度计：{describe_window(w)}" for w, names in windows.items()]
     return out

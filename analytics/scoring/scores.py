@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 from duckdb import CaseExpression, CoalesceOperator, ColumnExpression, ConstantExpression, FunctionExpression
 
+from analytics.scoring import windows
 from analytics.scoring.rubric import QUADRANTS, Condition, Indicator, Rubric
 from analytics.template import RETIRED, RETIRED_MARK, SERVING
 
@@ -64,14 +65,16 @@ def category() -> duckdb.Expression:
     return CoalesceOperator(col("org_category"), named.otherwise(const(SERVING)))
 
 
-def _condition(cond: Condition, quarter_no: int) -> duckdb.Expression:
+def _condition(cond: Condition, quarter_no: int, ind: Indicator | None = None) -> duckdb.Expression:
     if cond.quarters:
         return const(quarter_no in cond.quarters)
     if cond.org_types:
         return col("org_type").isin(*(const(x) for x in cond.org_types))
     if cond.categories:
         return col("category").isin(*(const(x) for x in cond.categories))
-    value = col(cond.column)
+    # an annual item's condition on its own column reads the value over its window (I6 未评 now, 较好 in Q4)
+    windowed = ind is not None and ind.window and cond.column == ind.column
+    value = col(windows.value_column(ind) if windowed else cond.column)
     if cond.at_least is not None:
         return value >= const(cond.at_least)
     if cond.greater_than is not None:
@@ -83,7 +86,7 @@ def _condition(cond: Condition, quarter_no: int) -> duckdb.Expression:
 
 def applies(ind: Indicator, quarter_no: int, rubric: Rubric) -> duckdb.Expression:
     """TRUE where the indicator counts for an organization; a condition on a missing value is FALSE."""
-    conditions = [_condition(c, quarter_no) for c in rubric.conditions(ind)]
+    conditions = [_condition(c, quarter_no, ind) for c in rubric.conditions(ind)]
     if ind.kind == "share":
         conditions.append(col(ind.denominator) > const(0))
     result = const(True)
@@ -127,6 +130,8 @@ def raw_score(ind: Indicator, period_end: dt.date) -> duckdb.Expression:
 
 
 def _value_column(ind: Indicator) -> str:
+    if ind.window:
+        return windows.value_column(ind)
     if ind.accumulate:
         return f"ytd_{ind.column}"
     return ind.numerator if ind.kind == "share" else ind.column
@@ -141,6 +146,7 @@ def _records(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> du
     # An indicator that cannot apply this quarter (S9 outside Q4) needs no history: skip the 4n-row sum.
     needed = sorted({i.column for i in accumulated if _may_apply(i, quarter_no)})
     idle = sorted({i.column for i in accumulated} - set(needed))
+    base = windows.join_windows(con, base, quarter, previous_quarter(quarter), quarter_no, rubric).set_alias("r")
     if idle:
         nulls = [const(None).cast(duckdb.sqltype("DOUBLE")).alias(f"ytd_{c}") for c in idle]
         base = base.select(duckdb.StarExpression(), *nulls).set_alias("r")
@@ -169,8 +175,12 @@ def _indicator_columns(rubric: Rubric, quarter: str) -> list[duckdb.Expression]:
     period_end = quarter_end(quarter)
     out = []
     for ind in rubric.indicators:
-        out.append(applies(ind, quarter_no, rubric).alias(f"applies_{ind.id}"))
-        out.append(raw_score(ind, period_end).alias(f"raw_{ind.id}"))
+        raw = raw_score(ind, period_end)
+        applicable = applies(ind, quarter_no, rubric)
+        if ind.window:  # an annual item: in its window's last quarter, or earlier once done (windows.py)
+            applicable = applicable & windows.applies_now(ind, quarter_no, raw)
+        out.append(applicable.alias(f"applies_{ind.id}"))
+        out.append(raw.alias(f"raw_{ind.id}"))
     return out
 
 

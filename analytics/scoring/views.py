@@ -133,9 +133,14 @@ def lost_points(row: pd.Series, rubric: Rubric, composite: str) -> pd.DataFrame:
     return out[out["lost"] > 1e-9].sort_values("lost", ascending=False).reset_index(drop=True)
 
 
-def reported_vs_target(record: pd.Series, score_row: pd.Series, rubric: Rubric) -> pd.DataFrame:
-    """Per indicator: the reported value(s), the target, the 0–1 score and whether it was 未填报."""
+def reported_vs_target(records: pd.DataFrame, quarter: str, score_row: pd.Series, rubric: Rubric) -> pd.DataFrame:
+    """Per indicator: the reported value(s), the target, the 0–1 score and whether it was 未填报.
+
+    records are the organization's records of every quarter (branch_records); an annual item judged over its
+    window (SPEC §4.5) shows the previous quarter's value beside this one's in the window's last quarter."""
     headers = {c.name: c.header for c in load_template().columns}
+    record = records[records["quarter"] == quarter].iloc[0]
+    before = records[records["quarter"] == previous_quarter(quarter)]
     rows = []
     for ind in rubric.indicators:
         if ind.kind == "share":
@@ -143,6 +148,9 @@ def reported_vs_target(record: pd.Series, score_row: pd.Series, rubric: Rubric) 
             column = f"{headers[ind.numerator]} / {headers[ind.denominator]}"
         else:
             shown, column = _fmt(record.get(ind.column)), headers[ind.column]
+        if ind.window and int(quarter[-1]) == ind.window[1]:
+            earlier = _fmt(before.iloc[0][ind.column]) if len(before) else "未报送"
+            shown = f"上季度 {earlier}；本季度 {shown}"
         rows.append(
             {
                 "id": ind.id,
@@ -170,6 +178,10 @@ def _fmt(value: object) -> str:
 
 
 def _target_text(ind) -> str:
+    return _plain_target(ind) + (_window_text(ind) if ind.window else "")
+
+
+def _plain_target(ind) -> str:
     if ind.kind == "flag":
         return f"≥ {ind.at_least:g}" if ind.at_least is not None else "是"
     if ind.kind == "grade":
@@ -178,6 +190,11 @@ def _target_text(ind) -> str:
         return "按期换届（" + "、".join(f"{t}{y}年" for t, y in ind.years) + "）"
     suffix = "（全年累计）" if ind.accumulate else ""
     return f"{ind.target:g}{suffix}"
+
+
+def _window_text(ind) -> str:
+    first, last = ind.window
+    return f"（年度事项：第{first}季度或{'次年' if last < first else ''}第{last}季度完成）"
 
 
 def branch_records(con: duckdb.DuckDBPyConnection, org_id: int) -> pd.DataFrame:

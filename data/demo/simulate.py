@@ -134,7 +134,7 @@ def latent_levels(org: Org, qi: int, rng: np.random.Generator) -> tuple[float, f
     if org.model_level != "无":
         s, i = s + 0.12, i + 0.10
     if org.name == SLIPPING_MODEL and qi >= QUARTERS.index(SLIPPING_FROM):
-        s, i = 0.5 + rng.normal(0, 0.02), 0.55 + rng.normal(0, 0.02)
+        s, i = 0.35 + rng.normal(0, 0.02), 0.55 + rng.normal(0, 0.02)
     return float(np.clip(s, 0.1, 1.1)), float(np.clip(i, 0.1, 1.1))
 
 
