@@ -20,7 +20,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
 
 run: $(VENV)/.installed
 	$(PY) -m analytics demo --if-empty
-	$(PY) -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
+import json
 import os
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from analytics.accounts import access, audit, auth
+from analytics.accounts import access, audit, auth, sessions
 from analytics.accounts.auth import User
 from analytics.store import database as store
 from pages._ui import connection
 
 USER_KEY = "user"
+# ("token", the cookie's token) for a session restored from the cookie; ("ticket", the ticket) for one signed in
+# here, whose cookie the page's script obtains (sessions.py): either finds the stored session again
+TOKEN_KEY = "session_key"
+TICKET_KEY = "session_ticket"  # a fresh sign-in's ticket, posted once by the page's script for the cookie
 # (file, title, icon) per navigation group; the action a role needs decides who sees each entry.
 NAVIGATION = {
     "看板": [
@@ -62,8 +70,35 @@ def timeout_seconds() -> float:
         return DEFAULT_TIMEOUT_MINUTES * 60
 
 
+def _cookie_token() -> str | None:
+    """The session cookie the browser sent with this connection (None in AppTest, which has no browser)."""
+    try:
+        token = st.context.cookies.get(sessions.COOKIE)
+    except (AttributeError, RuntimeError):
+        return None
+    return token if isinstance(token, str) and token else None
+
+
+def _restore() -> None:
+    """A browser that reloaded or opened a link: its cookie's valid token signs the new session in again."""
+    token = _cookie_token()
+    if not token or token == st.session_state.get("refused_token"):
+        return
+    idle = dt.timedelta(seconds=timeout_seconds())
+    with connection() as con:
+        name = sessions.user_of(con, token, idle)
+        user = auth.current(con, name) if name else None
+    if user is None:
+        st.session_state["refused_token"] = token  # looked up once: a stale cookie costs no query per click
+        return
+    st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user, ("token", token)
+    st.session_state["last_seen"] = time.time()
+
+
 def signed_in() -> User | None:
     """The user of this session, re-read from the database (a disabled account is signed out at once)."""
+    if st.session_state.get(USER_KEY) is None:
+        _restore()
     user = st.session_state.get(USER_KEY)
     if user is None:
         return None
@@ -73,8 +108,12 @@ def signed_in() -> User | None:
         return None
     with connection() as con:
         fresh = auth.current(con, user.name)
+        if fresh is not None and (key := st.session_state.get(TOKEN_KEY)):  # signed out in another tab, expired
+            idle = dt.timedelta(seconds=timeout_seconds())
+            if sessions.refused(con, key[1], idle, by_ticket=key[0] == "ticket"):
+                fresh = None
     if fresh is None:
-        sign_out("账户已停用或不存在，请联系管理员。")
+        sign_out("账户已停用、不存在或登录已失效，请重新登录。")
         return None
     st.session_state["last_seen"] = time.time()
     st.session_state[USER_KEY] = fresh
@@ -82,8 +121,15 @@ def signed_in() -> User | None:
 
 
 def sign_out(message: str | None = None) -> None:
-    """Forget the session's user; the next run shows the login form."""
+    """Forget the session's user and refuse its token; the next run shows the login form and drops the cookie."""
     user = st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(TICKET_KEY, None)
+    if key := st.session_state.pop(TOKEN_KEY, None):
+        with connection() as con:
+            sessions.revoke(con, key[1], by_ticket=key[0] == "ticket")
+        st.session_state["drop_cookie"] = True  # the login page's script asks serve.py to delete it
+    if token := _cookie_token():
+        st.session_state["refused_token"] = token
     if user is not None and message is None:
         with connection() as con, store.transaction(con):
             audit.record(con, user.name, "logout")
@@ -91,11 +137,35 @@ def sign_out(message: str | None = None) -> None:
         st.session_state["login_message"] = message
 
 
+def _script(path: str, headers: dict[str, str]) -> None:
+    """Post to one of serve.py's /auth routes from the page (same origin, the cookie rides along)."""
+    call = json.dumps({"method": "POST", "credentials": "same-origin", "headers": headers})
+    st.html(f"<script>fetch({json.dumps(path)}, {call});</script>", unsafe_allow_javascript=True)
+
+
+def keep_signed_in() -> None:
+    """After a sign-in, the page trades its single-use ticket for the HttpOnly session cookie (serve.py)."""
+    if ticket := st.session_state.pop(TICKET_KEY, None):
+        _script("/auth/session", {"X-Ticket": ticket})
+
+
+def _signed_in_now(user: User) -> None:
+    """The form's account becomes the session's, with a ticket for the browser's cookie."""
+    with connection() as con:
+        ticket = sessions.issue_ticket(con, user.name)
+    st.session_state[TICKET_KEY], st.session_state[TOKEN_KEY] = ticket, ("ticket", ticket)
+    st.session_state[USER_KEY] = user
+    st.session_state["last_seen"] = time.time()
+    st.session_state.pop("refused_token", None)
+
+
 def login_page() -> None:
     """The only page before sign-in: create the first admin, or the login form."""
     st.title("党建质量看板")
     with connection() as con:
         first_run = not auth.has_users(con)
+    if st.session_state.pop("drop_cookie", False):
+        _script("/auth/logout", {})
     if message := st.session_state.pop("login_message", None):
         st.info(message)
     if first_run:
@@ -118,8 +188,7 @@ def _login_form() -> None:
     except auth.AuthError as exc:
         st.error(str(exc))
         return
-    st.session_state[USER_KEY] = user
-    st.session_state["last_seen"] = time.time()
+    _signed_in_now(user)
     st.rerun()
 
 
@@ -144,8 +213,7 @@ def _first_admin_form() -> None:
     except auth.AuthError as exc:
         st.error(str(exc))
         return
-    st.session_state[USER_KEY] = user
-    st.session_state["last_seen"] = time.time()
+    _signed_in_now(user)
     st.rerun()
 
 
@@ -164,10 +232,13 @@ def require_page(action: str = "view") -> User:
 def ensure_app_frame(action: str = "view"):
     """The signed-in user allowed to do `action`; else a Chinese message and the page stops.
 
-    A session without an account is sent to app.py and its sign-in form. app.py runs pages only for signed-in
-    sessions; a page runs alone when its address (/upload) is the first a fresh server is asked for, since
-    Streamlit treats pages/ as a legacy page folder until some session calls st.navigation.
+    A session without an account goes to app.py (its sign-in form, or its frame for a browser whose cookie is
+    still valid), which then opens this page: app.py runs pages only for signed-in sessions. A page runs alone
+    when its address (/upload) is the first a fresh server is asked for, since Streamlit treats pages/ as a
+    legacy page folder until some session calls st.navigation.
     """
     if st.session_state.get(USER_KEY) is None:
+        caller = inspect.currentframe().f_back.f_globals.get("__file__", "")
+        st.session_state["after_login"] = Path(caller).stem  # app.py comes back here once signed in
         st.switch_page("app.py")
     return require_page(action)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
-import socket
-import subprocess
-import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
 
-from analytics.accounts import audit, auth
+from analytics.accounts import audit, auth, sessions
+from analytics.ingest.records import ingest_bytes
+from analytics.store import batches
 from analytics.store import database as store
 from tests.records import ODD_RATE, RATES, csv_bytes, odd_header_workbook, org
+from tests.server import streamlit_server
 from tests.sessions import browser_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,62 +27,19 @@ CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path):
-    """A streamlit server on a temp database; yields (url, db path); prints its output on failure."""
-    port = free_port()
-    db = tmp_path / "browser.duckdb"
-    log = tmp_path / "server.log"
-    env = os.environ | {"DANGJIAN_DB": str(db)}
+    """The app on a temp database with one analyst; yields (url, db path); prints its output at the end."""
+    db, log = tmp_path / "browser.duckdb", tmp_path / "server.log"
     with store.connect(db) as con:
         auth.add_user(con, "分析员甲", PASSWORD, "analyst", actor="tests")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace"))
-        yield url, db
+        with streamlit_server(db, log) as url:
+            yield url, db
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
         print(log.read_text(errors="replace"))
 
 
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
 def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -185,3 +144,120 @@ def test_a_page_address_opened_first_on_a_fresh_server_shows_the_sign_in_form(se
         page.get_by_role("link", name="数据上传").click()
         expect(page.get_by_test_id("stFileUploader")).to_be_visible(timeout=30_000)
         browser.close()
+
+
+@pytest.fixture
+def district_server(tmp_path: Path):
+    """The app on a database with an analyst and one quarter of three units; with a short idle timeout when asked."""
+
+    @contextlib.contextmanager
+    def start(minutes: str | None = None):
+        db, log = tmp_path / "district.duckdb", tmp_path / "district.log"
+        with store.connect(db) as con:
+            auth.add_user(con, "分析员甲", PASSWORD, "analyst", actor="tests")
+            data = csv_bytes([org(i, unit=i % 3) for i in range(6)])
+            batches.load_batch(con, ingest_bytes(data, "q1.csv"), data, "tester")
+        try:
+            with streamlit_server(db, log, {"DANGJIAN_SESSION_MINUTES": minutes} if minutes else None) as url:
+                yield url
+        finally:
+            print(log.read_text(errors="replace"))
+
+    return start
+
+
+def chromium(p):
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+
+
+def sign_in_here(page) -> None:
+    page.get_by_label("用户名").fill("分析员甲")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def session_cookie(context, timeout: float = 20) -> dict:
+    """The HttpOnly session cookie the page's script obtained after the sign-in (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in context.cookies() if c["name"] == sessions.COOKIE]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    pytest.fail("no session cookie after the sign-in")
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
+def test_a_reload_keeps_the_page_a_link_signs_in_to_its_page_and_a_signed_out_token_is_refused(district_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with district_server() as url, sync_playwright() as p:
+        browser = chromium(p)
+        first = browser.new_context()
+        page = first.new_page()
+        # a link opened signed out: the sign-in form at that address, then the page itself
+        page.goto(f"{url}/branch", wait_until="domcontentloaded")
+        sign_in_here(page)
+        expect(page.get_by_role("heading", name="支部画像")).to_be_visible(timeout=30_000)
+        assert urlsplit(page.url).path == "/branch"
+        cookie = session_cookie(first)
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert cookie["value"] not in page.content()
+        # F5: still signed in, still on 支部画像, no sign-in form
+        page.reload(wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="支部画像")).to_be_visible(timeout=30_000)
+        expect(page.get_by_label("密码")).to_have_count(0)
+        # a second tab of the same browser opens another page's link signed in
+        other = first.new_page()
+        other.goto(f"{url}/method", wait_until="domcontentloaded")
+        expect(other.get_by_role("heading", name="方法说明")).to_be_visible(timeout=30_000)
+        # 退出登录: the old token, replayed by another browser, opens nothing
+        page.get_by_role("button", name="退出登录").click()
+        expect(page.get_by_label("密码")).to_be_visible(timeout=30_000)
+        replay = browser.new_context()
+        replay.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
+        stale = replay.new_page()
+        stale.goto(f"{url}/branch", wait_until="domcontentloaded")
+        expect(stale.get_by_label("密码")).to_be_visible(timeout=30_000)
+        expect(stale.get_by_role("heading", name="支部画像")).to_have_count(0)
+        text = stale.locator("body").inner_text()
+        assert "Page not found" not in text and "not exist" not in text
+        browser.close()
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
+def test_a_session_idle_longer_than_the_timeout_is_refused_on_reload(district_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with district_server(minutes="0.05") as url, sync_playwright() as p:  # 3 seconds
+        browser = chromium(p)
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{url}/method", wait_until="domcontentloaded")
+        sign_in_here(page)
+        expect(page.get_by_role("heading", name="方法说明")).to_be_visible(timeout=30_000)
+        session_cookie(context)
+        time.sleep(4)
+        page.reload(wait_until="domcontentloaded")
+        expect(page.get_by_label("密码")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name="方法说明")).to_have_count(0)
+        browser.close()
+
+
+def test_the_session_route_answers_only_the_apps_own_pages_and_only_for_a_valid_ticket(district_server):
+    def post(url: str, path: str, headers: dict[str, str]) -> tuple[int, str | None]:
+        request = urllib.request.Request(f"{url}{path}", data=b"", headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.headers.get("set-cookie")
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.headers.get("set-cookie")
+
+    with district_server() as url:
+        own = {"Origin": url}
+        assert post(url, "/auth/session", {"X-Ticket": "x"}) == (403, None)  # no Origin: not our page
+        assert post(url, "/auth/session", {"Origin": "http://evil.example", "X-Ticket": "x"}) == (403, None)
+        assert post(url, "/auth/session", own | {"X-Ticket": "not-a-ticket"}) == (400, None)
+        assert post(url, "/auth/session?ticket=not-a-ticket", own) == (400, None)  # never read from the address
+        status, cookie = post(url, "/auth/logout", own)
+        assert status == 200 and cookie.startswith(f"{sessions.COOKIE}=") and "Max-Age=0" in cookie

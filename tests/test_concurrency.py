@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from unittest.mock import MagicMock, patch
 
@@ -25,6 +24,7 @@ from analytics.store import batches
 from analytics.store import database as store
 from tests.helpers import same_state, snapshot
 from tests.records import QUARTER_TITLES, csv_bytes, org
+from tests.server import healthy, streamlit_server
 from tests.sessions import browser_sign_in
 
 pytestmark = (
@@ -301,38 +301,6 @@ LEADER_PAGES = {
     "党建业务融合": "党建与业务融合",
     "单位不平衡": "不平衡分析",
 }
-
-
-@contextlib.contextmanager
-def streamlit_server(db: Path, log: Path):
-    """`streamlit run app.py` on a free loopback port with DANGJIAN_DB=db; yields its URL; stops it by its PID."""
-    from tests.test_browser import free_port
-
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=os.environ | {"DANGJIAN_DB": str(db)}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not healthy(url):
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-def healthy(url: str) -> bool:
-    try:
-        return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
-    except OSError:
-        return False
 
 
 def run_ingests(db: Path, paths: list[Path], report: list) -> None:

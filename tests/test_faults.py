@@ -98,9 +98,9 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 5
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
         version = store.data_version(con)
-    assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings"} <= tables(path)
+    assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings", "web_sessions"} <= tables(path)
     assert same_state(without_v5(snapshot(path)), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
@@ -110,7 +110,7 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
     original_sql = store.sql
     monkeypatch.setattr(store, "sql", lambda name: asked.append(name) or original_sql(name))
     with store.connect(path) as con:
-        assert store.schema_version(con) == 5 and store.data_version(con) == version
+        assert store.schema_version(con) == store.SCHEMA_VERSION and store.data_version(con) == version
     assert not [name for name in asked if name.startswith("schema_v")]  # the second open is a no-op
 
 
@@ -127,8 +127,9 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == 5
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM web_sessions").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]
         pd.testing.assert_frame_equal(con.execute("SELECT * FROM users").df(), users_before)
     assert same_state(without_v5(snapshot(path)), before)
@@ -156,7 +157,7 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     with store.connect(path) as con:
         load(con, [org(1)])
         con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(store.SCHEMA_VERSION + 1)})
-    with pytest.raises(store.StoreError, match=r"数据库版本（6）比本程序（5）新，请升级程序"), store.connect(path):
+    with pytest.raises(store.StoreError, match=r"数据库版本（7）比本程序（6）新，请升级程序"), store.connect(path):
         pass
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr

@@ -10,7 +10,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from analytics.accounts import audit
+from analytics.accounts import audit, sessions
 from analytics.store import database as store
 
 ROLES = {"admin": "管理员", "analyst": "分析员", "leader": "领导"}
@@ -162,6 +162,7 @@ def reset_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, new: 
     if _row(con, name) is None:
         raise AuthError(f"用户「{name}」不存在。")
     _set_password(con, name, new, actor.name, "password_reset")
+    sessions.revoke_user(con, name)  # whoever had the old password is signed out in every browser
 
 
 def _set_password(con: duckdb.DuckDBPyConnection, name: str, new: str, actor: str, action: str) -> None:
@@ -184,6 +185,8 @@ def set_disabled(con: duckdb.DuckDBPyConnection, actor: User, name: str, disable
     with store.transaction(con):
         con.execute("UPDATE users SET disabled = $d WHERE name = $n", {"d": disabled, "n": name})
         audit.record(con, actor.name, "user_disable" if disabled else "user_enable", name=name)
+    if disabled:
+        sessions.revoke_user(con, name)
 
 
 def _require_admin(con: duckdb.DuckDBPyConnection, actor: User, action: str) -> None:

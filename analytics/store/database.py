@@ -18,7 +18,7 @@ from analytics.store.errors import DIR_ERRORS, StoreError, write_failure
 from analytics.template import load_template
 
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 LOCK_WAIT_SECONDS = 15.0
 # One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
 WRITE_LOCK = threading.RLock()
