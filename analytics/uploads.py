@@ -149,6 +149,14 @@ def file_gaps(con: duckdb.DuckDBPyConnection, reports: list[Report]) -> list[lis
     return [column_gaps(report, rubric) for report in reports]
 
 
+def unreadable(report: Report) -> bool:
+    """True when the file itself could not be read (empty, corrupt, not a spreadsheet): nothing in it to fix row by
+    row, no quarter to fill in; its file-level message is all there is to say."""
+    return (
+        report.records is None and bool(report.errors) and all(p.row is None and p.sheet is None for p in report.errors)
+    )
+
+
 def blocking(reports: list[Report], valid_rows_only: bool, gaps: list[list[Gap]], gaps_accepted: bool) -> list[str]:
     """Why nothing may be loaded, in Chinese (empty: it may): errors (unless only valid rows are wanted), no rows,
     headers not yet mapped, or missing columns not acknowledged."""
@@ -158,7 +166,9 @@ def blocking(reports: list[Report], valid_rows_only: bool, gaps: list[list[Gap]]
         if report.unmapped:
             headers = "、".join(f"「{u.header}」" for u in report.unmapped)
             reasons.append(f"{name}有未确认对应关系的列：{headers}")
-        if report.records is None or report.quarter is None or report.row_count == 0:
+        if unreadable(report):
+            reasons.append(f"{name}无法读取")
+        elif report.records is None or report.quarter is None or report.row_count == 0:
             reasons.append(f"{name}没有可载入的数据")
         elif report.errors and not valid_rows_only:
             reasons.append(f"{name}有 {len(report.errors)} 个错误")

@@ -7,7 +7,7 @@ from analytics.ingest.blank import template_workbook
 from analytics.ingest.records import QUARTER_RE
 from analytics.store import batches
 from analytics.store import database as store
-from analytics.uploads import blocking, file_gaps, validate_uploads
+from analytics.uploads import blocking, file_gaps, unreadable, validate_uploads
 from pages._mapping import acknowledge_gaps, confirm_mappings
 from pages._session import ensure_app_frame
 from pages._ui import changes_table, connection, show_problems
@@ -46,6 +46,10 @@ with st.status("正在校验文件…", expanded=False) as status, connection() 
 for report, diff in zip(reports, diffs, strict=True):
     with st.container(border=True):
         st.subheader(report.file)
+        if unreadable(report):  # one clear message: no metrics, no quarter, no row table to read it from
+            for problem in report.errors:
+                st.error(problem.message)
+            continue
         cols = st.columns(4)
         cols[0].metric("季度", report.quarter or "未识别")
         cols[1].metric("可载入的党组织", report.row_count)
@@ -67,7 +71,11 @@ confirm_mappings(user, reports)
 gaps_accepted = acknowledge_gaps(reports, gaps)
 reasons = blocking(reports, valid_only, gaps, gaps_accepted)
 if reasons:
-    hint = "请按上表改正后重新上传，或勾选「只载入无错误的行」。" if any(r.errors for r in reports) else ""
+    # the advice fits the problem: rows to fix (or skip) only where a file was read and had row errors
+    row_errors = any(r.errors and not unreadable(r) for r in reports)
+    hint = "请按上表改正后重新上传，或勾选「只载入无错误的行」。" if row_errors else ""
+    if any(unreadable(r) for r in reports):
+        hint += "无法读取的文件请重新导出（另存为 .xlsx 或 .csv）后上传。"
     st.error(f"未载入任何数据：{'；'.join(reasons)}。{hint}")
     st.stop()
 

@@ -85,8 +85,11 @@ def test_a_file_that_cannot_be_read_shows_its_problem_for_the_whole_file_not_a_r
     at = app_on("pages/upload.py")
     at.file_uploader(key="files").upload("坏文件.xlsx", b"PK\x03\x04 not really a workbook", XLSX_MIME)
     at.run()
-    table = at.dataframe[0].value
-    assert list(table["行号"]) == ["全文件"] * len(table) and "None" not in table.to_string()
+    # the whole message in one line of its own, not cut off in a table cell with a row number
+    assert not at.dataframe
+    assert [e.value for e in at.error if "损坏" in e.value] == [
+        "无法打开该文件：文件已损坏（压缩包结构不完整，可能下载或拷贝时被截断），请重新导出后上传。"
+    ]
 
 
 def test_upload_page_can_load_only_the_valid_rows(db_path: Path):
@@ -113,6 +116,25 @@ def test_upload_page_asks_for_the_quarter_when_it_cannot_be_detected(db_path: Pa
     at.button(key="load").click().run()
     with store.connect(db_path) as con:
         assert store.quarters(con) == ["2023Q4"]
+
+
+def test_a_file_that_cannot_be_read_gets_one_clear_message_and_no_advice_about_quarters_or_rows(db_path: Path):
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("报表.xlsx", b"%PDF-1.4 not a workbook", XLSX_MIME)
+    at.file_uploader(key="files").upload("空文件.csv", b"", CSV_MIME)
+    at.run()
+    errors = [e.value for e in at.error]
+    assert "文件内容不是有效的表格，而是PDF 文件；请上传 .xlsx、.xls、.ods 或 .csv 文件。" in errors
+    assert "文件为空（0 字节），请重新导出后上传。" in errors
+    assert not metrics(at) and not at.warning  # no 季度 未识别, no counts of a file that was never read
+    (summary,) = [e for e in errors if e.startswith("未载入任何数据")]
+    assert "无法读取" in summary and "重新导出" in summary
+    assert "只载入无错误的行" not in summary and "季度" not in summary
+    # ticking 只载入无错误的行 changes nothing: the same message, nothing loaded
+    at.checkbox(key="valid_only").check().run()
+    assert any(e.value.startswith("未载入任何数据") for e in at.error) and "load" not in [b.key for b in at.button]
+    with store.connect(db_path) as con:
+        assert store.quarters(con) == []
 
 
 def test_upload_page_shows_how_the_file_differs_from_stored_data(db_path: Path):
