@@ -3,6 +3,7 @@
 import streamlit as st
 
 from analytics.charts import charts
+from analytics.scoring import alerts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED, QUADRANTS
 from pages._cache import current_rubric, scores_or_stop, stability, trend
@@ -34,6 +35,26 @@ row[0].metric(
 )
 for col, quadrant in zip(row[1:], QUADRANTS[1:], strict=True):
     col.metric(f"{quadrant}党组织", f"{k[quadrant]} 个", **change(k[f"{quadrant}_change"], 0, color="inverse"))
+
+# Who lags, first (issue: the leader's five seconds): units below 良好 and below the others, and what costs them most
+lagging = alerts.lagging_overview(frame, rubric)
+bar = alerts.good_threshold(rubric)
+st.subheader("后进单位")
+if lagging.empty:
+    st.success(f"没有后进单位：没有哪个单位的平均分既低于 {bar:g} 分又低于整体平均。")
+else:
+    st.caption(
+        f"任一项平均分低于 {bar:g} 分且低于整体平均的单位，最低的在前；“失分最多的指标”是该项得分中平均失分最多的一项。"
+    )
+    st.dataframe(
+        lagging.assign(weak=lagging["weak"].map(rubric.composite_name)).rename(
+            columns={"unit": "单位", "system": "所属系统", "organizations": "党组织数", "weak": "偏低的得分",
+                     "weak_score": "平均分", "item": "失分最多的指标", "item_lost": "平均失分"}
+        ),
+        hide_index=True, width="stretch",
+        column_config={"平均分": st.column_config.NumberColumn(format="%.1f"),
+                       "平均失分": st.column_config.NumberColumn(format="%.1f")},
+    )  # fmt: skip
 
 st.subheader("标准化建设 × 党建业务融合")
 st.caption(

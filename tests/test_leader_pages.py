@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.records import ingest_bytes
-from analytics.scoring import views
-from analytics.scoring.rubric import load_rubric
+from analytics.meeting import meeting
+from analytics.scoring import alerts, views
+from analytics.scoring.rubric import COMPOSITES, load_rubric
 from analytics.scoring.scores import for_quarter
 from analytics.store import batches
 from analytics.store import database as store
@@ -63,6 +65,27 @@ def test_overview_kpis_equal_hand_computed_means(db_path: Path):
     assert shown["参评党组织"] == "3 个"
     assert shown["边缘化党组织"] == "3 个" and shown["两张皮党组织"] == "0 个"
     assert shown["支部标准化建设低于60分"] == "100.0%"  # 56.6, 47.0 and 59.2 (records.py) < 60
+
+
+def test_overview_lists_the_lagging_units_first_with_the_item_that_costs_each_the_most(demo_db: Path):
+    at = page("overview")
+    (table,) = [d.value for d in at.dataframe if "失分最多的指标" in d.value.columns]
+    rubric = load_rubric()
+    with store.connect(demo_db) as con:
+        frame = for_quarter(con, "2024Q4", rubric)
+        built = meeting.build(con, "2024Q4", rubric)
+    # the same units as the 通报 names as 后进 (built there from the rank table), lowest first
+    assert list(table["单位"]) == list(built.lagging["unit"]) and len(table) > 0
+    assert list(table["平均分"]) == sorted(table["平均分"])
+    bar = alerts.good_threshold(rubric)
+    for row in table.itertuples():
+        composite = {rubric.composite_name(c): c for c in COMPOSITES}[row.偏低的得分]
+        mine = frame[frame["unit"] == row.单位]
+        assert row.平均分 == pytest.approx(mine[composite].mean()) and row.平均分 < min(bar, frame[composite].mean())
+        # the costliest item, computed again from the lost points of the organizations scored on that score
+        rated = mine[mine[composite].notna()]
+        lost = {i.name: rated[f"lost_{i.id}"].fillna(0).mean() for i in rubric.of(composite)}
+        assert row.失分最多的指标 == max(lost, key=lost.get) and row.平均失分 == pytest.approx(max(lost.values()))
 
 
 def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):

@@ -22,10 +22,10 @@ import xlsxwriter
 from analytics.accounts import audit
 from analytics.charts.images import chart_files, safe_name, warm_browser
 from analytics.meeting.bulletin import bulletin_bytes
-from analytics.meeting.meeting import MAX_LAGGING, Meeting, figures
+from analytics.meeting.meeting import Meeting, figures
 from analytics.meeting.slides import deck_bytes
 from analytics.meeting.wording import display_width, rank_interval_text
-from analytics.scoring.alerts import COLUMN_LABELS, WARNINGS, good_threshold
+from analytics.scoring.alerts import COLUMN_LABELS, MAX_LAGGING, WARNINGS, good_threshold
 from analytics.scoring.imbalance import LABELS as IMBALANCE_LABELS
 from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
 from analytics.store import database as store

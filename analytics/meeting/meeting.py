@@ -24,7 +24,6 @@ from analytics.scoring.summary import require_quarter
 from analytics.store import database as store
 
 DISTRICT = "区直机关"
-MAX_LAGGING = 5
 MAX_RANK_ROWS = 30  # more units than this do not fit one slide: the best 10 and the worst 20 are shown
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 REPORT_DAYS = 15  # a 通报 is signed about this many days after its quarter ends, once the reports are in
@@ -138,21 +137,6 @@ def unit_table(frame: pd.DataFrame, previous: pd.DataFrame | None, rubric: Rubri
     return out[["system", *out.columns.drop("system")]]
 
 
-def lagging_units(
-    units: pd.DataFrame, rubric: Rubric, means: dict[str, float] | None = None, limit: int = MAX_LAGGING
-) -> pd.DataFrame:
-    """Units whose mean of either score is below 良好 and below the scope's mean of that score (a unit level with
-    everyone else does not lag behind them), the lowest first, at most `limit`; `weak` names that score."""
-    bar = warnings.good_threshold(rubric)
-    scores = units[list(COMPOSITES)]
-    if means is not None:  # only a score below the scope's mean can make a unit lag
-        scores = scores.where(scores.lt(pd.Series(means) - 1e-9) & scores.notna())  # rounding noise is no gap
-    low = scores.min(axis=1)  # NaN (nothing scored, or not below the mean) is never below the bar
-    below = units[low < bar]
-    out = below.assign(weak=scores[low < bar].idxmin(axis=1), weak_score=low[low < bar])
-    return out.sort_values(["weak_score", "unit"], kind="stable").head(limit).reset_index(drop=True)
-
-
 def build(
     con: duckdb.DuckDBPyConnection,
     quarter: str,
@@ -178,7 +162,7 @@ def build(
     units = unit_table(frame, previous, rubric)
     return Meeting(
         quarter=quarter, rubric=rubric, frame=frame.reset_index(drop=True), previous=previous, history=history,
-        units=units, lagging=lagging_units(units, rubric, {c: frame[c].mean() for c in COMPOSITES}),
+        units=units, lagging=warnings.lagging_units(units, rubric, {c: frame[c].mean() for c in COMPOSITES}),
         district=district, user=user,
         warnings={kind: dashboard.filtered(table, **chosen).reset_index(drop=True) for kind, table in found.items()},
         filters=chosen,

@@ -232,3 +232,43 @@ def warnings_for_quarter(
         "model_slipping": model_slipping(now, before, rubric),
     }
     return {kind: found[kind] for kind in WARNINGS}
+
+
+MAX_LAGGING = 5  # units named as 后进 at most (通报, deck, 总览)
+
+
+def lagging_units(
+    units: pd.DataFrame, rubric: Rubric, means: dict[str, float] | None = None, limit: int = MAX_LAGGING
+) -> pd.DataFrame:
+    """Units whose mean of either score is below 良好 and below the scope's mean of that score (a unit level with
+    everyone else does not lag behind them), the lowest first, at most `limit`; `weak` names that score.
+    units: one row per unit with its mean of each composite."""
+    bar = good_threshold(rubric)
+    scores = units[list(COMPOSITES)]
+    if means is not None:  # only a score below the scope's mean can make a unit lag
+        scores = scores.where(scores.lt(pd.Series(means) - 1e-9) & scores.notna())  # rounding noise is no gap
+    low = scores.min(axis=1)  # NaN (nothing scored, or not below the mean) is never below the bar
+    below = units[low < bar]
+    out = below.assign(weak=scores[low < bar].idxmin(axis=1), weak_score=low[low < bar])
+    return out.sort_values(["weak_score", "unit"], kind="stable").head(limit).reset_index(drop=True)
+
+
+def costliest_item(frame: pd.DataFrame, rubric: Rubric, composite: str) -> tuple[str, float] | None:
+    """(name, mean points lost) of the composite's indicator that costs these organizations the most, or None."""
+    rated = frame[frame[composite].notna()]
+    if rated.empty:
+        return None
+    lost = pd.Series({i.name: rated[f"lost_{i.id}"].fillna(0).mean() for i in rubric.of(composite)})
+    return (str(lost.idxmax()), float(lost.max())) if lost.max() > 1e-9 else None
+
+
+def lagging_overview(frame: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """The 后进 units of a quarter's scope (lagging_units over unit means) with the item costing each the most on
+    its weak score: unit, system, organizations, weak, weak_score, item, item_lost (for 总览)."""
+    units = frame.groupby("unit").agg(system=("system", "first"), organizations=("org_name", "size"))
+    units = units.join(frame.groupby("unit")[list(COMPOSITES)].mean()).reset_index()
+    lagging = lagging_units(units, rubric, {c: frame[c].mean() for c in COMPOSITES})
+    items = [costliest_item(frame[frame["unit"] == r.unit], rubric, r.weak) for r in lagging.itertuples()]
+    return lagging.assign(item=[i[0] if i else None for i in items], item_lost=[i[1] if i else None for i in items])[
+        ["unit", "system", "organizations", "weak", "weak_score", "item", "item_lost"]
+    ]
