@@ -92,11 +92,9 @@ def change(value: float | None, digits: int = 1, scale: float = 1.0, unit: str =
     return {"delta": text, "delta_color": color}
 
 
-def open_branch(org_id: int, unit: str | None = None) -> None:
-    """Go to 支部画像 for one organization."""
+def open_branch(org_id: int) -> None:
+    """Go to 支部画像 for one organization (the sidebar's filters stay as the user set them)."""
     st.session_state["branch_org_id"] = int(org_id)
-    if unit:
-        st.session_state["keep_unit"] = unit
     st.switch_page("pages/branch.py")
 
 

@@ -18,7 +18,10 @@ quarter = quarter_scores(filters.quarter)
 st.title("支部画像")
 
 unit_options = sorted(filters.apply(quarter)["unit"].unique()) or sorted(quarter["unit"].unique())
-wanted = st.session_state.get("branch_org_id")
+# the branch asked for (a click elsewhere, the last one seen), else the lowest-scoring one of the selection
+scope = filters.apply(quarter)
+lowest = scope.sort_values(filters.score, kind="stable")["org_id"]
+wanted = st.session_state.get("branch_org_id", int(lowest.iloc[0]) if len(lowest) else None)
 wanted_row = quarter[quarter["org_id"] == wanted]
 default_unit = wanted_row["unit"].iloc[0] if len(wanted_row) else (filters.unit or unit_options[0])
 unit = st.selectbox("单位", unit_options, index=unit_options.index(default_unit) if default_unit in unit_options else 0)

@@ -22,25 +22,14 @@ by = st.segmented_control(
 by = by or "unit"
 label = "单位" if by == "unit" else "系统"
 
-report = imbalance.imbalance_report(frame, by, score)
-row = st.columns(4)
-row[0].metric("基尼系数", "—" if report["gini"] is None else f"{report['gini']:.3f}")
-row[1].metric("变异系数", "—" if report["cv"] is None else f"{report['cv']:.3f}")
-row[2].metric(f"{label}间差异占比", "—" if report["between_share"] is None else f"{report['between_share'] * 100:.0f}%")
-row[3].metric(f"最高/最低{label}均分之比", "—" if report["max_min_ratio"] is None else f"{report['max_min_ratio']:.2f}")
-st.caption(
-    "基尼系数和变异系数越大，党组织之间得分越不均衡（0 表示完全相同）。"
-    f"“{label}间差异占比”是泰尔指数中来自{label}之间差距的部分：占比高，说明问题集中在少数{label}，应点名督促；"
-    f"占比低，说明差距主要在各{label}内部的支部之间，应由各{label}自己补短板。"
-)
-
 st.subheader(f"{label}排名与稳健性")
 st.caption(
     "圆点是按现行评分细则的名次，横线是把每项指标的权重在 ±25% 内随机调整 1,000 次后名次的 5%–95% 区间。"
     f"横线很短，说明无论权重怎么定，这个{label}的位置都站得住；横线很长，说明名次取决于权重的设定，不宜据此下结论。"
 )
 ranks = rank_intervals(filters, by)
-st.plotly_chart(charts.rank_dots(ranks, by), width="stretch")
+# worst first: the leader looks for who lags, not for who leads
+ranks = ranks.sort_values("rank", ascending=False, kind="stable").reset_index(drop=True)
 table = ranks.rename(
     columns={
         by: label,
@@ -52,15 +41,31 @@ table = ranks.rename(
     }
 )
 picked = st.dataframe(
-    table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rank_table",
-    column_config={"平均分": st.column_config.NumberColumn(format="%.1f")},
+    table, hide_index=True, width="stretch", on_select="rerun", selection_mode=["single-row", "single-cell"],
+    key="rank_table", column_config={"平均分": st.column_config.NumberColumn(format="%.1f")},
 )  # fmt: skip
-if by == "unit" and picked and picked.selection.rows:
-    unit = ranks.iloc[picked.selection.rows[0]]["unit"]
+chosen = (picked.selection.rows or [cell[0] for cell in picked.selection.cells]) if picked else []
+if by == "unit" and chosen:
+    unit = ranks.iloc[chosen[0]]["unit"]
     lowest = frame[frame["unit"] == unit].sort_values(score).iloc[0]
-    open_branch(int(lowest["org_id"]), unit)
+    open_branch(int(lowest["org_id"]))
 if by == "unit":
-    st.caption("点击表格中的某个单位，可进入该单位得分最低的支部画像。")
+    st.caption("排名靠后的单位在前。点击某个单位（名称或整行），可进入该单位得分最低的支部画像；左侧筛选不受影响。")
+st.plotly_chart(charts.rank_dots(ranks, by), width="stretch")
+
+
+st.subheader("不平衡程度")
+report = imbalance.imbalance_report(frame, by, score)
+row = st.columns(4)
+row[0].metric("基尼系数", "—" if report["gini"] is None else f"{report['gini']:.3f}")
+row[1].metric("变异系数", "—" if report["cv"] is None else f"{report['cv']:.3f}")
+row[2].metric(f"{label}间差异占比", "—" if report["between_share"] is None else f"{report['between_share'] * 100:.0f}%")
+row[3].metric(f"最高/最低{label}均分之比", "—" if report["max_min_ratio"] is None else f"{report['max_min_ratio']:.2f}")
+st.caption(
+    "基尼系数和变异系数越大，党组织之间得分越不均衡（0 表示完全相同）。"
+    f"“{label}间差异占比”是泰尔指数中来自{label}之间差距的部分：占比高，说明问题集中在少数{label}，应点名督促；"
+    f"占比低，说明差距主要在各{label}内部的支部之间，应由各{label}自己补短板。"
+)
 
 left, right = st.columns(2)
 with left:

@@ -17,6 +17,7 @@ from analytics.scoring.rubric import COMPOSITES, load_rubric
 from analytics.scoring.scores import for_quarter
 from analytics.store import batches
 from analytics.store import database as store
+from pages._filters import ALL
 from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, org
 from tests.sessions import as_user
 
@@ -115,6 +116,31 @@ def test_the_two_skins_unit_is_last_on_integration_and_strong_on_standardization
     at = page("imbalance", keep_score="standardization")
     ranking = at.dataframe[0].value.set_index("单位")
     assert ranking.loc[TRUTH["two_skins_unit"], "名次"] <= len(ranking) / 2
+
+
+def test_the_unit_ranking_comes_first_worst_first_and_a_click_on_a_name_opens_its_lowest_branch(demo_db: Path):
+    at = page("imbalance")
+    assert at.subheader[0].value.startswith("单位排名")  # before the inequality measures
+    ranking = at.dataframe[0].value
+    assert list(ranking["名次"]) == sorted(ranking["名次"], reverse=True)  # the last-ranked unit on top
+    worst = ranking["单位"].iloc[0]
+    # a click on the unit's name (a cell, not the row's checkbox) opens its lowest-scoring branch
+    at.session_state["rank_table"] = {"selection": {"rows": [], "columns": [], "cells": [(0, "单位")]}}
+    at.run()
+    with store.connect(demo_db) as con:
+        frame = for_quarter(con, "2024Q4", load_rubric())
+    lowest = frame[frame["unit"] == worst].sort_values("standardization").iloc[0]
+    assert at.session_state["branch_org_id"] == lowest["org_id"]
+    assert at.title[0].value == "支部画像"
+    assert at.sidebar.selectbox[2].label == "单位" and at.sidebar.selectbox[2].value == ALL  # no filter left behind
+
+
+def test_the_branch_profile_opens_on_the_lowest_scoring_branch_when_none_was_asked_for(demo_db: Path):
+    at = page("branch")
+    with store.connect(demo_db) as con:
+        frame = for_quarter(con, "2024Q4", load_rubric())
+    lowest = frame.sort_values("standardization", kind="stable").iloc[0]
+    assert at.subheader[0].value.startswith(f"{lowest['org_name']}（")
 
 
 def test_composite_page_lists_every_indicator_of_its_score(demo_db: Path):
