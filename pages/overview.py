@@ -7,7 +7,7 @@ from analytics.scoring import alerts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED, QUADRANTS
 from pages._cache import current_rubric, scores_or_stop, stability, trend
-from pages._filters import change, open_branch, quarter_or_stop, sidebar_filters
+from pages._filters import change, open_branch, quarter_or_stop, sidebar_filters, warning_lists
 from pages._session import ensure_app_frame
 
 ensure_app_frame()
@@ -21,11 +21,26 @@ k = dashboard.kpis(frame, filters.apply(previous) if previous is not None else N
 st.title(f"{filters.quarter} 总览")
 if k["organizations_change"] is None:
     st.caption("上一季度没有数据，暂无环比变化。")
-row = st.columns(4)
+# Reporting is measured against the organizations expected: this quarter's and last quarter's that sent nothing
+missing = warning_lists(filters)["missing_report"]
+expected = len(frame) + len(missing)
+row = st.columns(5)
 row[0].metric("标准化建设平均分", f"{k['standardization']:.1f}", **change(k["standardization_change"]))
 row[1].metric("党建业务融合平均分", f"{k['integration']:.1f}", **change(k["integration_change"]))
 row[2].metric("参评党组织", f"{k['organizations']} 个", **change(k["organizations_change"], 0))
-row[3].metric("数据完整率", f"{k['completeness'] * 100:.1f}%", **change(k["completeness_change"], 1, 100, " 个百分点"))
+row[3].metric(
+    "报送率", f"{len(frame) / expected * 100:.1f}%",
+    help=f"应报 {expected} 个党组织（本季度已报的，加上上季度报送、本季度未报的），实报 {len(frame)} 个。",
+)  # fmt: skip
+row[4].metric(
+    "已报数据完整率", f"{k['completeness'] * 100:.1f}%", **change(k["completeness_change"], 1, 100, " 个百分点"),
+    help="已报送的党组织中，适用指标填了数的比例（不含未报送的党组织）。",
+)  # fmt: skip
+if len(missing):
+    st.warning(
+        f"本季度有 {len(missing)} 个党组织未报送（上季度报送过），涉及 {missing['unit'].nunique()} 个单位，"
+        "无法评价；名单见“预警”页。"
+    )
 row = st.columns(4)
 below = k[f"{filters.score}_below_60"]
 row[0].metric(

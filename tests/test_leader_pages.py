@@ -94,9 +94,24 @@ def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
     delta = next(m for m in at.metric if m.label == "参评党组织")
     assert delta.value == "150 个"  # 2024Q4: every demo organization reported
     assert any(c.value.startswith("另有 5 个离退休党组织不参与融合评价") for c in at.caption)
-    complete = next(m for m in at.metric if m.label == "数据完整率")
+    complete = next(m for m in at.metric if m.label == "已报数据完整率")
     assert (complete.value, complete.delta) == ("100.0%", "持平")  # 100 % both quarters: no rise, no green arrow
     assert at.sidebar.selectbox[0].value == "2024Q4"
+
+
+def test_overview_measures_reporting_against_the_organizations_expected(demo_db: Path):
+    at = page("overview")
+    at.sidebar.selectbox[0].set_value("2024Q2").run()
+    unit, quarter = TRUTH["missing_report"]
+    assert quarter == "2024Q2"
+    with store.connect(demo_db) as con:
+        reported = len(store.quarter_records(con, "2024Q2"))
+        before = store.quarter_records(con, "2024Q1")
+    silent = int((before["unit"] == unit).sum())  # the planted unit sent nothing in 2024Q2
+    shown = metrics(at)
+    assert shown["参评党组织"] == f"{reported} 个"
+    assert shown["报送率"] == f"{reported / (reported + silent) * 100:.1f}%" and silent > 0
+    assert any(w.value.startswith(f"本季度有 {silent} 个党组织未报送") for w in at.warning)
 
 
 def test_filters_are_kept_when_switching_pages(demo_db: Path):
