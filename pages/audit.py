@@ -20,9 +20,9 @@ since = cols[2].date_input("起始日期", dt.date.today() - dt.timedelta(days=3
 until = cols[3].date_input("截止日期", dt.date.today())
 with connection() as con:
     events = audit.events(con, user=name, action=action, since=since, until=until)
-table = events.assign(action=events["action"].map(audit.ACTIONS)).rename(
-    columns={"event_id": "序号", "occurred_at": "时间", "user_name": "用户", "action": "操作", "detail": "详情"}
-)
+table = events.assign(
+    action=events["action"].map(audit.ACTIONS), detail=events["detail"].map(audit.detail_text)
+).rename(columns={"event_id": "序号", "occurred_at": "时间", "user_name": "用户", "action": "操作", "detail": "详情"})
 st.caption(f"共 {len(table)} 条记录。")
 show_table(table, column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
 st.download_button(

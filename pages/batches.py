@@ -10,6 +10,8 @@ from pages._ui import cached_batches, changes_table, connection, data_version, d
 
 user = ensure_app_frame("rollback")
 st.title("批次管理")
+for kind, message in st.session_state.pop("batches_flash", []):  # what the last rollback did, over fresh state
+    getattr(st, kind)(message)
 frame = read_or_stop(cached_batches, db_file(), data_version())
 if frame.empty:
     st.info("还没有载入任何批次。")
@@ -61,6 +63,13 @@ if st.button("回退此批次", type="primary", disabled=not confirm, key="rollb
         except store.StoreError as exc:
             st.error(str(exc))
             st.stop()
-    st.success(f"批次 {result.batch_id} 已回退：撤下 {result.withdrawn} 行，恢复此前数据 {result.restored} 行。")
+    flash = [
+        ("success", f"批次 {result.batch_id} 已回退：撤下 {result.withdrawn} 行，恢复此前数据 {result.restored} 行。")
+    ]
     if result.kept_by_later:
-        st.info(f"该批次的部分党组织此后已被批次 {'、'.join(map(str, result.kept_by_later))} 更新，保留较新的数据。")
+        later = "、".join(map(str, result.kept_by_later))
+        flash.append(("info", f"该批次的部分党组织此后已被批次 {later} 更新，保留较新的数据。"))
+    # run the page again: the table, the status and the button show the batch as rolled back at once
+    st.session_state["batches_flash"] = flash
+    st.session_state.pop("confirm", None)
+    st.rerun()

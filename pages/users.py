@@ -8,28 +8,36 @@ from pages._ui import connection, show_table
 
 user = ensure_app_frame("admin")
 st.title("账户管理")
+for message in st.session_state.pop("users_flash", []):  # the confirmation of the last change, after the rerun
+    st.success(message)
 with connection() as con:
     accounts = auth.users(con)
 table = accounts.assign(
     role=accounts["role"].map(auth.ROLES),
     systems=accounts["systems"].map(lambda s: "、".join(s) if len(s) else "全部"),
-    disabled=accounts["disabled"].map({True: "已停用", False: "正常"}),
-).rename(columns={"name": "用户名", "role": "角色", "systems": "负责系统", "disabled": "状态", "locked_until": "锁定至",
-                  "created_at": "创建时间", "created_by": "创建人"})  # fmt: skip
+    disabled=[auth.status_text(d, until) for d, until in zip(accounts["disabled"], accounts["locked_until"], strict=True)],
+).drop(columns="locked_until").rename(
+    columns={"name": "用户名", "role": "角色", "systems": "负责系统", "disabled": "状态", "created_at": "创建时间",
+             "created_by": "创建人"}
+)  # fmt: skip
 show_table(table)
 
 with st.form("add_user", clear_on_submit=True):
     st.subheader("新增账户")
     name = st.text_input("用户名", key="new_name")
-    role = st.selectbox("角色", list(auth.ROLES), format_func=auth.ROLES.get, key="new_role")
+    role = st.selectbox(
+        "角色", list(auth.ROLES), format_func=auth.ROLES.get, key="new_role", index=None, placeholder="请选择角色"
+    )
     scope = st.text_input("负责的系统（仅分析员；多个用顿号或逗号分隔，留空表示全部系统）", key="new_systems")
     password = st.text_input(f"初始密码（至少 {auth.MIN_PASSWORD} 个字符）", type="password", key="new_password")
     if st.form_submit_button("新增", type="primary"):
         try:
+            if role is None:
+                raise auth.AuthError("请选择角色（管理员、分析员或领导）。")
             with connection() as con:
                 parts = tuple(p for p in scope.replace("，", "、").replace(",", "、").split("、") if p.strip())
                 auth.add_user(con, name, password, role, parts, actor=user.name)
-            st.success(f"已新增账户「{name}」。")
+            st.session_state["users_flash"] = [f"已新增账户「{name.strip()}」（{auth.ROLES[role]}）。"]
             st.rerun()
         except auth.AuthError as exc:
             st.error(str(exc))

@@ -53,3 +53,41 @@ def events(
            ORDER BY event_id DESC""",
         {"user": user, "action": action, "since": since, "until": until},
     ).df()
+
+
+# How each detail of an event reads on the 审计日志 page (the stored JSON keeps the English keys)
+DETAIL_LABELS = {
+    "name": "账户", "role": "角色", "systems": "系统", "file": "文件", "sha256": "文件摘要", "batch": "批次",
+    "quarter": "季度", "rows": "党组织数", "already_loaded": "此前已载入", "withdrawn": "撤下行数",
+    "restored": "恢复行数", "old_version": "原版本", "new_version": "新版本", "header": "表头", "field": "对应列",
+    "attempted": "尝试的操作", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件",
+}  # fmt: skip
+DETAIL_VALUES = {
+    "unknown_user": "用户名不存在", "disabled": "账户已停用", "locked": "账户已锁定", "wrong_password": "密码错误",
+    "admin": "管理员", "analyst": "分析员", "leader": "领导", "view": "查看", "export": "导出",
+    "upload": "上传数据", "rollback": "回退批次",
+}  # fmt: skip
+
+
+def detail_text(detail: object) -> str:
+    """An event's detail as 'label：value；…' in Chinese (the file digest shortened), '' when there is none."""
+    try:
+        fields = json.loads(detail) if isinstance(detail, str) and detail else {}
+    except json.JSONDecodeError:
+        return str(detail)
+    if not isinstance(fields, dict):
+        return str(fields)
+    parts = []
+    for key, value in fields.items():
+        if key == "sha256" and isinstance(value, str):
+            value = value[:12] + "…"
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        elif isinstance(value, list):
+            value = "、".join(str(DETAIL_VALUES.get(v, v)) for v in value) or "无"
+        elif value is None:
+            value = "无"
+        else:
+            value = DETAIL_VALUES.get(value, value) if isinstance(value, str) else value
+        parts.append(f"{DETAIL_LABELS.get(key, key)}：{value}")
+    return "；".join(parts)

@@ -195,6 +195,19 @@ def _require_admin(con: duckdb.DuckDBPyConnection, actor: User, action: str) -> 
         raise AuthError("只有管理员可以管理账户。")
 
 
+def status_text(disabled: bool, locked_until: object, now: dt.datetime | None = None) -> str:
+    """已停用, 已锁定（至 2026-12-05 09:15）while a lockout lasts, else 正常."""
+    if disabled:
+        return "已停用"
+    if (
+        locked_until is not None
+        and not pd.isna(locked_until)
+        and pd.Timestamp(locked_until) > (now or dt.datetime.now())
+    ):
+        return f"已锁定（至 {pd.Timestamp(locked_until):%Y-%m-%d %H:%M}）"
+    return "正常"
+
+
 def users(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Accounts without their hashes: name, role, systems, disabled, locked_until, created_at."""
     return con.execute(
