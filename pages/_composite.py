@@ -9,6 +9,7 @@ from analytics.scoring import views as dashboard
 from pages._cache import current_rubric, scores_or_stop
 from pages._filters import quarter_or_stop, sidebar_filters
 from pages._session import ensure_app_frame
+from pages._ui import show_chart
 
 
 def composite_page(composite: str) -> None:
@@ -28,7 +29,7 @@ def composite_page(composite: str) -> None:
         + "。"
     )
     st.subheader("各项指标平均失分")
-    st.plotly_chart(charts.indicator_bars(summary), width="stretch")
+    show_chart(charts.indicator_bars(summary))
     table = summary.rename(
         columns={"id": "编号", "name": "指标", "weight": "权重", "applicable": "适用党组织数",
                  "mean_score": "平均得分率", "full_marks_share": "满分比例", "lost": "平均失分", "missing": "未填报数"}
@@ -36,9 +37,9 @@ def composite_page(composite: str) -> None:
     st.dataframe(table, hide_index=True, width="stretch", column_config=_formats())
     st.subheader("各单位分项得分率")
     st.caption("每格为该单位适用党组织的平均得分率（1 为满分），按单位综合得分从低到高排列；空白表示不适用。")
-    st.plotly_chart(charts.heatmap(dashboard.unit_indicator_matrix(frame, rubric, composite)), width="stretch")
+    show_chart(charts.heatmap(dashboard.unit_indicator_matrix(frame, rubric, composite)))
     st.subheader("各单位得分分布")
-    st.plotly_chart(charts.score_distribution(frame, "unit", composite), width="stretch")
+    show_chart(charts.score_distribution(frame, "unit", composite))
 
 
 def _formats() -> dict:

@@ -125,3 +125,9 @@ def audited_workbook(sheets: dict[str, pd.DataFrame], file_name: str, quarter: s
         return data
 
     return build
+
+
+def show_chart(fig, **kwargs):
+    """A chart in the app with its own look (analytics/charts/style.py: 18 px dark text, CJK font), not Streamlit's
+    theme, which would set its axis labels to 12 px grey; returns st.plotly_chart's selection event."""
+    return st.plotly_chart(fig, theme=None, **{"width": "stretch", **kwargs})

@@ -8,7 +8,7 @@ from analytics.scoring.rubric import NOT_RATED
 from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
 from pages._filters import sidebar_filters
 from pages._session import ensure_app_frame
-from pages._ui import connection
+from pages._ui import connection, show_chart
 
 ensure_app_frame()
 rubric = current_rubric()
@@ -52,7 +52,7 @@ if row["missing"]:
     st.warning(f"未填报的项目（按 0 分计）：{missing}")
 
 history = scored[scored["org_id"] == org_id].sort_values("quarter")
-st.plotly_chart(charts.branch_history(history), width="stretch")
+show_chart(charts.branch_history(history))
 left, right = st.columns(2)
 for column, composite in zip((left, right), rubric.composite_ids, strict=True):
     with column:
@@ -63,7 +63,7 @@ for column, composite in zip((left, right), rubric.composite_ids, strict=True):
         elif lost.empty:
             st.success("本项满分，没有失分。")
         else:
-            st.plotly_chart(charts.waterfall(lost, row[composite]), width="stretch")
+            show_chart(charts.waterfall(lost, row[composite]))
 
 st.subheader("填报数据与目标")
 with connection() as con:

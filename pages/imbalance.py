@@ -8,6 +8,7 @@ from analytics.scoring import views as dashboard
 from pages._cache import current_rubric, scores_or_stop, trend
 from pages._filters import open_branch, quarter_or_stop, rank_intervals, sidebar_filters
 from pages._session import ensure_app_frame
+from pages._ui import show_chart
 
 ensure_app_frame()
 current_rubric()
@@ -51,7 +52,7 @@ if by == "unit" and chosen:
     open_branch(int(lowest["org_id"]))
 if by == "unit":
     st.caption("排名靠后的单位在前。点击某个单位（名称或整行），可进入该单位得分最低的支部画像；左侧筛选不受影响。")
-st.plotly_chart(charts.rank_dots(ranks, by), width="stretch")
+show_chart(charts.rank_dots(ranks, by))
 
 
 st.subheader("不平衡程度")
@@ -70,10 +71,10 @@ st.caption(
 left, right = st.columns(2)
 with left:
     st.subheader("各季度不平衡程度")
-    st.plotly_chart(charts.imbalance_trend(dashboard.imbalance_series(trend(), score)), width="stretch")
+    show_chart(charts.imbalance_trend(dashboard.imbalance_series(trend(), score)))
     st.caption("全区、按单位分组计算。曲线下降说明单位之间、支部之间的差距在缩小。")
 with right:
     st.subheader("洛伦兹曲线")
     x, y = imbalance.lorenz(frame[score])
-    st.plotly_chart(charts.lorenz_curve(x, y, report["gini"]), width="stretch")
+    show_chart(charts.lorenz_curve(x, y, report["gini"]))
     st.caption("曲线越贴近对角线，得分分布越均衡；曲线与对角线之间的面积越大，差距越大。")

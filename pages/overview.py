@@ -9,6 +9,7 @@ from analytics.scoring.rubric import NOT_RATED, QUADRANTS
 from pages._cache import current_rubric, scores_or_stop, stability, trend
 from pages._filters import change, open_branch, quarter_or_stop, sidebar_filters, warning_lists
 from pages._session import ensure_app_frame
+from pages._ui import show_chart
 
 ensure_app_frame()
 rubric = current_rubric()
@@ -78,7 +79,7 @@ st.caption(
 )
 if k["not_rated"]:
     st.caption(f"另有 {k['not_rated']} 个离退休党组织{NOT_RATED}，不在图中，也不计入各象限。")
-event = st.plotly_chart(
+event = show_chart(
     charts.quadrant_scatter(frame, rubric.quadrant_threshold),
     on_select="rerun",
     selection_mode="points",
@@ -104,8 +105,8 @@ if len(borderline):
 left, right = st.columns(2)
 with left:
     st.subheader("象限分布")
-    st.plotly_chart(charts.quadrant_counts(frame["quadrant"].value_counts()), width="stretch")
+    show_chart(charts.quadrant_counts(frame["quadrant"].value_counts()))
 with right:
     st.subheader("各季度平均分")
-    st.plotly_chart(charts.trend_lines(trend()), width="stretch")
+    show_chart(charts.trend_lines(trend()))
     st.caption("全区所有党组织的平均分（不受左侧筛选影响）。")

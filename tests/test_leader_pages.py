@@ -158,6 +158,39 @@ def test_the_branch_profile_opens_on_the_lowest_scoring_branch_when_none_was_ask
     assert at.subheader[0].value.startswith(f"{lowest['org_name']}（")
 
 
+def font_sizes(node: object, inside_font: bool = False) -> list[float]:
+    """Every font size set anywhere in a plotly figure spec (under a key naming a font)."""
+    if isinstance(node, dict):
+        found = [node["size"]] if inside_font and isinstance(node.get("size"), int | float) else []
+        for key, value in node.items():
+            found += font_sizes(value, inside_font or "font" in key)
+        return found
+    return [x for item in node for x in font_sizes(item, inside_font)] if isinstance(node, list) else []
+
+
+def contrast(hex_color: str) -> float:
+    """WCAG contrast ratio of a text colour on white."""
+    rgb = [int(hex_color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lum = sum(
+        w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+        for w, c in zip((0.2126, 0.7152, 0.0722), rgb, strict=True)
+    )
+    return 1.05 / (lum + 0.05)
+
+
+@pytest.mark.parametrize("name", ["overview", "standardization", "imbalance", "branch"])
+def test_charts_in_the_app_keep_their_readable_look_not_streamlits_small_grey_theme(demo_db: Path, name: str):
+    at = page(name)
+    charts = at.get("plotly_chart")
+    assert charts
+    for chart in charts:
+        assert chart.proto.theme == ""  # Streamlit's theme would set axis text to 12 px grey
+        spec = json.loads(chart.proto.spec)
+        layout = spec["layout"]
+        assert layout["font"]["size"] >= 14 and contrast(layout["font"]["color"]) >= 4.5
+        assert min(font_sizes(spec)) >= 14, (name, sorted(set(font_sizes(spec))))
+
+
 def test_composite_page_lists_every_indicator_of_its_score(demo_db: Path):
     at = page("integration")
     table = at.dataframe[0].value
