@@ -359,7 +359,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.if_empty and not batches.history(con).empty:
             print("数据库已有数据，未载入演示数据。")
             return EXIT_OK
-        results = load_demo(con, uploader=CLI_USER)
+        results = load_demo(con)  # uploader "demo": 批次管理 shows 演示数据（内置）
     failed = 0
     for report, result in results:
         if result is None:

@@ -92,9 +92,16 @@ def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def show_table(frame: pd.DataFrame, **kwargs) -> None:
-    """A read-only table with dates shown as YYYY-MM-DD and floats with 1 decimal."""
+    """A read-only table with dates shown as YYYY-MM-DD, floats with 1 decimal, and — where a date or a text is
+    missing (Streamlit would print None there)."""
     config = {}
+    frame = frame.copy()
     for name, dtype in frame.dtypes.items():
+        blanks = frame[name].isna()
+        if blanks.any() and (pd.api.types.is_datetime64_any_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype)):
+            shown = frame[name].dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(dtype) else frame[name]
+            frame[name] = shown.astype(object).where(~blanks, "—")
+            continue
         if pd.api.types.is_datetime64_any_dtype(dtype):
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif pd.api.types.is_float_dtype(dtype):

@@ -19,7 +19,7 @@ if frame.empty:
     st.stop()
 
 STATUS = {"active": "有效", "rolled_back": "已回退"}
-table = frame.assign(status=frame["status"].map(STATUS))[
+table = frame.assign(status=frame["status"].map(STATUS), uploader=frame["uploader"].map(batches.uploader_name))[
     ["id", "quarter", "file", "rows", "new_count", "changed_count", "skipped_count", "status", "created_at", "uploader"]
 ].rename(
     columns={

@@ -33,6 +33,15 @@ class LoadResult:
     already_loaded: bool = False
 
 
+# Who loaded a batch, as the 批次管理 page says it: the bundled demo and the command line are not people
+UPLOADER_NAMES = {"demo": "演示数据（内置）", "cli": "命令行"}
+
+
+def uploader_name(name: str) -> str:
+    """The uploader of a batch as shown to people (演示数据（内置）, 命令行, or the account name)."""
+    return UPLOADER_NAMES.get(name, name)
+
+
 def sha256(data: bytes) -> str:
     """Hex digest identifying an upload's bytes."""
     return hashlib.sha256(data).hexdigest()
