@@ -18,6 +18,17 @@ st.download_button(
     "下载空白模板（含填表说明）", template_workbook(), file_name="季度报表模板.xlsx", icon=":material/description:"
 )
 
+# Streamlit's uploader speaks English ("Upload", "100MB per file"): the same facts in Chinese, by style only
+st.html(
+    """<style>
+    [data-testid="stFileUploaderDropzoneInstructions"] > div > * { display: none; }
+    [data-testid="stFileUploaderDropzoneInstructions"] > div::after {
+        content: "将文件拖到此处，或点击“选择文件”。单个文件不超过 100 MB";
+    }
+    [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none; }
+    [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
+    </style>"""
+)
 files = st.file_uploader(
     "选择季度报表（可多选；支持 xlsx、xlsm、xls、ods、csv）",
     type=["xlsx", "xlsm", "xls", "ods", "csv"],

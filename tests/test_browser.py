@@ -103,6 +103,16 @@ def test_an_unrecognized_header_is_confirmed_once_in_a_real_browser(server, tmp_
     with sync_playwright() as p:
         browser, page = browser_sign_in(p, url, "分析员甲", PASSWORD)
         page.get_by_role("link", name="数据上传").click()
+        # the uploader speaks Chinese: Streamlit's "Upload" and "100MB per file" are hidden, replaced by style
+        zone = page.get_by_test_id("stFileUploaderDropzone")
+        expect(zone).to_be_visible(timeout=30_000)
+        shown = zone.inner_text()
+        assert "Upload" not in shown and "per file" not in shown, shown
+        after = "el => getComputedStyle(el, '::after').content"
+        assert zone.locator("button [data-testid=stMarkdownContainer]").evaluate(after) == '"选择文件"'
+        assert "100 MB" in page.get_by_test_id("stFileUploaderDropzoneInstructions").locator("div").first.evaluate(
+            after
+        )
         uploader = page.get_by_test_id("stFileUploader").locator("input[type=file]")
         uploader.set_input_files(str(first))
         expect(page.get_by_text("确认未识别的列")).to_be_visible(timeout=30_000)

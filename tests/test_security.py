@@ -64,3 +64,14 @@ def test_hostile_names_are_stored_verbatim_and_break_nothing(tmp_path: Path):
     with store.connect(db) as con:
         stored = sorted(store.quarter_records(con, "2024Q1")["org_name"])
     assert stored == sorted(hostile)
+
+
+def test_only_the_session_script_runs_javascript_on_a_page_and_it_carries_no_user_text():
+    # st.html(..., unsafe_allow_javascript=True) runs in the page: only the cookie exchange may use it, and what it
+    # writes is json.dumps of a fixed path and a server-made ticket, never anything a user typed
+    users = [p.relative_to(ROOT).as_posix() for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+             if "unsafe_allow_javascript" in p.read_text(encoding="utf-8")]  # fmt: skip
+    assert users == ["pages/_session.py"]
+    source = (ROOT / "pages" / "_session.py").read_text(encoding="utf-8")
+    calls = [line.strip() for line in source.splitlines() if "_script(" in line and "def _script" not in line]
+    assert sorted(calls) == ['_script("/auth/logout", {})', '_script("/auth/session", {"X-Ticket": ticket})']
