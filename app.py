@@ -26,14 +26,22 @@ def run() -> None:
             st.session_state["after_login"] = asked.url_path
         asked.run()
         st.stop()
+    overview = "pages/overview.py"
     pages = {
         group: [
-            st.Page(path, title=title, icon=icon, default=path == "pages/overview.py") for path, title, icon in entries
+            # 总览 is served at "/"; its own name is left free for the /overview alias below
+            st.Page(
+                path, title=title, icon=icon, default=path == overview, url_path="start" if path == overview else None
+            )
+            for path, title, icon in entries
         ]
         for group, entries in navigation_for(user).items()
     }
-    # the address ensure_app_frame sends a fresh server's first session to: 总览, unlisted
-    pages["看板"].append(st.Page("pages/overview.py", title="总览", url_path="app", visibility="hidden"))
+    # 总览 also answers, unlisted, to its file name (an old link or bookmark) and to the address ensure_app_frame
+    # sends a fresh server's first session to: never an English "Page not found"
+    pages["看板"] += [
+        st.Page(overview, title="总览", url_path=alias, visibility="hidden") for alias in ("overview", "app")
+    ]
     with st.sidebar:
         st.caption(f"当前用户：{user.name}（{user.role_name}）")
         if st.button("退出登录", icon=":material/logout:", key="logout"):
