@@ -186,6 +186,18 @@ def sign_in_here(page) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def signed_in_at(browser, address: str, heading: str):
+    """A new browser context that opened `address` signed out, signed in there and sees `heading`."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(address, wait_until="domcontentloaded")
+    sign_in_here(page)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=30_000)
+    return context, page
+
+
 def session_cookie(context, timeout: float = 20) -> dict:
     """The HttpOnly session cookie the page's script obtained after the sign-in (waits for it)."""
     deadline = time.monotonic() + timeout
@@ -203,12 +215,8 @@ def test_a_reload_keeps_the_page_a_link_signs_in_to_its_page_and_a_signed_out_to
 
     with district_server() as url, sync_playwright() as p:
         browser = chromium(p)
-        first = browser.new_context()
-        page = first.new_page()
         # a link opened signed out: the sign-in form at that address, then the page itself
-        page.goto(f"{url}/branch", wait_until="domcontentloaded")
-        sign_in_here(page)
-        expect(page.get_by_role("heading", name="支部画像")).to_be_visible(timeout=30_000)
+        first, page = signed_in_at(browser, f"{url}/branch", "支部画像")
         assert urlsplit(page.url).path == "/branch"
         cookie = session_cookie(first)
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -245,11 +253,7 @@ def test_a_session_idle_longer_than_the_timeout_is_refused_on_reload(district_se
 
     with district_server(minutes="0.05") as url, sync_playwright() as p:  # 3 seconds
         browser = chromium(p)
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(f"{url}/method", wait_until="domcontentloaded")
-        sign_in_here(page)
-        expect(page.get_by_role("heading", name="方法说明")).to_be_visible(timeout=30_000)
+        context, page = signed_in_at(browser, f"{url}/method", "方法说明")
         session_cookie(context)
         time.sleep(4)
         page.reload(wait_until="domcontentloaded")
