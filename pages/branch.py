@@ -17,26 +17,24 @@ filters = sidebar_filters(scored)
 quarter = quarter_scores(filters.quarter)
 st.title("支部画像")
 
-unit_options = sorted(filters.apply(quarter)["unit"].unique()) or sorted(quarter["unit"].unique())
-# the branch asked for (a click elsewhere, the last one seen), else the lowest-scoring one of the selection
+# One selector: the organizations of the sidebar's selection (system, unit, type), the lowest-scoring first; it
+# opens on the branch asked for (a click elsewhere, the last one seen) when it is in the selection
 scope = filters.apply(quarter)
-lowest = scope.sort_values(filters.score, kind="stable")["org_id"]
-wanted = st.session_state.get("branch_org_id", int(lowest.iloc[0]) if len(lowest) else None)
-wanted_row = quarter[quarter["org_id"] == wanted]
-default_unit = wanted_row["unit"].iloc[0] if len(wanted_row) else (filters.unit or unit_options[0])
-unit = st.selectbox("单位", unit_options, index=unit_options.index(default_unit) if default_unit in unit_options else 0)
-branches = quarter[quarter["unit"] == unit].sort_values(filters.score)
-labels = dict(zip(branches["org_id"], branches["org_name"], strict=True))
+scope = (scope if len(scope) else quarter).sort_values([filters.score, "unit", "org_name"], kind="stable")
+labels = dict(zip(scope["org_id"], scope["unit"] + " · " + scope["org_name"], strict=True))
 ids = list(labels)
+wanted = st.session_state.get("branch_org_id")
 org_id = st.selectbox(
-    "党组织（按得分从低到高）", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get
-)
+    "党组织（按得分从低到高；范围随左侧的系统、单位筛选）", ids, index=ids.index(wanted) if wanted in ids else 0,
+    format_func=labels.get,
+)  # fmt: skip
 st.session_state["branch_org_id"] = org_id
-row = branches[branches["org_id"] == org_id].iloc[0]
+branches = scope[scope["org_id"] == org_id]
+row = branches.iloc[0]
 
 st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
 rated = isinstance(row["quadrant"], str)  # SPEC §4.5: a 离退休 organization has no integration score nor quadrant
-held = branch_stability(branches[branches["org_id"] == org_id]) if rated else None
+held = branch_stability(branches) if rated else None
 cols = st.columns(5)
 cols[0].metric("支部标准化建设", f"{row['standardization']:.1f}")
 cols[1].metric("党建与业务融合", f"{row['integration']:.1f}" if rated else "—")

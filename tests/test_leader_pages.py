@@ -156,6 +156,12 @@ def test_the_branch_profile_opens_on_the_lowest_scoring_branch_when_none_was_ask
         frame = for_quarter(con, "2024Q4", load_rubric())
     lowest = frame.sort_values("standardization", kind="stable").iloc[0]
     assert at.subheader[0].value.startswith(f"{lowest['org_name']}（")
+    # one unit selector, the sidebar's: the page lists organizations only, narrowed by it
+    assert [b.label for b in at.main.selectbox] == ["党组织（按得分从低到高；范围随左侧的系统、单位筛选）"]
+    at.sidebar.selectbox[2].set_value("区财政局").run()
+    choices = at.main.selectbox[0].options
+    assert choices and all(c.startswith("区财政局 · ") for c in choices)
+    assert len(choices) == int((frame["unit"] == "区财政局").sum())
 
 
 def font_sizes(node: object, inside_font: bool = False) -> list[float]:
