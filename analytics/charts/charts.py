@@ -220,12 +220,21 @@ def score_distribution(frame: pd.DataFrame, by: str, score: str, title: str | No
     summarized = len(data) > limits.MAX_BOX_POINTS  # every point of a province is megabytes and unreadable
     boxes = (_stat_boxes if summarized else _point_boxes)(data, by, score, shown.index, colors)
     fig = go.Figure(boxes)
-    fig.add_hline(y=PASS_MARK, line=dict(color="#C0392B", dash="dash", width=2), annotation_text=f"{PASS_MARK:g} 分")
+    fig.add_hline(y=PASS_MARK, line=dict(color="#C0392B", dash="dash", width=2))
     fig.update_xaxes(title_text=group_word(by), type="category")
     fig.update_yaxes(title_text=f"{score_label(score)}得分", range=SCORE_RANGE)
     title = title or f"各{group_word(by)}{score_label(score)}得分分布"
     note = limits.distribution_note(group_word(by), len(shown), len(medians), summarized)
-    return styled(fig, noted(title, note) if note else title, height=600)
+    return line_label(styled(fig, noted(title, note) if note else title, height=600), PASS_MARK, f"{PASS_MARK:g} 分")
+
+
+def line_label(fig: go.Figure, y: float, text: str) -> go.Figure:
+    """A horizontal line's label in the right margin, level with the line: never over a box, a point or a bar."""
+    fig.add_annotation(
+        x=1, xref="paper", xanchor="left", xshift=6, y=y, yref="y", text=text, showarrow=False,
+        font=dict(size=BASE_FONT_SIZE - 2, color="#555555"),
+    )  # fmt: skip
+    return fig.update_layout(margin=dict(r=90))
 
 
 def _rank_gap(fig: go.Figure, left_out: int, word: str) -> None:
@@ -293,7 +302,9 @@ def imbalance_trend(trend: pd.DataFrame, group_label: str = "单位", title: str
     fig.update_yaxes(
         title_text=share, range=[0, 1], tickformat=".0%", dtick=0.2, tickmode="linear", showgrid=False, secondary_y=True
     )
-    return styled(fig, title)
+    # the legend below the plot: on the right it would sit on the right axis's title
+    legend = dict(orientation="h", yanchor="top", y=-0.2, x=0)
+    return styled(fig, title).update_layout(legend=legend, margin=dict(b=130))
 
 
 def lorenz_curve(
@@ -370,15 +381,12 @@ def branch_history(history: pd.DataFrame, threshold: float = 80, title: str = "�
             x=[None], y=[None], mode="markers", name=name, marker=dict(size=14, color=QUADRANT_COLORS[name])
         )
         fig.add_trace(legend_only)
-    fig.add_hline(
-        y=threshold,
-        line=dict(color="#555555", dash="dash", width=2),
-        annotation_text=f"阈值 {threshold:g}",
-        annotation_position="top left",
-    )
+    fig.add_hline(y=threshold, line=dict(color="#555555", dash="dash", width=2))
     quarter_axis(fig)
     fig.update_yaxes(title_text="得分", range=SCORE_RANGE)
-    return styled(fig, title)
+    # the legend below the plot: on the right it would take the room of the line's label
+    fig = styled(fig, title).update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, x=0), margin=dict(b=130))
+    return line_label(fig, threshold, f"阈值 {threshold:g}")
 
 
 def quadrant_counts(counts: Mapping[str, int] | pd.Series, title: str = "四象限组织数") -> go.Figure:
