@@ -92,6 +92,20 @@ def test_a_file_that_cannot_be_read_shows_its_problem_for_the_whole_file_not_a_r
     ]
 
 
+def test_a_file_over_the_limit_is_refused_by_the_app_in_chinese_not_by_the_uploader_in_english(db_path: Path):
+    import tomllib
+
+    from analytics.ingest.sheets.workbook import MAX_BYTES
+
+    # the server lets a file somewhat over the ingest's limit through, so the app is the one that says no
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))["server"]
+    assert server["maxUploadSize"] * 1024 * 1024 > MAX_BYTES + 20 * 1024 * 1024
+    at = app_on("pages/upload.py")
+    at.file_uploader(key="files").upload("全年汇总.xlsx", b"PK\x03\x04" + bytes(MAX_BYTES + 1024 * 1024), XLSX_MIME)
+    at.run()
+    assert [e.value for e in at.error if "超过上限" in e.value] == ["文件大小 101 MB，超过上限 100 MB，请拆分后上传。"]
+
+
 def test_upload_page_can_load_only_the_valid_rows(db_path: Path):
     rows = [org(1), org(2, members_full=20), org(3)]
     at = app_on("pages/upload.py")
