@@ -176,3 +176,64 @@ def test_the_audit_log_filters_by_user_action_and_day(con):
     assert audit.events(con, user="管理员")["action"].tolist() == ["user_add"]
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     assert audit.events(con, since=tomorrow).empty
+
+
+# ---- issue 19: one identity per account, guesses counted one by one
+@pytest.mark.parametrize("spelling", [" 甲", "甲　", "\u200b甲", "甲\t"])
+def test_another_spelling_of_a_name_is_the_same_account_and_cannot_escape_its_lockout(con, spelling: str):
+    auth.add_user(con, "甲", PASSWORD, "leader")
+    for _ in range(auth.MAX_FAILURES - 1):
+        with pytest.raises(auth.AuthError, match="用户名或密码不正确"):
+            auth.authenticate(con, spelling, "wrong-password")
+    with pytest.raises(auth.AuthError, match="已锁定"):
+        auth.authenticate(con, spelling, "wrong-password")
+    with pytest.raises(auth.AuthError, match="已锁定"):  # the right password, any spelling: still locked
+        auth.authenticate(con, spelling, PASSWORD)
+    with pytest.raises(auth.AuthError, match="已锁定"):
+        auth.authenticate(con, "甲", PASSWORD)
+    assert {u for u, a in actions(con) if a == "login_failed"} == {"甲"}  # audited under the account's name
+
+
+def test_full_width_and_spaced_names_cannot_be_created_twice(con):
+    auth.add_user(con, "li4", PASSWORD, "leader")
+    for twin in ("ｌｉ４", " li4", "l i 4"):
+        with pytest.raises(auth.AuthError, match="已存在"):
+            auth.add_user(con, twin, PASSWORD, "admin")
+    assert auth.authenticate(con, "ｌｉ４", PASSWORD).name == "li4"
+    assert auth.users(con)["name"].tolist() == ["li4"]
+
+
+def test_parallel_wrong_guesses_are_counted_one_by_one_and_lock_the_account(con, tmp_path: Path):
+    import threading
+
+    auth.add_user(con, "乙", PASSWORD, "leader")
+    refused: list[str] = []
+
+    def guess() -> None:
+        with store.connect(tmp_path / "auth.duckdb") as own:
+            try:
+                auth.authenticate(own, "乙", "wrong-password")
+            except auth.AuthError as exc:
+                refused.append(str(exc))
+
+    threads = [threading.Thread(target=guess) for _ in range(30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refused) == 30
+    failed = [json.loads(d) for d in audit.events(con, user="乙", action="login_failed")["detail"]]
+    counted = [d for d in failed if d["reason"] == "wrong_password"]
+    # every wrong guess that reached the password check was counted; every fifth of them set the lock
+    assert sum(d["locked"] for d in counted) == len(counted) // auth.MAX_FAILURES >= 1
+    with pytest.raises(auth.AuthError, match="已锁定"):
+        auth.authenticate(con, "乙", PASSWORD)
+
+
+def test_a_name_without_an_account_is_never_written_to_the_audit_log(con):
+    typed = "my-secret-password-typed-in-the-wrong-box" + "x" * 2_000_000
+    with pytest.raises(auth.AuthError, match="用户名或密码不正确"):
+        auth.authenticate(con, typed, "whatever-1")
+    log = audit.events(con, action="login_failed")
+    assert log["user_name"].tolist() == [auth.UNKNOWN_NAME]
+    assert "secret" not in log["detail"].iloc[0] and len(log["detail"].iloc[0]) < 100

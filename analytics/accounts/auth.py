@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -17,6 +19,8 @@ ROLES = {"admin": "管理员", "analyst": "分析员", "leader": "领导"}
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
+MAX_NAME = 32  # characters of a user name
+UNKNOWN_NAME = "（未知用户名）"  # who the audit log says tried a name that has no account
 _HASHER = PasswordHasher()
 # Verifying against this keeps the time of an unknown-name login close to a wrong-password one.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
@@ -41,6 +45,14 @@ class User:
 
 
 CLI_OPERATOR = User("cli", "admin")
+
+
+def canonical(name: str) -> str:
+    """The one spelling of a user name that every lookup, update, session and audit row uses: Unicode NFKC
+    (full-width letters and digits become ordinary ones), with every space and invisible format character
+    removed. " 甲", "甲　" and "ｊｉａ" are the accounts "甲", "甲" and "jia"."""
+    folded = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc"))
 
 
 def _check_password(password: str) -> None:
@@ -71,10 +83,13 @@ def add_user(
     systems: tuple[str, ...] = (),
     actor: str = "cli",
 ) -> User:
-    """Create an account (argon2 hash stored, never the password); AuthError if the name is taken."""
-    name = name.strip()
+    """Create an account (argon2 hash stored, never the password) under the canonical name; AuthError if that
+    name is taken (also when spelled another way: full-width, with spaces)."""
+    name = canonical(name)
     if not name:
         raise AuthError("用户名不能为空。")
+    if len(name) > MAX_NAME:
+        raise AuthError(f"用户名最多 {MAX_NAME} 个字符。")
     if role not in ROLES:
         raise AuthError(f"角色应为 {'、'.join(ROLES)} 之一，收到「{role}」。")
     _check_password(password)
@@ -91,27 +106,45 @@ def add_user(
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str, now: dt.datetime | None = None) -> User:
-    """The user for a correct name and password; AuthError (Chinese, not saying which was wrong) otherwise."""
+    """The user for a correct name and password; AuthError (Chinese, not saying which was wrong) otherwise.
+
+    The name is looked up, counted and audited in its canonical spelling, so no other spelling of an account
+    escapes its lockout; a failure is counted by one atomic increment, so parallel guesses count one by one."""
     now = now or dt.datetime.now()
-    row = _row(con, name.strip())
+    key = canonical(name)
+    row = _row(con, key) if 0 < len(key) <= MAX_NAME else None
     if row is None:
         _verify(_DUMMY_HASH, password)
-        _log(con, name, "login_failed", reason="unknown_user")
+        # never the typed text: it may be a password typed into the wrong box, or megabytes of junk
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        _log(con, UNKNOWN_NAME, "login_failed", reason="unknown_user", attempt=digest)
         raise AuthError(f"用户名或密码不正确。连续 {MAX_FAILURES} 次错误将锁定账户 {LOCKOUT.seconds // 60} 分钟。")
-    _, hashed, role, systems, disabled, failures, locked_until = row
+    name, hashed, role, systems, disabled, _, locked_until = row
     if disabled:
         _log(con, name, "login_failed", reason="disabled")
         raise AuthError("该账户已停用，请联系管理员。")
     if locked_until is not None and locked_until > now:
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-        _log(con, name, "login_failed", reason="locked")
-        raise AuthError(f"连续输错密码次数过多，账户已锁定，请 {minutes} 分钟后再试。")
+        _refuse_locked(con, name, locked_until, now)
     if not _verify(hashed, password):
-        _failed(con, name, failures + 1, now)
+        _failed(con, name, now)
     with store.transaction(con):
-        con.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $n", {"n": name})
-        audit.record(con, name, "login_ok")
+        # a lock set by a parallel guess while this password was checked still holds
+        unlocked = con.execute(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $n "
+            "AND (locked_until IS NULL OR locked_until <= $now) RETURNING name",
+            {"n": name, "now": now},
+        ).fetchall()
+        if unlocked:
+            audit.record(con, name, "login_ok")
+    if not unlocked:
+        _refuse_locked(con, name, _row(con, name)[6], now)
     return User(name, role, tuple(systems or ()))
+
+
+def _refuse_locked(con: duckdb.DuckDBPyConnection, name: str, locked_until: dt.datetime, now: dt.datetime) -> None:
+    minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+    _log(con, name, "login_failed", reason="locked")
+    raise AuthError(f"连续输错密码次数过多，账户已锁定，请 {minutes} 分钟后再试。")
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -126,13 +159,17 @@ def _log(con: duckdb.DuckDBPyConnection, name: str, action: str, **detail: objec
         audit.record(con, name, action, **detail)
 
 
-def _failed(con: duckdb.DuckDBPyConnection, name: str, failures: int, now: dt.datetime) -> None:
-    locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+def _failed(con: duckdb.DuckDBPyConnection, name: str, now: dt.datetime) -> None:
     with store.transaction(con):
-        con.execute(
-            "UPDATE users SET failed_logins = $f, locked_until = $l WHERE name = $n",
-            {"f": 0 if locked else failures, "l": locked, "n": name},
-        )
+        # one increment in the database: the count of parallel guesses is exact, and the lock follows from it
+        (failures,) = con.execute(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE name = $n RETURNING failed_logins", {"n": name}
+        ).fetchone()
+        locked = now + LOCKOUT if failures >= MAX_FAILURES else None
+        if locked:
+            con.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = $l WHERE name = $n", {"l": locked, "n": name}
+            )
         audit.record(con, name, "login_failed", reason="wrong_password", locked=locked is not None)
     if locked:
         raise AuthError(f"连续 {MAX_FAILURES} 次密码错误，账户已锁定 {LOCKOUT.seconds // 60} 分钟。")
@@ -142,7 +179,7 @@ def _failed(con: duckdb.DuckDBPyConnection, name: str, failures: int, now: dt.da
 
 def current(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
     """The account as stored now (None if deleted or disabled): roles changed by the admin apply at once."""
-    row = _row(con, name)
+    row = _row(con, canonical(name))
     if row is None or row[4]:
         return None
     return User(row[0], row[2], tuple(row[3] or ()))
@@ -150,6 +187,7 @@ def current(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
 
 def change_password(con: duckdb.DuckDBPyConnection, name: str, old: str, new: str) -> None:
     """A user's own password change; the old password must be right."""
+    name = canonical(name)
     row = _row(con, name)
     if row is None or not _verify(row[1], old):
         raise AuthError("原密码不正确。")
@@ -158,6 +196,7 @@ def change_password(con: duckdb.DuckDBPyConnection, name: str, old: str, new: st
 
 def reset_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, new: str) -> None:
     """Admin sets another user's password (and lifts a lockout)."""
+    name = canonical(name)
     _require_admin(con, actor, "password_reset")
     if _row(con, name) is None:
         raise AuthError(f"用户「{name}」不存在。")
@@ -177,6 +216,7 @@ def _set_password(con: duckdb.DuckDBPyConnection, name: str, new: str, actor: st
 
 def set_disabled(con: duckdb.DuckDBPyConnection, actor: User, name: str, disabled: bool) -> None:
     """Admin disables or re-enables an account (never their own)."""
+    name = canonical(name)
     _require_admin(con, actor, "user_disable" if disabled else "user_enable")
     if _row(con, name) is None:
         raise AuthError(f"用户「{name}」不存在。")
