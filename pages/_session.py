@@ -79,39 +79,41 @@ def _cookie_token() -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def _restore() -> None:
+def _idle() -> dt.timedelta:
+    return dt.timedelta(seconds=timeout_seconds())
+
+
+def _restore() -> User | None:
     """A browser that reloaded or opened a link: its cookie's valid token signs the new session in again."""
     token = _cookie_token()
     if not token or token == st.session_state.get("refused_token"):
-        return
-    idle = dt.timedelta(seconds=timeout_seconds())
+        return None
     with connection() as con:
-        name = sessions.user_of(con, token, idle)
+        name = sessions.user_of(con, token, _idle())
         user = auth.current(con, name) if name else None
     if user is None:
         st.session_state["refused_token"] = token  # looked up once: a stale cookie costs no query per click
-        return
+        return None
     st.session_state[USER_KEY], st.session_state[TOKEN_KEY] = user, ("token", token)
     st.session_state["last_seen"] = time.time()
+    return user
 
 
 def signed_in() -> User | None:
     """The user of this session, re-read from the database (a disabled account is signed out at once)."""
-    if st.session_state.get(USER_KEY) is None:
-        _restore()
     user = st.session_state.get(USER_KEY)
     if user is None:
-        return None
+        return _restore()  # just checked against the accounts and the session: no second lookup this run
     last = st.session_state.get("last_seen", time.time())
     if time.time() - last > timeout_seconds():
         sign_out("长时间未操作，已自动退出，请重新登录。")
         return None
     with connection() as con:
         fresh = auth.current(con, user.name)
-        if fresh is not None and (key := st.session_state.get(TOKEN_KEY)):  # signed out in another tab, expired
-            idle = dt.timedelta(seconds=timeout_seconds())
-            if sessions.refused(con, key[1], idle, by_ticket=key[0] == "ticket"):
-                fresh = None
+        key = st.session_state.get(TOKEN_KEY)
+        # signed out in another tab, or the session expired
+        if fresh is not None and key and sessions.refused(con, key[1], _idle(), by_ticket=key[0] == "ticket"):
+            fresh = None
     if fresh is None:
         sign_out("账户已停用、不存在或登录已失效，请重新登录。")
         return None

@@ -24,13 +24,13 @@ if k["organizations_change"] is None:
     st.caption("上一季度没有数据，暂无环比变化。")
 # Reporting is measured against the organizations expected: this quarter's and last quarter's that sent nothing
 missing = warning_lists(filters)["missing_report"]
-expected = len(frame) + len(missing)
+expected, reported_share = alerts.reporting(len(frame), len(missing))
 row = st.columns(5)
 row[0].metric("标准化建设平均分", f"{k['standardization']:.1f}", **change(k["standardization_change"]))
 row[1].metric("党建业务融合平均分", f"{k['integration']:.1f}", **change(k["integration_change"]))
 row[2].metric("参评党组织", f"{k['organizations']} 个", **change(k["organizations_change"], 0))
 row[3].metric(
-    "报送率", f"{len(frame) / expected * 100:.1f}%",
+    "报送率", f"{reported_share * 100:.1f}%",
     help=f"应报 {expected} 个党组织（本季度已报的，加上上季度报送、本季度未报的），实报 {len(frame)} 个。",
 )  # fmt: skip
 row[4].metric(

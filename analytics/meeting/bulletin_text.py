@@ -12,7 +12,7 @@ from analytics.meeting import stories
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
 from analytics.scoring import trends
-from analytics.scoring.alerts import MODEL_LEVELS, good_threshold
+from analytics.scoring.alerts import MODEL_LEVELS, good_threshold, reporting
 from analytics.scoring.imbalance import PASS_MARK
 from analytics.scoring.rubric import COMPOSITES, NOT_RATED, QUADRANTS
 
@@ -85,8 +85,8 @@ def basics(m: Meeting) -> list[str]:
 def _reporting(m: Meeting) -> str:
     """How many organizations reported of those expected (this quarter's and last quarter's that did not report)."""
     missing = len(m.warnings["missing_report"])
-    expected = len(m.frame) + missing
-    said = f"应报{expected}个党组织，实报{len(m.frame)}个（报送率{pct(len(m.frame) / max(expected, 1))}）"
+    expected, share = reporting(len(m.frame), missing)
+    said = f"应报{expected}个党组织，实报{len(m.frame)}个（报送率{pct(share)}）"
     if missing:
         said += f"，{names(list(m.warnings['missing_report']['org_name']), 4)}未报送"
     return f"{said}，已报数据的填报项目完整率{pct(m.kpis['completeness'])}"

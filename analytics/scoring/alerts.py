@@ -234,6 +234,12 @@ def warnings_for_quarter(
     return {kind: found[kind] for kind in WARNINGS}
 
 
+def reporting(reported: int, missing: int) -> tuple[int, float]:
+    """(expected, share reported): expected = this quarter's reports plus last quarter's reporters now silent."""
+    expected = reported + missing
+    return expected, reported / max(expected, 1)
+
+
 MAX_LAGGING = 5  # units named as 后进 at most (通报, deck, 总览)
 
 
