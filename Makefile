@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8501
 PYTHON ?= python3
 
-.PHONY: run test test-fast lint format bench demo clean
+.PHONY: run test test-fast test-long lint format bench demo clean
 
 # constraints.txt pins the exact versions tested together (README: 依赖与升级)
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -23,11 +23,15 @@ run: $(VENV)/.installed
 	$(PY) -m streamlit run serve.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.dev-installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # The edit loop: everything but the slow, browser and Chromium-rendering tests
 test-fast: $(VENV)/.dev-installed
 	$(PY) -m pytest -q -m "not slow and not browser and not chromium"
+
+# The long property run: every output on 200 generated stores (about an hour; not part of make test)
+test-long: $(VENV)/.dev-installed
+	$(PY) -m pytest -q -m long tests/test_any_data.py
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

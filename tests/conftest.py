@@ -56,9 +56,13 @@ def demo_db(demo_template: Path, db_path: Path) -> Path:
 RENDERING_MODULES = {"test_images.py", "test_deck.py", "test_bulletin.py"}  # every test there renders charts
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of modules that render chart images in the system Chromium are marked chromium (others carry the
     mark themselves), so `make test-fast` can leave them out."""
+    if "long" not in (config.getoption("-m") or ""):  # the long run only when asked for (make test-long)
+        long = [item for item in items if item.get_closest_marker("long")]
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if not item.get_closest_marker("long")]
     for item in items:
         if item.path.name in RENDERING_MODULES:
             item.add_marker(pytest.mark.chromium)

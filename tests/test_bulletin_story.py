@@ -32,7 +32,13 @@ def parts(m: meeting.Meeting) -> dict[str, str]:
 
 
 def units_in(m: meeting.Meeting, text: str) -> set[str]:
-    return {u for u in m.units["unit"] if u in text}
+    """Units the text names: longest names first, each taken out once found, so 单位2 is not read in 单位27."""
+    found = set()
+    for unit in sorted(m.units["unit"], key=len, reverse=True):
+        if unit in text:
+            found.add(unit)
+            text = text.replace(unit, "\0")
+    return found
 
 
 def test_the_demo_quarter_names_the_unit_that_rose_and_the_one_that_fell_with_start_and_end():

@@ -13,6 +13,7 @@ import os
 import shutil
 import struct
 import threading
+import time
 from collections.abc import Iterator
 
 import kaleido
@@ -87,7 +88,15 @@ def render(
         raise ValueError(f"unknown image format {fmt!r}")
     browser_path()  # fail with a Chinese message before kaleido waits on a browser that cannot start
     with _lock:
-        data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
+        try:
+            data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
+        except Exception as exc:
+            # a tab asked to draw before its page script loaded ("kaleido_scopes is not defined", seen on a
+            # freshly started browser under load): the same call once more succeeds
+            if type(exc).__name__ != "JavascriptError" or "kaleido_scopes" not in str(exc):
+                raise
+            time.sleep(0.5)
+            data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
     return data if isinstance(data, bytes) else str(data).encode("utf-8")
 
 

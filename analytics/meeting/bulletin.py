@@ -93,11 +93,18 @@ def lead(document, heading: str, text: str) -> None:
     para.add_run(text)
 
 
+FIGURE_CM = 9.0
+
+
 def figure(document, fig: go.Figure, caption: str, layout: tuple[int, int] = (800, 560)) -> None:
-    """A chart (no title of its own) 15 cm wide with a centred caption under it."""
+    """A chart (no title of its own) with a centred caption under it, at most 15.5 cm wide and FIGURE_CM tall.
+
+    The picture is kept with its caption, so one that does not fit moves to the next page and leaves the rest
+    of this one blank: at FIGURE_CM (with the caption, under 45 % of the 22.5 cm text area) that blank never
+    reaches half a page."""
     fig = go.Figure(fig).update_layout(title_text="", margin=dict(t=30), width=None, height=None)
     data = images.render(fig, "png", *layout, scale=max(images.SCALE, images.MIN_PNG_WIDTH / layout[0]))
-    document.add_picture(io.BytesIO(data), width=Cm(15.5))
+    document.add_picture(io.BytesIO(data), width=Cm(min(15.5, FIGURE_CM * layout[0] / layout[1])))
     holder = document.paragraphs[-1]
     holder.alignment = WD_ALIGN_PARAGRAPH.CENTER
     holder.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE  # an exact 28 pt line would crop the picture

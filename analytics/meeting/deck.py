@@ -19,7 +19,7 @@ from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
 from analytics.charts import charts, images
-from analytics.meeting import findings
+from analytics.meeting import findings, table_fit
 from analytics.meeting.meeting import Meeting, quarter_text, ranked_units, unit_items
 from analytics.meeting.wording import (
     display_width,
@@ -43,6 +43,8 @@ RED, DARK, GREY, LIGHT = (
 )
 WIDTH, HEIGHT = Emu(12192000), Emu(6858000)
 MARGIN, BODY_TOP, BODY_BOTTOM = Inches(0.5), Inches(1.25), Inches(6.95)
+FOOTER_TOP = Inches(6.95)  # the footer line (scope, page number) starts at 7.0 in
+CAPTION_TOP = Inches(6.5)  # a note under a slide's table
 RANK_ROWS = 15  # per table; two tables side by side show 30 units
 Progress = Callable[[float, str], None] | None
 
@@ -196,19 +198,23 @@ def bars(summary: pd.DataFrame) -> go.Figure:
 
 
 def table(slide, frame: pd.DataFrame, box: tuple[int, int, int, int], widths: list[float], size: float = 14, shade=()):
-    """A table with a red header row; `shade` lists row positions drawn on a light red ground."""
-    left, top, width, _ = box
-    rows, cols = len(frame) + 1, len(frame.columns)
-    row_height = Pt(size * 1.9)
-    shape = slide.shapes.add_table(rows, cols, left, top, width, row_height * rows).table
+    """A table with a red header row fitted into the box (height 0: down to the footer); `shade` lists row
+    positions drawn on a light red ground."""
+    left, top, width, height = box
+    height = height or (FOOTER_TOP - top)
+    cells = [[str(c) for c in frame.columns]] + [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    fitted = table_fit.fit(cells, [Inches(w).pt for w in widths], size, Emu(height).pt)
+    shape = slide.shapes.add_table(len(cells), len(frame.columns), left, top, width, Pt(sum(fitted.rows))).table
     for j, w in enumerate(widths):
         shape.columns[j].width = Inches(w)
-    for j, name in enumerate(frame.columns):
-        _cell(shape.cell(0, j), str(name), size, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF), fill=RED)
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
+    for i, h in enumerate(fitted.rows):
+        shape.rows[i].height = Pt(h)
+    for j, name in enumerate(fitted.cells[0]):
+        _cell(shape.cell(0, j), name, fitted.size, bold=True, color=RGBColor(0xFF, 0xFF, 0xFF), fill=RED)
+    for i, row in enumerate(fitted.cells[1:], start=1):
         fill = RGBColor(0xF9, 0xDE, 0xDC) if i - 1 in shade else (LIGHT if i % 2 == 0 else RGBColor(0xFF, 0xFF, 0xFF))
         for j, value in enumerate(row):
-            _cell(shape.cell(i, j), str(value), size, fill=fill)
+            _cell(shape.cell(i, j), value, fitted.size, fill=fill)
     return shape
 
 
@@ -276,7 +282,7 @@ def quadrant_slide(prs, meeting: Meeting) -> None:
         for q in charts.QUADRANT_COLORS
     ]
     frame = pd.DataFrame(rows, columns=["象限", "党组织数", "占比", "比上季度"])
-    table(slide, frame, (Inches(8.2), Inches(1.6), Inches(4.6), 0), [1.2, 1.2, 1.1, 1.1], 16)
+    table(slide, frame, (Inches(8.2), Inches(1.6), Inches(4.6), Inches(2.1)), [1.2, 1.2, 1.1, 1.1], 16)
     threshold = f"{meeting.rubric.quadrant_threshold:g}"
     note = f"以 {threshold} 分为界：右下“两张皮”是党建按部就班、与业务脱节；左上“业务化”是业务挤占党建。"
     text_box(slide, Inches(8.2), Inches(3.8), Inches(4.6), Inches(2.6), note, 15, color=GREY)
@@ -306,16 +312,19 @@ def ranking_slide(prs, meeting: Meeting, score: str) -> None:
         }
     )
     size = 13 if len(shown) > 12 else 16
+    # the 单位 column as wide as the longest name needs, the table as wide as its columns
+    widths = [0.7, table_fit.name_column(list(shown["单位"]), size, 1.2, 2.25), 0.95, 1.0, 1.1]
     for i, start in enumerate(range(0, len(shown), RANK_ROWS)):
         part = shown.iloc[start : start + RANK_ROWS]
         shade = [k for k, mean in enumerate(ranks["mean"].iloc[start : start + RANK_ROWS]) if mean < bar]
-        box = (MARGIN + Inches(6.25) * i, BODY_TOP + Inches(0.05), Inches(6.0), 0)
-        table(slide, part, box, [0.7, 2.25, 0.95, 1.0, 1.1], size, shade)
+        top = BODY_TOP + Inches(0.05)
+        box = (MARGIN + Inches(6.25) * i, top, Inches(sum(widths)), CAPTION_TOP - top - Inches(0.05))
+        table(slide, part, box, widths, size, shade)
     note = (
         "名次区间：各项权重在 ±25% 内随机调整 1,000 次后名次的 5%–95% 范围，区间窄说明名次站得住；"
         f"浅红底为平均分低于 {bar:g} 分（良好）的单位。"
     )
-    text_box(slide, MARGIN, Inches(6.55), WIDTH - 2 * MARGIN, Inches(0.4), note, 12, color=GREY)
+    text_box(slide, MARGIN, CAPTION_TOP, WIDTH - 2 * MARGIN, Inches(0.4), note, 12, color=GREY)
     set_notes(slide, speaker_notes(meeting, f"ranking_{score}"))
 
 
@@ -332,7 +341,7 @@ def items_slide(prs, meeting: Meeting, score: str) -> None:
             "满分比例": top["full_marks_share"].map(lambda v: f"{v * 100:.0f}%"),
         }
     )
-    table(slide, frame, (Inches(7.8), Inches(1.6), Inches(5.0), 0), [2.8, 1.1, 1.1], 15)
+    table(slide, frame, (Inches(7.8), Inches(1.6), Inches(5.0), Inches(2.5)), [2.8, 1.1, 1.1], 15)
     text_box(
         slide,
         Inches(7.8),
@@ -379,7 +388,13 @@ def lagging_slide(prs, meeting: Meeting, row) -> None:
     if len(items):
         picture(slide, bars(items), (MARGIN, BODY_TOP, Inches(6.9), BODY_BOTTOM - BODY_TOP), (760, 640))
     left, width = Inches(7.6), Inches(5.23)
-    table(slide, unit_scores(meeting, row), (left, BODY_TOP + Inches(0.1), width, 0), [2.05, 1.0, 1.0, 1.18], 14)
+    table(
+        slide,
+        unit_scores(meeting, row),
+        (left, BODY_TOP + Inches(0.1), width, Inches(1.15)),
+        [2.05, 1.0, 1.0, 1.18],
+        14,
+    )
     text_box(slide, left, Inches(2.55), width, Inches(1.5), lagging_lines(meeting, row), 14)
     table(slide, lowest_orgs(meeting, row.unit), (left, Inches(4.15), width, 0), [2.83, 0.8, 0.8, 0.8], 12)
     set_notes(slide, speaker_notes(meeting, "lagging", row))

@@ -208,7 +208,7 @@ def _unit_sheet(meeting: Meeting) -> Sheet:
     for c in COMPOSITES:
         name = meeting.rubric.composite_name(c)
         table[f"{name}平均分"] = units[c]
-        table[f"{name}名次"] = units[f"{c}_rank"].astype(int)
+        table[f"{name}名次"] = units[f"{c}_rank"].astype("Int64")  # none for a unit without the score
         table[f"{name}名次区间"] = [
             rank_interval_text(a, b) for a, b in zip(units[f"{c}_p05"], units[f"{c}_p95"], strict=True)
         ]

@@ -170,9 +170,11 @@ def build(
 
 
 def ranked_units(meeting: Meeting, score: str) -> pd.DataFrame:
-    """unit, mean, rank, rank_p05, rank_p95 of one score (best 10 and worst 20 when there are more than 30)."""
+    """unit, mean, rank, rank_p05, rank_p95 of one score (best 10 and worst 20 when there are more than 30); units
+    without the score are left out."""
     cols = {score: "mean", f"{score}_rank": "rank", f"{score}_p05": "rank_p05", f"{score}_p95": "rank_p95"}
     ranks = meeting.units[["unit", *cols]].rename(columns=cols).sort_values("rank", kind="stable")
+    ranks = ranks[ranks["mean"].notna() & ranks["rank"].notna()]  # a unit of 离退休 branches only has no integration
     if len(ranks) > MAX_RANK_ROWS:
         ranks = pd.concat([ranks.head(10), ranks.tail(MAX_RANK_ROWS - 10)])
     return ranks.reset_index(drop=True)

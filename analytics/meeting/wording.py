@@ -41,7 +41,9 @@ def share_text(value: float | None) -> str:
 
 
 def rank_interval_text(low: float, high: float) -> str:
-    """'5–6' for a 5–95 % rank interval, '5' when it is one rank."""
+    """'5–6' for a 5–95 % rank interval, '5' when it is one rank, '—' when there is none (no score to rank)."""
+    if pd.isna(low) or pd.isna(high):
+        return "—"
     return f"{int(low)}" if int(low) == int(high) else f"{int(low)}–{int(high)}"
 
 

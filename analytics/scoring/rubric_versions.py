@@ -83,8 +83,9 @@ def preview(con: duckdb.DuckDBPyConnection, quarter: str, old: Rubric, new: Rubr
     units = {}
     for score in COMPOSITES:
         table = merged.groupby("unit_old")[[f"{score}_old", f"{score}_new"]].mean()
-        table["rank_old"] = table[f"{score}_old"].rank(ascending=False, method="min").astype(int)
-        table["rank_new"] = table[f"{score}_new"].rank(ascending=False, method="min").astype(int)
+        # a unit without this score (only 离退休 branches have no integration) has no rank either
+        table["rank_old"] = table[f"{score}_old"].rank(ascending=False, method="min").astype("Int64")
+        table["rank_new"] = table[f"{score}_new"].rank(ascending=False, method="min").astype("Int64")
         units[score] = table.rename_axis("unit").reset_index().sort_values("rank_new")
     moved = merged[merged["quadrant_old"] != merged["quadrant_new"]]
     return {"units": units, "quadrant_moves": moved[["unit_old", "org_name_old", "quadrant_old", "quadrant_new"]]}
