@@ -57,6 +57,7 @@ class Shape:
     names: str = "plain"  # plain | long | odd
     seed: int = 0
     silent: float = 0.0  # chance that a unit sends nothing in a quarter after its first
+    retirees: int = 0  # the last units have 离退休 branches only (no integration score at all)
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -91,6 +92,7 @@ def shapes(draw, max_units: int = 60, max_orgs: int = 500) -> Shape:
         names=draw(st.sampled_from(["plain", "long", "odd"])),
         seed=draw(st.integers(0, 2**31 - 1)),
         silent=draw(st.sampled_from([0.0, 0.2])),
+        retirees=draw(st.integers(0, min(1, units - 1))),
     )
 
 
@@ -110,8 +112,9 @@ def organizations(shape: Shape) -> list[dict]:
     kinds = rng.choice(["党支部", "党支部", "党支部", "联合党支部", "党总支", "党委"], shape.orgs)
     out = []
     for i, u in enumerate(unit_of):
-        retiree = "离退休" if rng.random() < 0.05 else ""
-        name = f"{_unit_name(shape, u)}{retiree}第{i}党支部" if shape.names != "odd" else f"{ODD[i % len(ODD)]}支部{i}"
+        retiree = "离退休" if rng.random() < 0.05 or u >= shape.units - shape.retirees else ""
+        odd = f"{ODD[i % len(ODD)]}{retiree}支部{i}"
+        name = f"{_unit_name(shape, u)}{retiree}第{i}党支部" if shape.names != "odd" else odd
         system = (
             f"系统{u % shape.systems}" if shape.names != "odd" else f"{ODD[(u + 3) % len(ODD)]}系统{u % shape.systems}"
         )

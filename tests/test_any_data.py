@@ -16,7 +16,7 @@ import streamlit as st
 from hypothesis import HealthCheck, given, settings
 
 from tests.anydata import check_cli, check_narrative, check_pages, check_rollback
-from tests.stores import fill, organizations, shapes
+from tests.stores import OPTIONAL, Quarter, Shape, fill, organizations, shapes
 
 
 def examples(n: int):
@@ -56,3 +56,24 @@ def test_the_deck_chart_images_and_leader_pages_hold_on_a_generated_store(shape,
 @given(shape=shapes())
 def test_every_output_holds_on_two_hundred_generated_stores(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=True, roles=("leader", "admin"))
+
+
+ALL = tuple(c for group in OPTIONAL for c in group)
+# Stores that once failed, kept small: Hypothesis found the first two on 200- and 29-unit stores and could not
+# shrink them within its time limit (each example costs seconds); these are the same cases at their smallest.
+REGRESSIONS = {
+    # a unit whose only branch is 离退休 has no integration mean: the rubric preview, the deck's ranking and the
+    # workbook's unit sheet cast its missing rank to int
+    "retiree_unit": Shape(units=2, orgs=2, quarters=(Quarter("2024Q1", ALL),), retirees=1),
+    # 单位2 was read inside 单位27 by the narrative check (a test bug, kept so the check stays exact)
+    "prefix_names": Shape(units=28, orgs=28, quarters=(Quarter("2024Q1", ALL),)),
+    # every score 0: the inequality measures are null and must read 无法计算 (the first report)
+    "all_zero": Shape(units=2, orgs=3, quarters=(Quarter("2024Q1", ALL, mode="zero"),)),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.chromium
+@pytest.mark.parametrize("case", list(REGRESSIONS))
+def test_stores_that_once_failed_hold_every_output(case, monkeypatch):
+    every_check(REGRESSIONS[case], monkeypatch, deck=True, roles=("leader", "admin"))

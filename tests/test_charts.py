@@ -163,6 +163,20 @@ def test_quadrant_names_are_written_in_their_corners():
         assert (x > 80, y > 80) == side, f"{name} at {(x, y)}"
 
 
+def test_no_quadrant_name_can_cover_a_point():
+    # a name's box reaches at most ~8 score points from its anchor (≈ 40 px of an 800 px chart's 124-point axis);
+    # anchored in the band beyond 100 or 0 and growing away from the data, it never reaches a score in [0, 100]
+    fig = charts.quadrant_scatter(orgs())
+    low, high = fig.layout.yaxis.range
+    assert low <= -10 and high >= 110
+    for a in fig.layout.annotations:
+        if a.y > 100:
+            assert a.yanchor == "top" and a.y - 8 > 100, (a.text, a.y)
+        else:
+            assert a.y < 0 and a.yanchor == "bottom" and a.y + 8 < 0, (a.text, a.y)
+    assert list(fig.layout.yaxis.tickvals) == [0, 20, 40, 60, 80, 100]
+
+
 def test_quadrant_colors_are_the_fixed_ones_in_scatter_and_counts():
     scatter = charts.quadrant_scatter(orgs(), color_by="quadrant")
     assert {t.name: t.marker.color for t in scatter.data} == QUADRANT_COLORS

@@ -58,13 +58,18 @@ _SCATTER_HOVER = (
 )
 
 
+LABEL_BAND = 12  # score points of empty band above 100 and below 0 where the quadrant names sit
+
+
 def _quadrant_labels(fig: go.Figure, low: float, high: float) -> None:
-    """The four quadrant names in their corners: 融合型 top-right … 边缘化 bottom-left."""
-    corners = {"融合型": (high, high), "两张皮": (high, low), "业务化": (low, high), "边缘化": (low, low)}
+    """The four quadrant names in their corners (融合型 top-right … 边缘化 bottom-left), in bands above 100 and
+    below 0 that no score reaches, so a name never covers a point (most points sit near 100 × 100)."""
+    top, bottom = high + LABEL_BAND - 1, low - LABEL_BAND + 1
+    corners = {"融合型": (high, top), "两张皮": (high, bottom), "业务化": (low, top), "边缘化": (low, bottom)}
     for name, (x, y) in corners.items():
         fig.add_annotation(
             x=x, y=y, text=name, showarrow=False, opacity=0.85,
-            xanchor="right" if x == high else "left", yanchor="top" if y == high else "bottom",
+            xanchor="right" if x == high else "left", yanchor="top" if y == top else "bottom",
             font=dict(size=TITLE_FONT_SIZE - 2, color=QUADRANT_COLORS[name]),
             bgcolor="rgba(255,255,255,0.85)", bordercolor=QUADRANT_COLORS[name], borderpad=4,
         )  # fmt: skip
@@ -120,7 +125,8 @@ def quadrant_scatter(
     fig.add_hline(y=threshold, line=dash)
     _quadrant_labels(fig, 0, 100)
     fig.update_xaxes(title_text="支部标准化建设得分", range=[-3, 103])
-    fig.update_yaxes(title_text="党建与业务融合得分", range=[-3, 103])
+    ticks = dict(tickvals=list(range(0, 101, 20)))  # no tick in the label bands
+    fig.update_yaxes(title_text="党建与业务融合得分", range=[-LABEL_BAND, 100 + LABEL_BAND], **ticks)
     return styled(fig, title, height=800)
 
 
