@@ -8,7 +8,7 @@ from analytics.store import database as store
 from pages._cache import warm_up
 from pages._session import NAVIGATION, keep_signed_in, login_page, navigation_for, sign_out, signed_in
 
-st.set_page_config(page_title="党建质量看板", page_icon=":material/flag:", layout="wide")
+st.set_page_config(page_title="党建质量看板", page_icon="🚩", layout="wide")
 
 
 def run() -> None:

@@ -279,3 +279,38 @@ def test_the_session_route_answers_only_the_apps_own_pages_and_only_for_a_valid_
         assert post(url, "/auth/session?ticket=not-a-ticket", own) == (400, None)  # never read from the address
         status, cookie = post(url, "/auth/logout", own)
         assert status == 200 and cookie.startswith(f"{sessions.COOKIE}=") and "Max-Age=0" in cookie
+
+
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
+def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_media_are_closed(district_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with district_server() as url, sync_playwright() as p:
+        browser = chromium(p)
+        context = browser.new_context()
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.goto(url, wait_until="domcontentloaded")
+        sign_in_here(page)
+        expect(page.get_by_role("heading", name="2024Q1 总览")).to_be_visible(timeout=30_000)
+        session_cookie(context)
+        links = page.get_by_test_id("stSidebarNavLink")
+        expect(links.first).to_be_visible(timeout=30_000)
+        addresses = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(addresses) >= 9, addresses
+        for address in addresses:
+            page.goto(address, wait_until="networkidle")
+            expect(page.get_by_test_id("stHeading").first).to_be_visible(timeout=30_000)
+        here = urlsplit(url).netloc
+        outside = sorted({urlsplit(r).netloc for r in requests if urlsplit(r).scheme in ("http", "https", "ws", "wss")}
+                         - {here})  # fmt: skip
+        assert outside == [], outside
+        # the page icon is drawn in the page itself, not fetched from a font CDN
+        assert "fonts.gstatic.com" not in page.content()
+        browser.close()
+        # without a session: no metrics, no media file
+        for path, code in (("/_stcore/metrics", 404), ("/media/0123456789abcdef.png", 403)):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert refused.value.code == code, path
