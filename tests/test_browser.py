@@ -302,6 +302,11 @@ def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_me
         for address in addresses:
             page.goto(address, wait_until="networkidle")
             expect(page.get_by_test_id("stHeading").first).to_be_visible(timeout=30_000)
+        # a download (served from /media/) still reaches the signed-in browser
+        page.goto(f"{url}/alerts", wait_until="domcontentloaded")
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="下载全部预警清单（XLSX）").click()
+        assert Path(download.value.path()).read_bytes()[:2] == b"PK"
         here = urlsplit(url).netloc
         outside = sorted({urlsplit(r).netloc for r in requests if urlsplit(r).scheme in ("http", "https", "ws", "wss")}
                          - {here})  # fmt: skip
