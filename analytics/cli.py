@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analytics import mappings
-from analytics.accounts import access, auth
+from analytics.accounts import access, audit, auth
 from analytics.charts.images import ImageError
 from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
 from analytics.demo import load_demo
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--system", action="append", default=[], metavar="S", help="分析员负责的系统（可重复）")
     add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
     users.add_parser("list", parents=[common], help="列出账户")
+    p = sub.add_parser("audit", parents=[common], help="审计日志：核对哈希链（verify）")
+    p.add_subparsers(dest="audit_command", required=True, parser_class=ChineseParser).add_parser(
+        "verify", parents=[common], help="逐条核对审计日志，指出第一条被修改、删除或插入的记录"
+    )
     p = sub.add_parser("demo", parents=[changing], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
     sub.add_parser("refresh", parents=[common], help="预先计算看板数据（最新季度的得分、象限稳定性、预警、排名）")
@@ -402,8 +406,17 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Recompute the audit log's hash chain: exit 0 when intact, 1 naming the first broken row."""
+    with store.connect(args.db) as con:
+        verdict = audit.chain_state(con)
+    print(audit.chain_text(verdict), file=sys.stdout if verdict.intact else sys.stderr)
+    return 0 if verdict.intact else 1
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
+    "audit": cmd_audit,
     "batches": cmd_batches,
     "rollback": cmd_rollback,
     "dump": cmd_dump,

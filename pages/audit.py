@@ -20,6 +20,8 @@ since = cols[2].date_input("起始日期", dt.date.today() - dt.timedelta(days=3
 until = cols[3].date_input("截止日期", dt.date.today())
 with connection() as con:
     events = audit.events(con, user=name, action=action, since=since, until=until)
+    verdict = audit.chain_state(con)
+(st.success if verdict.intact else st.error)(audit.chain_text(verdict))
 table = events.assign(
     action=events["action"].map(audit.ACTIONS), detail=events["detail"].map(audit.detail_text)
 ).rename(columns={"event_id": "序号", "occurred_at": "时间", "user_name": "用户", "action": "操作", "detail": "详情"})

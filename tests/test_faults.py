@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.accounts import access, auth
 from analytics.ingest.records import ingest_bytes
-from analytics.store import batches
+from analytics.store import audit_chain, batches
 from analytics.store import database as store
 from tests.helpers import cli, same_state, snapshot
 from tests.records import csv_bytes, load, org
@@ -74,8 +74,17 @@ def as_old_program(old_program: pytest.MonkeyPatch, version: int) -> None:
     """The store as a program of schema VERSION had it: that version, and only the record columns it wrote."""
     columns = store.value_columns()
     old_program.setattr(store, "SCHEMA_VERSION", version)
+    if version < 7:  # audit rows as the program before the hash chain wrote them
+        old_program.setattr(audit_chain, "append", _unchained_append)
     if version < 5:
         old_program.setattr(store, "value_columns", lambda: [c for c in columns if c not in V5_COLUMNS])
+
+
+def _unchained_append(con, occurred_at, user, action, detail) -> None:
+    con.execute(
+        "INSERT INTO audit_log (occurred_at, user_name, action, detail) VALUES ($at, $user, $action, $detail)",
+        {"at": occurred_at, "user": user, "action": action, "detail": detail},
+    )
 
 
 def tables(path: Path) -> set[str]:
@@ -98,7 +107,7 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
         version = store.data_version(con)
     assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings", "web_sessions"} <= tables(path)
     assert same_state(without_v5(snapshot(path)), before)
@@ -127,11 +136,12 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 6
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM web_sessions").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]
         pd.testing.assert_frame_equal(con.execute("SELECT * FROM users").df(), users_before)
+        assert audit_chain.verify(con).intact and audit_chain.verify(con).rows >= 1  # the old rows, chained
     assert same_state(without_v5(snapshot(path)), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
@@ -157,7 +167,11 @@ def test_a_file_from_a_newer_schema_is_refused_in_chinese_by_the_library_and_the
     with store.connect(path) as con:
         load(con, [org(1)])
         con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(store.SCHEMA_VERSION + 1)})
-    with pytest.raises(store.StoreError, match=r"数据库版本（7）比本程序（6）新，请升级程序"), store.connect(path):
+    newer, ours = store.SCHEMA_VERSION + 1, store.SCHEMA_VERSION
+    with (
+        pytest.raises(store.StoreError, match=rf"数据库版本（{newer}）比本程序（{ours}）新，请升级程序"),
+        store.connect(path),
+    ):
         pass
     done = cli("batches", db=path)
     assert done.returncode == 1 and "比本程序" in done.stderr and "Traceback" not in done.stderr

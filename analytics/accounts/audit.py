@@ -8,6 +8,8 @@ import json
 import duckdb
 import pandas as pd
 
+from analytics.store import audit_chain
+
 ACTIONS = {
     "login_ok": "登录成功",
     "login_failed": "登录失败",
@@ -31,11 +33,19 @@ def record(con: duckdb.DuckDBPyConnection, user: str, action: str, **detail: obj
     """Append one event; detail values are stored as JSON (never a password)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    con.execute(
-        "INSERT INTO audit_log (occurred_at, user_name, action, detail) VALUES ($at, $user, $action, $detail)",
-        {"at": dt.datetime.now(), "user": user, "action": action,
-         "detail": json.dumps(detail, ensure_ascii=False, default=str)},
-    )  # fmt: skip
+    audit_chain.append(con, dt.datetime.now(), user, action, json.dumps(detail, ensure_ascii=False, default=str))
+
+
+def chain_state(con: duckdb.DuckDBPyConnection) -> audit_chain.Verdict:
+    """Whether the log's hash chain is intact, and where it first breaks."""
+    return audit_chain.verify(con)
+
+
+def chain_text(verdict: audit_chain.Verdict) -> str:
+    """The verdict as the page and `audit verify` say it."""
+    if verdict.intact:
+        return f"审计日志完整：共 {verdict.rows} 条记录，哈希链逐条核对无误。"
+    return f"审计日志被改动：序号 {verdict.broken_at} 的记录{verdict.reason}。请保全数据库文件并报告管理员。"
 
 
 def events(

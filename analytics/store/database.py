@@ -14,14 +14,14 @@ import duckdb
 import pandas as pd
 
 from analytics import ROOT
+from analytics.store.audit_chain import chain_existing
 from analytics.store.errors import DIR_ERRORS, StoreError, write_failure
+from analytics.store.locks import WRITE_LOCK
 from analytics.template import load_template
 
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 LOCK_WAIT_SECONDS = 15.0
-# One writer at a time inside a process (Streamlit sessions are threads); DuckDB locks the file across processes.
-WRITE_LOCK = threading.RLock()
 
 
 @cache
@@ -120,6 +120,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         for version in range(schema_version(con) + 1, SCHEMA_VERSION + 1):
             with transaction(con):
                 con.execute(sql(f"schema_v{version}"))
+                if version == 7:  # the audit rows written before the chain are chained in the same transaction
+                    chain_existing(con)
                 con.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', $v), ('data_version', coalesce("
                     "(SELECT value FROM meta WHERE key = 'data_version'), '0'))",
