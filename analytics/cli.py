@@ -21,7 +21,7 @@ from analytics.charts.images import ImageError
 from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
 from analytics.demo import load_demo
 from analytics.ingest.blank import template_workbook
-from analytics.meeting.exports import EXPORT_FORMATS, export_files, record_export, write_export
+from analytics.meeting.exports import EXPORT_FORMATS, export_files, formula_like, record_export, write_export
 from analytics.meeting.meeting import DISTRICT
 from analytics.meeting.meeting import build as build_meeting
 from analytics.problems import Report, format_problem, visible
@@ -269,6 +269,8 @@ def _csv_value(value) -> str:
         if math.isnan(value):
             return ""
         return str(int(value)) if value.is_integer() else repr(value)
+    if formula_like(value):  # a spreadsheet opening the CSV would run it: kept as text, like the XLSX exports
+        return "'" + value
     return str(value)
 
 

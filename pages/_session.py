@@ -207,11 +207,8 @@ def _first_admin_form() -> None:
         st.error("两次输入的密码不一致。")
         return
     try:
-        with connection() as con:
-            if auth.has_users(con):  # someone else created it meanwhile
-                st.error("管理员账户已经创建，请直接登录。")
-                return
-            user = auth.add_user(con, name, password, "admin", actor=name.strip() or "first_run")
+        with connection() as con:  # first=True: refused when another browser created it meanwhile
+            user = auth.add_user(con, name, password, "admin", actor=auth.canonical(name) or "first_run", first=True)
     except auth.AuthError as exc:
         st.error(str(exc))
         return

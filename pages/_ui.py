@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 
 import pandas as pd
@@ -89,6 +90,15 @@ def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~:])")
+
+
+def plain(text: object) -> str:
+    """User text (a name, a file name) for a markdown element, shown as typed: every markdown, LaTeX ($), colour
+    (:red[…]) and icon (:material/…:) sign escaped, so a name can neither style the page nor load an image."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def show_table(frame: pd.DataFrame, **kwargs) -> None:

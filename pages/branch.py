@@ -8,7 +8,7 @@ from analytics.scoring.rubric import NOT_RATED
 from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
 from pages._filters import sidebar_filters
 from pages._session import ensure_app_frame
-from pages._ui import connection, show_chart
+from pages._ui import connection, plain, show_chart
 
 ensure_app_frame()
 rubric = current_rubric()
@@ -32,7 +32,7 @@ st.session_state["branch_org_id"] = org_id
 branches = scope[scope["org_id"] == org_id]
 row = branches.iloc[0]
 
-st.subheader(f"{row['org_name']}（{row['org_type']}，{filters.quarter}）")
+st.subheader(f"{plain(row['org_name'])}（{row['org_type']}，{filters.quarter}）")
 rated = isinstance(row["quadrant"], str)  # SPEC §4.5: a 离退休 organization has no integration score nor quadrant
 held = branch_stability(branches) if rated else None
 cols = st.columns(5)

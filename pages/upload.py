@@ -10,7 +10,7 @@ from analytics.store import database as store
 from analytics.uploads import blocking, file_gaps, unreadable, validate_uploads
 from pages._mapping import acknowledge_gaps, confirm_mappings
 from pages._session import ensure_app_frame
-from pages._ui import changes_table, connection, show_problems
+from pages._ui import changes_table, connection, plain, show_problems
 
 user = ensure_app_frame("upload")
 st.title("数据上传")
@@ -56,7 +56,7 @@ with st.status("正在校验文件…", expanded=False) as status, connection() 
 
 for report, diff in zip(reports, diffs, strict=True):
     with st.container(border=True):
-        st.subheader(report.file)
+        st.subheader(plain(report.file))
         if unreadable(report):  # one clear message: no metrics, no quarter, no row table to read it from
             for problem in report.errors:
                 st.error(problem.message)
@@ -99,10 +99,10 @@ if st.button("确认载入", type="primary", key="load"):
             st.stop()
     for report, result in zip(reports, results, strict=True):
         if result.already_loaded:
-            st.info(f"「{report.file}」与批次 {result.batch_id} 内容完全相同，已载入过，未做任何更改。")
+            st.info(f"「{plain(report.file)}」与批次 {result.batch_id} 内容完全相同，已载入过，未做任何更改。")
         else:
             st.success(
-                f"已载入「{report.file}」：批次 {result.batch_id}，{result.quarter}，{result.rows} 个党组织"
+                f"已载入「{plain(report.file)}」：批次 {result.batch_id}，{result.quarter}，{result.rows} 个党组织"
                 f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}）。"
             )
     st.metric("本次载入党组织数", sum(r.rows for r in results if not r.already_loaded))

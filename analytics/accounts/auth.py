@@ -82,9 +82,12 @@ def add_user(
     role: str,
     systems: tuple[str, ...] = (),
     actor: str = "cli",
+    first: bool = False,
 ) -> User:
     """Create an account (argon2 hash stored, never the password) under the canonical name; AuthError if that
-    name is taken (also when spelled another way: full-width, with spaces)."""
+    name is taken (also when spelled another way: full-width, with spaces). first=True: only while no account
+    exists at all (the first-run form), decided inside the same transaction as the insert, so two browsers
+    submitting at once create one admin."""
     name = canonical(name)
     if not name:
         raise AuthError("用户名不能为空。")
@@ -94,12 +97,15 @@ def add_user(
         raise AuthError(f"角色应为 {'、'.join(ROLES)} 之一，收到「{role}」。")
     _check_password(password)
     scope = tuple(s.strip() for s in systems if s.strip()) if role == "analyst" else ()
+    digest = _HASHER.hash(password)  # slow on purpose: outside the write lock
     with store.transaction(con):
+        if first and has_users(con):
+            raise AuthError("管理员账户已经创建，请直接登录。")
         if _row(con, name) is not None:
             raise AuthError(f"用户名「{name}」已存在。")
         con.execute(
             "INSERT INTO users VALUES ($n, $h, $r, $s, false, 0, NULL, $at, $by)",
-            {"n": name, "h": _HASHER.hash(password), "r": role, "s": list(scope), "at": dt.datetime.now(), "by": actor},
+            {"n": name, "h": digest, "r": role, "s": list(scope), "at": dt.datetime.now(), "by": actor},
         )
         audit.record(con, actor, "user_add", name=name, role=role, systems=list(scope))
     return User(name, role, scope)

@@ -59,6 +59,36 @@ def styled(fig: go.Figure, title: str, height: int | None = None) -> go.Figure:
     fig.update_yaxes(gridcolor=GRID_COLOR, zeroline=False, title_font=dict(size=BASE_FONT_SIZE))
     if height is not None:
         fig.update_layout(height=height)
+    return inert(fig)
+
+
+DATA_FIELDS = ("x", "y", "text", "customdata", "name", "hovertext", "labels")
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def _escaped(value):
+    if isinstance(value, str):
+        return value.translate(_ENTITIES) if any(c in value for c in "&<>") else value
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(v) for v in value)
+    if getattr(getattr(value, "dtype", None), "kind", "") in ("O", "U") and value.ndim in (1, 2):  # numpy arrays of names
+        flat = pd.Series(value.ravel(), dtype=object)
+        marked = flat.map(lambda v: isinstance(v, str) and any(c in v for c in "&<>"))
+        if not marked.any():  # the usual case: the array as it was (at most 20,000 points reach a chart)
+            return value
+        flat[marked] = flat[marked].map(lambda v: v.translate(_ENTITIES))
+        return flat.to_numpy().reshape(value.shape)
+    return value
+
+
+def inert(fig: go.Figure) -> go.Figure:
+    """Names from the data drawn as text, never as plotly's HTML: '<a href=…>' in a unit name would otherwise be a
+    live link on the page and in exported SVGs, '<b>' bold. Only the traces' data are escaped; titles and hover
+    templates are the charts' own markup."""
+    for trace in fig.data:
+        for key in DATA_FIELDS:
+            if key in trace and trace[key] is not None:
+                trace[key] = _escaped(trace[key])
     return fig
 
 
