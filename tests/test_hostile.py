@@ -24,7 +24,7 @@ from tests.records import csv_bytes, org
 from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3"]
+FORMULAS = ['=HYPERLINK("http://evil.example","点我")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3"]
 MARKDOWN = "![x](http://evil.example/a.png) **粗体** $x^2$ :red[红字] <b>标签</b>"
 LINK = "<a href='http://evil.example/'>恶意链接</a>"
 
@@ -93,7 +93,9 @@ def test_a_link_in_a_unit_name_is_plain_text_on_the_chart_and_in_the_exported_sv
     with store.connect(db) as con:
         frame = for_quarter(con, "2024Q1", load_rubric())
     fig = charts.quadrant_scatter(frame)
-    assert all("<a " not in str(v) for t in fig.data for v in (t.customdata.ravel() if t.customdata is not None else []))
+    assert all(
+        "<a " not in str(v) for t in fig.data for v in (t.customdata.ravel() if t.customdata is not None else [])
+    )
     svg = images.render(charts.score_distribution(frame, "unit", "standardization"), "svg")
     text = svg.decode("utf-8")
     # the name is there as text (its angle brackets written as character references), never as an <a> element

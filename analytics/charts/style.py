@@ -71,7 +71,10 @@ def _escaped(value):
         return value.translate(_ENTITIES) if any(c in value for c in "&<>") else value
     if isinstance(value, list | tuple):
         return type(value)(_escaped(v) for v in value)
-    if getattr(getattr(value, "dtype", None), "kind", "") in ("O", "U") and value.ndim in (1, 2):  # numpy arrays of names
+    if getattr(getattr(value, "dtype", None), "kind", "") in ("O", "U") and value.ndim in (
+        1,
+        2,
+    ):  # numpy arrays of names
         flat = pd.Series(value.ravel(), dtype=object)
         marked = flat.map(lambda v: isinstance(v, str) and any(c in v for c in "&<>"))
         if not marked.any():  # the usual case: the array as it was (at most 20,000 points reach a chart)
