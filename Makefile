@@ -29,7 +29,7 @@ test: $(VENV)/.dev-installed
 test-fast: $(VENV)/.dev-installed
 	$(PY) -m pytest -q -m "not slow and not browser and not chromium"
 
-# The long property run: every output on 200 generated stores (about an hour; not part of make test)
+# The long property run: every output on 200 generated stores (about 90 minutes; not part of make test)
 test-long: $(VENV)/.dev-installed
 	$(PY) -m pytest -q -m long tests/test_any_data.py
 
