@@ -6,12 +6,13 @@ import datetime as dt
 import inspect
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 
 import streamlit as st
 
-from analytics.accounts import access, audit, auth, sessions
+from analytics.accounts import access, audit, auth, sessions, throttle
 from analytics.accounts.auth import User
 from analytics.store import database as store
 from pages._ui import connection
@@ -184,14 +185,30 @@ def _login_form() -> None:
         submitted = st.form_submit_button("登录", type="primary")
     if not submitted:
         return
-    try:
-        with connection() as con:
-            user = auth.authenticate(con, name, password)
-    except auth.AuthError as exc:
-        st.error(str(exc))
+    keys = _guess_keys()
+    if (wait := throttle.GUESSES.wait(keys)) > 0:  # refused before the password is even looked at
+        st.error(throttle.message(wait))
         return
+    with connection() as con:  # AuthError is a StoreError: caught here, before connection() would show it
+        try:
+            user = auth.authenticate(con, name, password)
+        except auth.AuthError as exc:
+            throttle.GUESSES.failed(keys)
+            st.error(str(exc))
+            return
+    throttle.GUESSES.succeeded(keys)
     _signed_in_now(user)
     st.rerun()
+
+
+def _guess_keys() -> list[tuple[str, str]]:
+    """What failed sign-ins are counted by: this browser session and, where Streamlit knows it, its address."""
+    session = st.session_state.setdefault("guess_key", secrets.token_hex(8))
+    keys = [("session", session)]
+    address = st.context.ip_address
+    if isinstance(address, str) and address:  # None for a local socket (and under AppTest)
+        keys.append(("address", address))
+    return keys
 
 
 def _first_admin_form() -> None:

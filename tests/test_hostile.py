@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.accounts import auth
+from analytics.accounts import auth, throttle
 from analytics.charts import charts, images
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring.rubric import load_rubric
@@ -101,3 +101,56 @@ def test_a_link_in_a_unit_name_is_plain_text_on_the_chart_and_in_the_exported_sv
     # the name is there as text (its angle brackets written as character references), never as an <a> element
     assert "&#60;a href='http://evil.example/'&#62;恶意链接" in text
     assert "<a " not in text and "<a>" not in text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_guesses_from_one_session_wait_twice_as_long_after_each_failure_then_are_blocked():
+    clock = Clock()
+    guard, keys = throttle.Throttle(clock), [("session", "s1")]
+    waits = []
+    for _ in range(throttle.BLOCK_AFTER["session"]):
+        waits.append(guard.wait(keys))
+        guard.failed(keys)
+    # three free tries, then 2, 4, 8, 16, 32, 60, 60 seconds after the previous failure (no time passed here)
+    assert waits == [0, 0, 0, 2, 4, 8, 16, 32, 60, 60]
+    assert guard.wait(keys) == throttle.BLOCK_FOR  # the tenth failure blocks for 15 minutes
+    clock.now += throttle.BLOCK_FOR
+    assert guard.wait(keys) == 0
+    guard.failed(keys)
+    assert guard.wait(keys) == 2  # after a block the next failures are slowed at once, not free again
+
+
+def test_a_success_clears_the_session_but_not_the_address_shared_by_an_office():
+    guard = throttle.Throttle(Clock())
+    keys = [("session", "s1"), ("address", "10.0.0.8")]
+    for _ in range(5):
+        guard.failed(keys)
+    guard.succeeded(keys)
+    assert guard.wait([("session", "s1")]) == 0
+    assert guard.wait([("address", "10.0.0.8")]) == 8
+    assert guard.wait(keys) == 8  # a new session from the same address waits as the address does
+
+
+def test_a_spray_over_many_accounts_from_one_browser_is_refused_before_the_password_is_checked(db_path: Path):
+    with store.connect(db_path) as con:
+        for name in ("甲", "乙", "丙", "丁"):
+            auth.add_user(con, name, "correct-horse-1", "analyst", actor="tests")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    for name in ("甲", "乙", "丙"):  # one wrong guess each: no account comes near its own lockout
+        at.text_input(key="login_name").input(name)
+        at.text_input(key="login_password").input("wrong-password-1")
+        at.button[0].click().run()
+        assert any("用户名或密码不正确" in e.value for e in at.error)
+    at.text_input(key="login_name").input("丁")
+    at.text_input(key="login_password").input("correct-horse-1")  # even the right password waits
+    at.button[0].click().run()
+    assert any("秒后再试" in e.value for e in at.error) and "user" not in at.session_state
+    with store.connect(db_path) as con:
+        assert con.execute("SELECT failed_logins FROM users WHERE name = '丁'").fetchall() == [(0,)]
