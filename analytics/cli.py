@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import getpass
@@ -13,6 +14,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from analytics import mappings
@@ -242,12 +244,20 @@ def cmd_dump(args: argparse.Namespace) -> int:
     with store.connect(args.db) as con:
         frame = store.quarter_records(con, args.quarter)
         known = store.quarters(con)
+        if not frame.empty:
+            _read_out(con, "dump", args.quarter, len(frame))
     if frame.empty:
         have = "、".join(known) if known else "无"
         print(f"错误：季度 {args.quarter} 没有数据（已有季度：{have}）。", file=sys.stderr)
         return EXIT_REJECTED
     _write_csv(frame)
     return EXIT_OK
+
+
+def _read_out(con, command: str, quarter: str, rows: int) -> None:
+    """Audit a read-out of data; a read-only database still answers (the read is not refused for want of a log)."""
+    with contextlib.suppress(store.StoreError, duckdb.Error):
+        audit.record(con, CLI_USER, "data_read", command=command, quarter=quarter, rows=rows)
 
 
 def _write_csv(frame: pd.DataFrame) -> None:
@@ -278,6 +288,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
     """Scores of every organization in a quarter: the columns of SPEC §6, then completeness and rubric version."""
     with store.connect(args.db) as con:
         table = scores_table(con, args.quarter, args.rubric)
+        _read_out(con, "scores", args.quarter, len(table))
     if args.format == "json":
         rows = table.astype(object).where(table.notna(), None).to_dict("records")
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -329,6 +340,8 @@ def cmd_term(args: argparse.Namespace) -> int:
         else:
             terms.set_term_years(con, args.system, args.unit, args.org, None if args.clear else args.years)
             what = "恢复为按组织类型的默认任期" if args.clear else f"任期设为 {args.years} 年"
+        organization = f"{args.system} / {args.unit} / {args.org}"
+        audit.record(con, CLI_USER, "term_change", organization=organization, change=what)
     print(f"已将「{args.unit} {args.org}」{what}。")
     return EXIT_OK
 
@@ -366,6 +379,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print("数据库已有数据，未载入演示数据。")
             return EXIT_OK
         results = load_demo(con)  # uploader "demo": 批次管理 shows 演示数据（内置）
+        audit.record(con, CLI_USER, "demo_load", files=[r.file for r, _ in results])
     failed = 0
     for report, result in results:
         if result is None:

@@ -154,3 +154,16 @@ def test_a_spray_over_many_accounts_from_one_browser_is_refused_before_the_passw
     assert any("秒后再试" in e.value for e in at.error) and "user" not in at.session_state
     with store.connect(db_path) as con:
         assert con.execute("SELECT failed_logins FROM users WHERE name = '丁'").fetchall() == [(0,)]
+
+
+def test_every_cli_read_out_and_change_is_audited(tmp_path: Path):
+    loaded(db := tmp_path / "a.duckdb", ["第一党支部"])
+    for args in (["dump", "--quarter", "2024Q1"], ["scores", "--quarter", "2024Q1"],
+                 ["term", "--system", "系统0", "--unit", "单位0", "--org", "第一党支部", "--years", "5"]):  # fmt: skip
+        code, _, err = run_cli(args[0], "--db", str(db), *args[1:])
+        assert code == 0, err
+    with store.connect(db) as con:
+        rows = con.execute("SELECT user_name, action, detail FROM audit_log ORDER BY event_id").fetchall()
+    assert [(u, a) for u, a, _ in rows] == [("cli", "data_read"), ("cli", "data_read"), ("cli", "term_change")]
+    assert '"command": "dump"' in rows[0][2] and '"rows": 1' in rows[0][2] and '"command": "scores"' in rows[1][2]
+    assert "任期设为 5 年" in rows[2][2]

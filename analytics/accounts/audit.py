@@ -26,6 +26,9 @@ ACTIONS = {
     "denied": "越权操作被拒绝",
     "mapping_save": "确认表头对应",
     "mapping_remove": "删除表头对应",
+    "data_read": "读出数据",
+    "term_change": "设定换届任期",
+    "demo_load": "载入演示数据",
 }
 
 
@@ -70,7 +73,7 @@ DETAIL_LABELS = {
     "name": "账户", "role": "角色", "systems": "系统", "file": "文件", "sha256": "文件摘要", "batch": "批次",
     "quarter": "季度", "rows": "党组织数", "already_loaded": "此前已载入", "withdrawn": "撤下行数",
     "restored": "恢复行数", "old_version": "原版本", "new_version": "新版本", "header": "表头", "field": "对应列",
-    "attempted": "尝试的操作", "attempt": "所用名称摘要", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件",
+    "attempted": "尝试的操作", "command": "命令", "organization": "党组织", "change": "变更", "attempt": "所用名称摘要", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件",
 }  # fmt: skip
 DETAIL_VALUES = {
     "unknown_user": "用户名不存在", "disabled": "账户已停用", "locked": "账户已锁定", "wrong_password": "密码错误",
