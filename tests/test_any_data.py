@@ -68,6 +68,19 @@ REGRESSIONS = {
     "retiree_unit": (Shape(units=2, orgs=2, quarters=(Quarter("2024Q1", ALL),), retirees=1), True, ("admin",)),
     # 单位2 was read inside 单位27 by the narrative check (a test bug, kept so the check stays exact)
     "prefix_names": (Shape(units=28, orgs=28, quarters=(Quarter("2024Q1", ALL),)), False, ()),
+    # a lagging unit of 离退休 branches only: no integration rank in the 通报's lagging table or on its deck slide
+    "retiree_lagging": (
+        Shape(
+            units=43,
+            systems=3,
+            orgs=315,
+            seed=11220272,
+            retirees=1,
+            quarters=(Quarter("2023Q1", ALL, "zero", 0.5), Quarter("2023Q2", ALL), Quarter("2023Q3", ALL)),
+        ),
+        True,
+        (),
+    ),
     # every score 0: the inequality measures are null and must read 无法计算 (the issue's first report)
     "all_zero": (Shape(units=2, orgs=3, quarters=(Quarter("2024Q1", ALL, mode="zero"),)), True, ()),
 }

@@ -23,7 +23,7 @@ from analytics.charts import charts, images
 from analytics.meeting import official
 from analytics.meeting.bulletin_text import achievements, basics, intro, problems, suggestions
 from analytics.meeting.meeting import Meeting, quarter_text
-from analytics.meeting.wording import score_text
+from analytics.meeting.wording import rank_text, score_text
 
 BODY_FONT, HEADING_FONT, SUB_FONT, TITLE_FONT, TABLE_FONT = "仿宋", "黑体", "楷体", official.TITLE_FACE, "宋体"
 LATIN = "Times New Roman"
@@ -178,21 +178,22 @@ def group_table(meeting: Meeting) -> tuple[pd.DataFrame, str]:
 
 
 def lagging_table(meeting: Meeting) -> pd.DataFrame:
-    """The lagging units with both means and ranks."""
-    total = len(meeting.units)
+    """The lagging units with both means and ranks ('—' for a score a unit does not have: 离退休 branches only)."""
     rows = meeting.lagging
+
+    def ranked(score: str) -> list[str]:
+        total = int(meeting.units[score].notna().sum())  # ranked among the units that have the score
+        return [
+            "—" if pd.isna(v) else f"{score_text(v)}（{rank_text(r, total)}）"
+            for v, r in zip(rows[score], rows[f"{score}_rank"], strict=True)
+        ]
+
     return pd.DataFrame(
         {
             "单位": rows["unit"],
             "党组织数": rows["organizations"],
-            "标准化建设": [
-                f"{score_text(v)}（{int(r)}/{total}）"
-                for v, r in zip(rows["standardization"], rows["standardization_rank"], strict=True)
-            ],
-            "业务融合": [
-                f"{score_text(v)}（{int(r)}/{total}）"
-                for v, r in zip(rows["integration"], rows["integration_rank"], strict=True)
-            ],
+            "标准化建设": ranked("standardization"),
+            "业务融合": ranked("integration"),
             "主要短板": [meeting.rubric.composite_name(w) for w in rows["weak"]],
         }
     )

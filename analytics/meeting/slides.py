@@ -16,6 +16,7 @@ from analytics.meeting.bulletin import group_table
 from analytics.meeting.deck import (
     BODY_BOTTOM,
     BODY_TOP,
+    CAPTION_TOP,
     GREY,
     HEIGHT,
     MARGIN,
@@ -93,13 +94,13 @@ def movers_slide(prs, meeting: Meeting) -> None:
     table(
         slide,
         frame,
-        (MARGIN, BODY_TOP + Inches(0.1), WIDTH - 2 * MARGIN, 0),
+        (MARGIN, BODY_TOP + Inches(0.1), WIDTH - 2 * MARGIN, CAPTION_TOP - BODY_TOP - Inches(0.15)),
         [2.6, 2.4, 1.0, 2.2, 1.2, 1.2, 1.3],
         15,
         shade,
     )
     note = "连续变化：单位平均分连续三个季度以上同向变化、累计变化 10 分以上；浅红底为下滑。"
-    text_box(slide, MARGIN, Inches(6.55), WIDTH - 2 * MARGIN, Inches(0.4), note, 12, color=GREY)
+    text_box(slide, MARGIN, CAPTION_TOP, WIDTH - 2 * MARGIN, Inches(0.4), note, 12, color=GREY)
 
 
 def next_steps_slide(prs, meeting: Meeting) -> None:

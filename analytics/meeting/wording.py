@@ -138,14 +138,19 @@ def lagging_lines(meeting: Meeting, row) -> list[str]:
     return [f"参评党组织 {row.organizations} 个：{quads}。", f"失分最多：{lost}。"]
 
 
+def rank_text(rank: float | None, total: int) -> str:
+    """'3/30', or '—' for a unit without the score (离退休 branches only have no integration)."""
+    return "—" if rank is None or pd.isna(rank) else f"{int(rank)}/{total}"
+
+
 def unit_scores(meeting: Meeting, row) -> pd.DataFrame:
-    """Both scores of one unit with rank among the units in scope and change, as a display table."""
-    total = len(meeting.units)
+    """Both scores of one unit with rank among the units in scope that have the score, and change."""
+    totals = {s: int(meeting.units[s].notna().sum()) for s in COMPOSITES}
     return pd.DataFrame(
         {
             "得分": [meeting.rubric.composite_name(s) for s in COMPOSITES],
             "平均分": [score_text(getattr(row, s)) for s in COMPOSITES],
-            "名次": [f"{int(getattr(row, f'{s}_rank'))}/{total}" for s in COMPOSITES],
+            "名次": [rank_text(getattr(row, f"{s}_rank"), totals[s]) for s in COMPOSITES],
             "比上季度": [change_text(getattr(row, f"{s}_change")) for s in COMPOSITES],
         }
     )
