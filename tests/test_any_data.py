@@ -2,7 +2,7 @@
 tests/stores.py (1–60 units, 1–500 organizations, 1–8 quarters, any optional columns, blanks, ties, all-zero
 quarters, odd names), filled through the real upload path.
 
-`make test` runs 25 stores through the commands, the workbook, the 通报 and its narrative, and 8 through every
+`make test` runs 25 stores through the commands, the workbook, the 通报 and its narrative, and 4 through every
 page (leader and admin) and the deck with its chart images (≈ 25 s a store: pages and pictures are what cost).
 The long run, `make test-long` (pytest -m long), runs every check on 200 stores."""
 
@@ -45,7 +45,7 @@ def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shap
 
 @pytest.mark.slow
 @pytest.mark.chromium
-@examples(8)
+@examples(4)
 @given(shape=shapes())
 def test_every_page_and_the_deck_with_its_images_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=True, roles=("leader", "admin"))
@@ -67,7 +67,7 @@ REGRESSIONS = {
     # workbook's unit sheet cast its missing rank to int
     "retiree_unit": (Shape(units=2, orgs=2, quarters=(Quarter("2024Q1", ALL),), retirees=1), True, ("admin",)),
     # 单位2 was read inside 单位27 by the narrative check (a test bug, kept so the check stays exact)
-    "prefix_names": (Shape(units=28, orgs=28, quarters=(Quarter("2024Q1", ALL),)), False, ()),
+    "prefix_names": (Shape(units=28, orgs=28, quarters=(Quarter("2024Q1", ALL),)), None, ()),
     # a lagging unit of 离退休 branches only: no integration rank in the 通报's lagging table or on its deck slide
     "retiree_lagging": (
         Shape(
@@ -90,5 +90,10 @@ REGRESSIONS = {
 @pytest.mark.chromium
 @pytest.mark.parametrize("case", list(REGRESSIONS))
 def test_stores_that_once_failed_hold_every_output(case, monkeypatch):
-    shape, deck, roles = REGRESSIONS[case]  # the outputs each case broke
+    shape, deck, roles = REGRESSIONS[case]  # the outputs each case broke (deck None: the narrative alone)
+    if deck is None:
+        with tempfile.TemporaryDirectory() as folder:
+            quarter = fill(Path(folder) / "g.duckdb", shape)[-1]
+            check_narrative(Path(folder) / "g.duckdb", quarter, {o["unit"] for o in organizations(shape)})
+        return
     every_check(shape, monkeypatch, deck=deck, roles=roles)
