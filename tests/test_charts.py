@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageChops
 
-from analytics.charts import charts
+from analytics.charts import charts, images
 from analytics.charts.charts import GRADE_COLORS, PALETTE, QUADRANT_COLORS, SYSTEM_COLORS
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import load_rubric
@@ -518,8 +518,8 @@ async def _render_fresh(figs: list[go.Figure]) -> list[bytes]:
         for fig in figs:
             try:
                 out.append(await k.calc_fig(fig, opts=PNG))
-            except Exception as exc:  # a tab not yet loaded under load (as images.render retries)
-                if "kaleido_scopes" not in str(exc):
+            except Exception as exc:  # retried as images.render retries it
+                if not images.tab_not_loaded(exc):
                     raise
                 await asyncio.sleep(0.5)
                 out.append(await k.calc_fig(fig, opts=PNG))

@@ -91,13 +91,17 @@ def render(
         try:
             data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
         except Exception as exc:
-            # a tab asked to draw before its page script loaded ("kaleido_scopes is not defined", seen on a
-            # freshly started browser under load): the same call once more succeeds
-            if type(exc).__name__ != "JavascriptError" or "kaleido_scopes" not in str(exc):
+            if not tab_not_loaded(exc):
                 raise
             time.sleep(0.5)
             data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
     return data if isinstance(data, bytes) else str(data).encode("utf-8")
+
+
+def tab_not_loaded(exc: BaseException) -> bool:
+    """True for kaleido's error when a tab is asked to draw before its page script loaded ("kaleido_scopes is not
+    defined", seen on a freshly started browser under load): the same call once more succeeds."""
+    return type(exc).__name__ == "JavascriptError" and "kaleido_scopes" in str(exc)
 
 
 def png_size(data: bytes) -> tuple[int, int]:

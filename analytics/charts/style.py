@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -67,20 +68,13 @@ _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def _escaped(value):
+    """Strings with &, < and > written as character references, inside lists, tuples and numpy arrays too."""
     if isinstance(value, str):
-        return value.translate(_ENTITIES) if any(c in value for c in "&<>") else value
+        return value.translate(_ENTITIES)
     if isinstance(value, list | tuple):
         return type(value)(_escaped(v) for v in value)
-    if getattr(getattr(value, "dtype", None), "kind", "") in ("O", "U") and value.ndim in (
-        1,
-        2,
-    ):  # numpy arrays of names
-        flat = pd.Series(value.ravel(), dtype=object)
-        marked = flat.map(lambda v: isinstance(v, str) and any(c in v for c in "&<>"))
-        if not marked.any():  # the usual case: the array as it was (at most 20,000 points reach a chart)
-            return value
-        flat[marked] = flat[marked].map(lambda v: v.translate(_ENTITIES))
-        return flat.to_numpy().reshape(value.shape)
+    if isinstance(value, np.ndarray) and value.dtype.kind in ("O", "U"):  # names (customdata rows, categories)
+        return np.array([_escaped(v) for v in value.ravel()], dtype=object).reshape(value.shape)
     return value
 
 

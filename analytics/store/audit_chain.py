@@ -51,15 +51,22 @@ def _rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def chain_existing(con: duckdb.DuckDBPyConnection) -> None:
-    """Chain every row in event order (the migration to schema 7; rows written before it had no hashes)."""
-    rows, prev, hashes, prevs = _rows(con), "", [], []
+def _walk(rows: pd.DataFrame):
+    """(row, the previous row's hash, this row's hash) in event order, both recomputed from the content."""
+    prev = ""
     for r in rows.itertuples(index=False):
         detail = None if pd.isna(r.detail) else r.detail
-        prevs.append(prev)
-        prev = row_hash(r.event_id, r.occurred_at.to_pydatetime(), r.user_name, r.action, detail, prev)
-        hashes.append(prev)
-    if len(rows):
+        digest = row_hash(r.event_id, r.occurred_at.to_pydatetime(), r.user_name, r.action, detail, prev)
+        yield r, prev, digest
+        prev = digest
+
+
+def chain_existing(con: duckdb.DuckDBPyConnection) -> None:
+    """Chain every row in event order (the migration to schema 7; rows written before it had no hashes)."""
+    rows = _rows(con)
+    walked = list(_walk(rows))
+    if walked:
+        prevs, hashes = [p for _, p, _ in walked], [h for _, _, h in walked]
         con.register("chained", pd.DataFrame({"event_id": rows["event_id"], "p": prevs, "h": hashes}))
         con.execute("UPDATE audit_log SET prev_hash = c.p, row_hash = c.h FROM chained c "
                     "WHERE audit_log.event_id = c.event_id")  # fmt: skip
@@ -81,18 +88,15 @@ class Verdict:
 
 def verify(con: duckdb.DuckDBPyConnection) -> Verdict:
     """Recompute the chain; the first row whose content, link or place does not match, in Chinese."""
-    rows, prev = _rows(con), ""
-    for r in rows.itertuples(index=False):
-        detail = None if pd.isna(r.detail) else r.detail
+    rows, last = _rows(con), ""
+    for r, prev, expected in _walk(rows):
         if (r.prev_hash or "") != prev:
             return Verdict(len(rows), int(r.event_id), "与上一条记录的链接不符：其前面的记录被删除、插入或调换了顺序")
-        expected = row_hash(r.event_id, r.occurred_at.to_pydatetime(), r.user_name, r.action, detail, prev)
         if r.row_hash != expected:
             return Verdict(len(rows), int(r.event_id), "内容与其摘要不符：这条记录被修改过")
-        prev = expected
+        last = f"{int(r.event_id)} {expected}"
     found = con.execute("SELECT value FROM meta WHERE key = $k", {"k": HEAD_KEY}).fetchall()
     head = found[0][0] if found else ""
-    last = f"{int(rows['event_id'].iloc[-1])} {prev}" if len(rows) else ""
     if head != last:
         at = int(head.split()[0]) if head else 0
         return Verdict(len(rows), at, "最后的记录与登记的链尾不符：末尾的记录被删除或追加")
