@@ -2,7 +2,7 @@
 tests/stores.py (1–60 units, 1–500 organizations, 1–8 quarters, any optional columns, blanks, ties, all-zero
 quarters, odd names), filled through the real upload path.
 
-`make test` runs 25 stores through the commands, the workbook, the 通报 and its narrative, and 4 through every
+`make test` runs 25 stores through the commands, the workbook, the 通报 and its narrative, and 3 through every
 page (leader and admin) and the deck with its chart images (≈ 25 s a store: pages and pictures are what cost).
 The long run, `make test-long` (pytest -m long), runs every check on 200 stores."""
 
@@ -45,7 +45,7 @@ def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shap
 
 @pytest.mark.slow
 @pytest.mark.chromium
-@examples(4)
+@examples(3)
 @given(shape=shapes())
 def test_every_page_and_the_deck_with_its_images_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=True, roles=("leader", "admin"))

@@ -81,7 +81,7 @@ LONG_NAMES = Shape(
 
 @pytest.mark.slow
 @pytest.mark.chromium
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @example(shape=LONG_NAMES)
 @given(shape=shapes())
 def test_the_deck_and_bulletin_of_a_generated_store_render_with_nothing_overlapping(shape):
