@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8501
 PYTHON ?= python3
 
-.PHONY: run test test-fast test-long lint format bench demo clean
+.PHONY: run dev test test-fast test-long lint format bench demo clean
 
 # constraints.txt pins the exact versions tested together (README: 依赖与升级)
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -21,6 +21,12 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt constraints.txt
 run: $(VENV)/.installed
 	$(PY) -m analytics demo --if-empty
 	$(PY) -m streamlit run serve.py --server.port $(PORT) --browser.gatherUsageStats false
+
+# Development: the app reruns when a source file is saved (make run watches nothing: .streamlit/config.toml)
+dev: $(VENV)/.installed
+	$(PY) -m analytics demo --if-empty
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --browser.gatherUsageStats false \
+		--server.fileWatcherType poll --server.runOnSave true --runner.postScriptGC true
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest -q -n 2

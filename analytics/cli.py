@@ -195,7 +195,7 @@ def _print_ingest(args, reports: list[Report], results: list[batches.LoadResult]
 
 def cmd_batches(args: argparse.Namespace) -> int:
     """List batches: a table whose first column is the id, or JSON."""
-    with store.connect(args.db) as con:
+    with store.connect(args.db, reading=True) as con:
         frame = batches.history(con)
     if args.json:
         cols = [
@@ -241,7 +241,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_dump(args: argparse.Namespace) -> int:
     """Current records of a quarter as CSV on stdout (ISO dates, true/false, empty for missing)."""
-    with store.connect(args.db) as con:
+    with store.connect(args.db, reading=True) as con:
         frame = store.quarter_records(con, args.quarter)
         known = store.quarters(con)
         if not frame.empty:
@@ -286,7 +286,7 @@ def _csv_value(value) -> str:
 
 def cmd_scores(args: argparse.Namespace) -> int:
     """Scores of every organization in a quarter: the columns of SPEC §6, then completeness and rubric version."""
-    with store.connect(args.db) as con:
+    with store.connect(args.db, reading=True) as con:
         table = scores_table(con, args.quarter, args.rubric)
         _read_out(con, "scores", args.quarter, len(table))
     if args.format == "json":
@@ -299,7 +299,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
 
 def cmd_imbalance(args: argparse.Namespace) -> int:
     """Group table and inequality measures of one score across units or systems."""
-    with store.connect(args.db) as con:
+    with store.connect(args.db, reading=True) as con:
         summary = imbalance_summary(con, args.quarter, args.by, args.score, args.rubric)
     if args.format == "json":
         print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -424,7 +424,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Recompute the audit log's hash chain: exit 0 when intact, 1 naming the first broken row."""
-    with store.connect(args.db) as con:
+    with store.connect(args.db, reading=True) as con:
         verdict = audit.chain_state(con)
     print(audit.chain_text(verdict), file=sys.stdout if verdict.intact else sys.stderr)
     return 0 if verdict.intact else 1

@@ -64,9 +64,16 @@ def _new_unit_warnings(report: Report, known: pd.DataFrame) -> None:
     fresh = units.merge(known[["system_key", "unit_key"]], how="left", indicator=True)
     fresh = fresh[fresh["_merge"] == "left_only"]
     known_names = list(known["unit"].unique())
+    # A unit is (system, unit): the same name under another system is another unit, scored apart from it.
+    elsewhere = known.groupby("unit_key")["system"].agg(lambda s: "、".join(sorted(set(s))))
     for row in fresh.itertuples(index=False):
         close = difflib.get_close_matches(row.unit, known_names, n=1, cutoff=0.75)
         hint = f"，是否应为「{close[0]}」？" if close else "，请确认名称无误"
+        if row.unit_key in elsewhere.index:
+            hint = (
+                f"（在{row.system}中）；同名单位属于{elsewhere[row.unit_key]}，两者将作为不同单位分别计分、"
+                "名称后注明所属系统，请确认所属系统填写无误"
+            )
         report.problems.append(
             Problem(
                 WARNING,

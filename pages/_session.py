@@ -107,7 +107,7 @@ def signed_in() -> User | None:
         return _restore()  # just checked against the accounts and the session: no second lookup this run
     last = st.session_state.get("last_seen", time.time())
     if time.time() - last > timeout_seconds():
-        sign_out("长时间未操作，已自动退出，请重新登录。")
+        sign_out("长时间未操作，已自动退出，请重新登录。", reason="idle_timeout")
         return None
     with connection() as con:
         fresh = auth.current(con, user.name)
@@ -116,15 +116,16 @@ def signed_in() -> User | None:
         if fresh is not None and key and sessions.refused(con, key[1], _idle(), by_ticket=key[0] == "ticket"):
             fresh = None
     if fresh is None:
-        sign_out("账户已停用、不存在或登录已失效，请重新登录。")
+        sign_out("账户已停用、不存在或登录已失效，请重新登录。", reason="session_ended")
         return None
     st.session_state["last_seen"] = time.time()
     st.session_state[USER_KEY] = fresh
     return fresh
 
 
-def sign_out(message: str | None = None) -> None:
-    """Forget the session's user and refuse its token; the next run shows the login form and drops the cookie."""
+def sign_out(message: str | None = None, reason: str | None = None) -> None:
+    """Forget the session's user and refuse its token; the next run shows the login form and drops the cookie.
+    Every sign-out of a signed-in user is audited: 退出登录 clicked, or the reason the app signed them out."""
     user = st.session_state.pop(USER_KEY, None)
     st.session_state.pop(TICKET_KEY, None)
     if key := st.session_state.pop(TOKEN_KEY, None):
@@ -133,9 +134,9 @@ def sign_out(message: str | None = None) -> None:
         st.session_state["drop_cookie"] = True  # the login page's script asks serve.py to delete it
     if token := _cookie_token():
         st.session_state["refused_token"] = token
-    if user is not None and message is None:
+    if user is not None:
         with connection() as con, store.transaction(con):
-            audit.record(con, user.name, "logout")
+            audit.record(con, user.name, "logout", **({"reason": reason} if reason else {}))
     if message:
         st.session_state["login_message"] = message
 
@@ -177,7 +178,34 @@ def login_page() -> None:
         _login_form()
 
 
+def _oidc_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section (the organization's identity provider, README)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises rather than answer False
+        return False
+
+
+def _identity_provider_sign_in() -> None:
+    """Sign-in through the organization's identity provider (st.login): the e-mail it vouches for must be an
+    enabled account here, looked up by the same canonical rule as a typed name (auth.external_user)."""
+    if not getattr(st.user, "is_logged_in", False):
+        st.button("统一身份认证登录", on_click=st.login, key="oidc_login")
+        return
+    with connection() as con:
+        try:
+            user = auth.external_user(con, st.user.get("email"))
+        except auth.AuthError as exc:
+            st.error(str(exc))
+            st.button("退出统一身份认证", on_click=st.logout, key="oidc_logout")
+            return
+    _signed_in_now(user)
+    st.rerun()
+
+
 def _login_form() -> None:
+    if _oidc_configured():
+        _identity_provider_sign_in()
     with st.form("login"):
         st.subheader("登录")
         name = st.text_input("用户名", key="login_name")

@@ -131,17 +131,22 @@ def upload_link() -> None:
         st.caption("上传数据需要分析员或管理员账户。")
 
 
-def audited_workbook(sheets: dict[str, pd.DataFrame], file_name: str, quarter: str) -> Callable[[], bytes]:
-    """A download button's data: the XLSX written on click, and the export written to the audit log (SPEC §7)."""
+def audited(make: Callable[[], bytes], action: str, **detail: object) -> Callable[[], bytes]:
+    """A download button's data: made on click, and the read-out written to the audit log (SPEC §7)."""
     db, user = db_file(), st.session_state["user"].name
 
     def build() -> bytes:
-        data = xlsx_bytes(sheets)
+        data = make()
         with store.connect(db) as con, store.transaction(con):
-            audit.record(con, user, "export", quarter=quarter, files=[file_name])
+            audit.record(con, user, action, **detail)
         return data
 
     return build
+
+
+def audited_workbook(sheets: dict[str, pd.DataFrame], file_name: str, quarter: str) -> Callable[[], bytes]:
+    """A download button's data: the XLSX written on click, and the export written to the audit log."""
+    return audited(lambda: xlsx_bytes(sheets), "export", quarter=quarter, files=[file_name])
 
 
 def show_chart(fig, **kwargs):

@@ -7,7 +7,7 @@ import streamlit as st
 from analytics.accounts import audit
 from analytics.meeting.exports import xlsx_bytes
 from pages._session import ensure_app_frame
-from pages._ui import connection, show_table
+from pages._ui import audited, connection, show_table
 
 ensure_app_frame("admin")
 st.title("审计日志")
@@ -28,5 +28,8 @@ table = events.assign(
 st.caption(f"共 {len(table)} 条记录。")
 show_table(table, column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
 st.download_button(
-    "下载（XLSX）", xlsx_bytes({"审计日志": table}), file_name="审计日志.xlsx", icon=":material/download:"
+    "下载（XLSX）",
+    audited(lambda: xlsx_bytes({"审计日志": table}), "download", file="审计日志.xlsx", rows=len(table)),
+    file_name="审计日志.xlsx",
+    icon=":material/download:",
 )

@@ -6,7 +6,7 @@ from analytics.accounts import access
 from analytics.store import batches
 from analytics.store import database as store
 from pages._session import ensure_app_frame
-from pages._ui import cached_batches, changes_table, connection, data_version, db_file, read_or_stop
+from pages._ui import audited, cached_batches, changes_table, connection, data_version, db_file, read_or_stop
 
 user = ensure_app_frame("rollback")
 st.title("批次管理")
@@ -48,7 +48,9 @@ with connection() as con:
 st.write(f"该批次载入了 {len(changes)} 个党组织的数据。")
 st.dataframe(changes_table(changes), hide_index=True, width="stretch")
 if original:
-    st.download_button("下载原始文件", original[1], file_name=original[0], key="download")
+    name, content = original
+    read_out = audited(lambda: content, "download", file=name, batch=int(chosen))
+    st.download_button("下载原始文件", read_out, file_name=name, key="download")
 
 if batch["status"] != "active":
     st.caption(f"该批次已于 {batch['rolled_back_at']:%Y-%m-%d %H:%M} 由 {batch['rolled_back_by']} 回退。")

@@ -203,6 +203,50 @@ def test_full_width_and_spaced_names_cannot_be_created_twice(con):
     assert auth.users(con)["name"].tolist() == ["li4"]
 
 
+def test_letter_case_does_not_make_another_account_nor_escape_the_lockout(con):
+    auth.add_user(con, "ZhangSan", PASSWORD, "leader")
+    for twin in ("zhangsan", "ZHANGSAN"):
+        with pytest.raises(auth.AuthError, match="已存在（与已有的「ZhangSan」只差大小写"):
+            auth.add_user(con, twin, PASSWORD, "admin")
+    with pytest.raises(auth.AuthError, match="已存在"):
+        auth.add_user(con, "Ｚｈａｎｇ Ｓａｎ", PASSWORD, "admin")  # the same canonical name as created
+    for _ in range(auth.MAX_FAILURES):
+        with pytest.raises(auth.AuthError):
+            auth.authenticate(con, "zhangsan", "wrong-password")
+    with pytest.raises(auth.AuthError, match="已锁定"):
+        auth.authenticate(con, "ZhangSan", PASSWORD)
+    admin = auth.add_user(con, "管理员", PASSWORD, "admin")
+    auth.reset_password(con, admin, "ZHANGSAN", "another-horse-2")  # lifts the lock, on the stored account
+    assert auth.authenticate(con, "zhangSAN", "another-horse-2").name == "ZhangSan"  # shown as created
+    auth.set_disabled(con, admin, "zhangsan", True)
+    assert auth.current(con, "ZhangSan") is None
+    assert {u for u, a in actions(con) if a == "login_failed"} == {"ZhangSan"}
+    assert auth.users(con)["name"].tolist().count("ZhangSan") == 1
+
+
+def test_the_identity_providers_email_is_looked_up_by_the_same_rule(con):
+    """The OIDC entry (st.login): the e-mail the provider vouches for, in any spelling, is the one account."""
+    auth.add_user(con, "zhang.san@district.example.cn", PASSWORD, "leader")
+    for spelling in (
+        "zhang.san@district.example.cn",
+        " Zhang.San@District.example.cn",
+        "ｚｈａｎｇ.ｓａｎ@district.example.cn",
+    ):
+        assert auth.external_user(con, spelling) == auth.User("zhang.san@district.example.cn", "leader")
+    for unknown in ("li.si@district.example.cn", "", None, "x" * 1_000_000):
+        with pytest.raises(auth.AuthError, match="尚未在本系统开户"):
+            auth.external_user(con, unknown)
+    events = audit.events(con)
+    assert set(events[events["action"] == "login_failed"]["user_name"]) == {auth.UNKNOWN_NAME}
+    assert events["detail"].str.len().max() < 200  # the million-character name never reached the log
+    ok = events[events["action"] == "login_ok"]
+    assert len(ok) == 3 and {json.loads(d)["method"] for d in ok["detail"]} == {"oidc"}
+    admin = auth.add_user(con, "管理员", PASSWORD, "admin")
+    auth.set_disabled(con, admin, "zhang.san@district.example.cn", True)
+    with pytest.raises(auth.AuthError, match="已停用"):
+        auth.external_user(con, "zhang.san@district.example.cn")
+
+
 def test_parallel_wrong_guesses_are_counted_one_by_one_and_lock_the_account(con, tmp_path: Path):
     import threading
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import time
 import urllib.error
@@ -282,7 +283,9 @@ def test_the_session_route_answers_only_the_apps_own_pages_and_only_for_a_valid_
 
 
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
-def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_media_are_closed(district_server):
+def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_media_are_closed(
+    district_server, tmp_path: Path
+):
     from playwright.sync_api import expect, sync_playwright
 
     with district_server() as url, sync_playwright() as p:
@@ -304,9 +307,19 @@ def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_me
             expect(page.get_by_test_id("stHeading").first).to_be_visible(timeout=30_000)
         # a download (served from /media/) still reaches the signed-in browser
         page.goto(f"{url}/alerts", wait_until="domcontentloaded")
+        # the tables' own toolbar offers no unaudited "Download as CSV" (client.disableDataExport)
+        table = page.get_by_test_id("stDataFrame").first
+        table.hover()
+        expect(page.get_by_role("button", name="Search").first).to_be_visible(timeout=30_000)
+        assert page.get_by_role("button", name="Download as CSV").count() == 0
         with page.expect_download(timeout=30_000) as download:
             page.get_by_role("button", name="下载全部预警清单（XLSX）").click()
         assert Path(download.value.path()).read_bytes()[:2] == b"PK"
+        # the original file of a batch, as uploaded, and audited like every read-out
+        page.goto(f"{url}/batches", wait_until="domcontentloaded")
+        with page.expect_download(timeout=30_000) as original:
+            page.get_by_role("button", name="下载原始文件").click()
+        assert "所属系统".encode() in Path(original.value.path()).read_bytes()[:20]
         here = urlsplit(url).netloc
         outside = sorted({urlsplit(r).netloc for r in requests if urlsplit(r).scheme in ("http", "https", "ws", "wss")}
                          - {here})  # fmt: skip
@@ -319,3 +332,6 @@ def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_me
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(url + path, timeout=10)
             assert refused.value.code == code, path
+    with store.connect(tmp_path / "district.duckdb") as con:
+        read_outs = audit.events(con, user="分析员甲", action="download")
+    assert [json.loads(d) for d in read_outs["detail"]] == [{"file": "q1.csv", "batch": 1}]

@@ -392,7 +392,7 @@ def one_server_runtime():
     from streamlit.runtime.dataframe_source_manager import DataframeSourceManager
     from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test
+    from streamlit.testing.v1 import app_test, local_script_runner
     from streamlit.testing.v1.util import patch_config_options
 
     runtime = MagicMock(spec=Runtime)
@@ -409,6 +409,10 @@ def one_server_runtime():
         patch.object(Runtime, "_instance", runtime),
         patch.object(app_test, "Runtime", PerRunRuntime),
         patch.object(app_test, "ScriptCache", lambda: scripts),
+        # the runner's own cache too: twenty caches compiling the same page at once in threads meet CPython 3.11's
+        # thread-unsafe AST validator ("SystemError: AST constructor recursion depth mismatch", gh-106905); the
+        # server has one cache, whose lock compiles each page once
+        patch.object(local_script_runner, "ScriptCache", lambda: scripts),
         patch.object(app_test, "patch_config_options", lambda _options: contextlib.nullcontext()),
         patch_config_options({"global.appTest": True}),
     ):

@@ -78,6 +78,15 @@ def as_old_program(old_program: pytest.MonkeyPatch, version: int) -> None:
         old_program.setattr(audit_chain, "append", _unchained_append)
     if version < 5:
         old_program.setattr(store, "value_columns", lambda: [c for c in columns if c not in V5_COLUMNS])
+    if version < 8:  # the dump as the program before current_records.unit_name read it
+        old_program.setattr(store, "quarter_records", _dump_before_v8)
+
+
+def _dump_before_v8(con, quarter: str) -> pd.DataFrame:
+    names = ", ".join(["system", "unit", "org_name", *store.value_columns()])
+    return con.execute(
+        f"SELECT {names} FROM current_records WHERE quarter = $q ORDER BY system, unit, org_name", {"q": quarter}
+    ).df()
 
 
 def _unchained_append(con, occurred_at, user, action, detail) -> None:
@@ -107,7 +116,7 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
         version = store.data_version(con)
     assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings", "web_sessions"} <= tables(path)
     assert same_state(without_v5(snapshot(path)), before)
@@ -136,7 +145,7 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 7
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM web_sessions").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]
@@ -347,6 +356,31 @@ def test_a_database_whose_directory_became_read_only_can_be_read_but_an_ingest_i
     assert_told(cli("ingest", str(upload_file(tmp_path, 5)), db=db, preexec=as_plain_user), READ_ONLY)
     listed = cli("batches", "--json", db=db, preexec=as_plain_user)
     assert listed.returncode == 0 and [b["file"] for b in json.loads(listed.stdout)] == ["f.csv"]
+    assert same_state(snapshot(db), before)
+
+
+def test_a_read_only_database_file_answers_every_read_command_and_refuses_changes(read_only_dir, tmp_path):
+    """The issue-19 finding: on a read-only file system even `batches` and `dump` failed. A file the system will
+    not let us write (here mode r--r--r-- in an r-x directory) is opened read-only by the read commands."""
+    db = read_only_dir / "d.duckdb"
+    read_only_dir.chmod(0o755)
+    before = seeded(db)
+    db.chmod(0o444)
+    read_only_dir.chmod(0o555)
+    try:
+        listed = cli("batches", "--json", db=db, preexec=as_plain_user)
+        assert listed.returncode == 0 and [b["file"] for b in json.loads(listed.stdout)] == ["f.csv"], listed.stderr
+        dumped = cli("dump", "--quarter", "2024Q1", db=db, preexec=as_plain_user)
+        assert dumped.returncode == 0 and len(dumped.stdout.strip().splitlines()) == 1 + 10, dumped.stderr
+        scored = cli("scores", "--quarter", "2024Q1", "--format", "json", db=db, preexec=as_plain_user)
+        assert scored.returncode == 0 and len(json.loads(scored.stdout)) == 10, scored.stderr
+        verified = cli("audit", "verify", db=db, preexec=as_plain_user)
+        assert verified.returncode == 0 and "审计日志完整" in verified.stdout, verified.stderr
+        assert_told(cli("ingest", str(upload_file(tmp_path, 5)), db=db, preexec=as_plain_user), READ_ONLY)
+        assert_told(cli("rollback", "1", db=db, preexec=as_plain_user), READ_ONLY)
+    finally:
+        read_only_dir.chmod(0o755)
+        db.chmod(0o644)
     assert same_state(snapshot(db), before)
 
 

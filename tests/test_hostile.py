@@ -167,3 +167,136 @@ def test_every_cli_read_out_and_change_is_audited(tmp_path: Path):
     assert [(u, a) for u, a, _ in rows] == [("cli", "data_read"), ("cli", "data_read"), ("cli", "term_change")]
     assert '"command": "dump"' in rows[0][2] and '"rows": 1' in rows[0][2] and '"command": "scores"' in rows[1][2]
     assert "任期设为 5 年" in rows[2][2]
+
+
+def test_a_scoped_analyst_cannot_pull_down_another_systems_unit_of_the_same_name(demo_db: Path):
+    """The issue's reproduction: the 经济系统 analyst uploads 经济系统 rows under 区人民检察院 (a 政法系统 unit).
+    A unit is (system, unit): the 政法 unit keeps its organizations, mean and rank; the new rows are another unit."""
+    from analytics.accounts import access
+    from analytics.meeting import meeting
+
+    rubric = load_rubric()
+    with store.connect(demo_db) as con:
+        before = meeting.build(con, "2024Q4", rubric).units.set_index("unit")
+        target = before.loc["区人民检察院"]
+        weak = [
+            org(i, org_name=f"区人民检察院第{i}支部", committee_meetings=0, theme_days=0, online_record_rate=0,
+                has_secretary="否", last_election_date="2015-01-01") | {"system": "经济系统", "unit": "区人民检察院"}
+            for i in range(12)
+        ]  # fmt: skip
+        data = csv_bytes(weak)
+        report = validate_uploads_one(con, data)
+        warned = [p.message for p in report.problems if p.field == "unit"]
+        assert warned and "同名单位属于政法系统" in warned[0] and "分别计分" in warned[0]
+        analyst = auth.User("经济系统分析员", "analyst", ("经济系统",))
+        access.load_as(con, analyst, [(report, data)])
+        after = meeting.build(con, "2024Q4", rubric)
+    units = after.units.set_index("unit")
+    ours, theirs = units.loc["区人民检察院（政法系统）"], units.loc["区人民检察院（经济系统）"]
+    assert "区人民检察院" not in units.index
+    assert ours["system"] == "政法系统" and theirs["system"] == "经济系统"
+    assert ours["organizations"] == target["organizations"] == 6 and theirs["organizations"] == 12
+    assert ours["standardization"] == pytest.approx(target["standardization"])
+    # the new unit ranks below every demo unit, so no demo unit moves: the 政法 unit keeps its rank
+    assert ours["standardization_rank"] == target["standardization_rank"]
+    assert theirs["standardization_rank"] == len(units)
+    with store.connect(demo_db) as con:  # a filter on the unit is a filter on (system, unit)
+        scoped = meeting.build(con, "2024Q4", rubric, {"unit": "区人民检察院（政法系统）"})
+        dumped = store.quarter_records(con, "2024Q4")
+    assert set(scoped.frame["system"]) == {"政法系统"} and len(scoped.frame) == 6
+    # the dump keeps the unit as typed, so it uploads back as it was
+    assert set(dumped[dumped["unit"].str.startswith("区人民检察院")]["unit"]) == {"区人民检察院"}
+
+
+def validate_uploads_one(con, data: bytes):
+    from analytics.uploads import validate_uploads
+
+    (report,) = validate_uploads(con, [("经济系统.csv", data)], "2024Q4")
+    assert not report.errors, report.errors[:2]
+    return report
+
+
+MEMORY_PROBE = """
+import json, resource, sys, time
+from analytics.ingest.records import ingest_bytes
+data = open(sys.argv[1], "rb").read()
+start = time.monotonic()
+report = ingest_bytes(data, "上报.csv")
+print(json.dumps({
+    "errors": [p.message for p in report.errors],
+    "seconds": time.monotonic() - start,
+    "self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"\n" * (95 << 20), b"1,2,3,4,5,6,7,8,9,10\n" * (4 << 20), (b"1," * 300 + b"\n") * 150_000],
+    ids=["blank-lines", "many-rows", "many-cells"],
+)
+def test_a_big_csv_is_refused_without_taking_the_servers_memory(tmp_path: Path, body: bytes):
+    """The issue's finding: a 95 MB CSV of blank lines took the server from 0.31 GB to 7.6 GB. CSV is read in the
+    memory-limited child and stops at the row limit: the process that asked (the server) stays small."""
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "上报.csv"
+    path.write_bytes(body)
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(path)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(answer["errors"]) == 1 and "超过上限" in answer["errors"][0], answer["errors"]
+    # the file itself (≤ 95 MB) and the interpreter with pandas, DuckDB and Arrow loaded: well under 1 GB
+    assert answer["self_kb"] < 1_000_000, answer
+
+
+def test_a_zip_bomb_that_lies_about_its_sizes_is_refused_before_any_reader_inflates_it():
+    """The issue's finding: a bomb whose headers declare 1 MB passed the declared-size check and cost ≈ 2.8 GB inside
+    the reader. The package check inflates each part itself, to the end of its deflate stream, and stops the
+    moment the real ratio passes the limit: a few MB of work, and the reader never runs."""
+    import resource
+    import time
+
+    from analytics.ingest.sheets import package
+    from tests.corpus import make_corpus
+
+    bomb = make_corpus.zip_bomb(declared=1 << 20)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    problem = package.package_problem(bomb)
+    elapsed = time.perf_counter() - start
+    assert problem is not None and "压缩炸弹" in problem and "sheet1.xml" in problem
+    assert elapsed < 5  # not a timing goal: 3.6 GB inflated would take half a minute here
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # kB: nothing big was held
+    report = ingest_bytes(bomb, "炸弹.xlsx")
+    assert [p.message for p in report.errors] == [problem]
+
+
+@pytest.mark.parametrize(
+    "placed",
+    [
+        lambda dtd, xml: xml.replace(b"?>", b"?><!--" + b"x" * 200_000 + b"-->" + dtd, 1),  # after a long comment
+        lambda dtd, xml: xml.replace(b"?>", b"?><!-- <a> -->" + dtd, 1),  # after a comment holding a tag
+        lambda dtd, xml: xml + dtd,  # after the root element
+    ],
+    ids=["after-long-comment", "after-tag-in-comment", "after-root"],
+)
+def test_a_dtd_anywhere_in_any_part_is_refused(placed):
+    from analytics.ingest.sheets import package
+    from tests.corpus import make_corpus
+
+    dtd = b'<!DOCTYPE sst [<!ENTITY a "ha">]>'
+    book = make_corpus.repacked(make_corpus.report_book(), {"xl/sharedStrings.xml": lambda xml: placed(dtd, xml)})
+    problem = package.package_problem(book)
+    assert problem is not None and "DTD" in problem and "sharedStrings.xml" in problem
+    # the same part in UTF-16, as a few tools write XML
+    utf16 = make_corpus.repacked(
+        make_corpus.report_book(),
+        {"xl/sharedStrings.xml": lambda xml: b"\xff\xfe" + placed(dtd, xml).decode().encode("utf-16-le")},
+    )
+    assert "DTD" in (package.package_problem(utf16) or "")
+    assert package.package_problem(make_corpus.report_book()) is None  # the plain workbook passes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def test_an_idle_session_is_signed_out(db_path: Path, monkeypatch: pytest.Monkey
     at.run()
     assert "user" not in at.session_state
     assert any("长时间未操作" in i.value for i in at.info)
+    with store.connect(db_path) as con:  # the app's own sign-out is audited, with its reason
+        event = audit.events(con, action="logout").iloc[0]
+    assert event["user_name"] == "leader" and json.loads(event["detail"]) == {"reason": "idle_timeout"}
 
 
 def test_a_disabled_account_is_signed_out_on_its_next_click(db_path: Path):
@@ -115,6 +119,9 @@ def test_a_disabled_account_is_signed_out_on_its_next_click(db_path: Path):
         auth.set_disabled(con, auth.User("admin", "admin"), "leader", True)
     at.run()
     assert "user" not in at.session_state
+    with store.connect(db_path) as con:
+        event = audit.events(con, action="logout").iloc[0]
+    assert event["user_name"] == "leader" and json.loads(event["detail"]) == {"reason": "session_ended"}
 
 
 def test_an_analyst_upload_of_another_system_is_refused_on_the_page(db_path: Path):
@@ -125,3 +132,32 @@ def test_an_analyst_upload_of_another_system_is_refused_on_the_page(db_path: Pat
     assert any("系统1" in e.value and "不在你负责范围内" in e.value for e in at.error)
     with store.connect(db_path) as con:
         assert batches.history(con).empty
+
+
+OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s", "client_id": "c",
+        "client_secret": "x", "server_metadata_url": "http://idp.example/.well-known/openid-configuration"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("email", "signed_in"),
+    [(" Zhang.San@District.example.cn", True), ("ｚｈａｎｇ.ｓａｎ@district.example.cn", True), ("li.si@example.cn", False)],
+)
+def test_the_identity_provider_sign_in_finds_the_account_by_the_canonical_email(db_path: Path, email, signed_in):
+    """With [auth] configured the login page offers 统一身份认证登录; the e-mail st.user carries after st.login is
+    looked up by the canonical rule: any spelling of an opened account signs in as it, another is refused."""
+    with store.connect(db_path) as con:
+        auth.add_user(con, "管理员", PASSWORD, "admin")
+        auth.add_user(con, "zhang.san@district.example.cn", PASSWORD, "leader")
+    at = app()
+    at.secrets["auth"] = OIDC
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert [b.label for b in at.button if b.key == "oidc_login"] == ["统一身份认证登录"]
+    assert "user" not in at.session_state
+    at.user = {"is_logged_in": True, "email": email}
+    at.run()
+    if signed_in:
+        assert at.session_state["user"] == auth.User("zhang.san@district.example.cn", "leader")
+    else:
+        assert "user" not in at.session_state
+        assert any("尚未在本系统开户" in e.value for e in at.error)

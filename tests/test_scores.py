@@ -170,6 +170,7 @@ def spec_indicators(current: pd.DataFrame, quarter: str) -> dict[str, tuple[pd.S
         "quarter",
         "system",
         "unit",
+        "unit_name",
         "org_name",
         "org_type",
         "last_election_date",

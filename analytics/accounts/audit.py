@@ -29,6 +29,7 @@ ACTIONS = {
     "data_read": "读出数据",
     "term_change": "设定换届任期",
     "demo_load": "载入演示数据",
+    "download": "下载文件",
 }
 
 
@@ -73,12 +74,13 @@ DETAIL_LABELS = {
     "name": "账户", "role": "角色", "systems": "系统", "file": "文件", "sha256": "文件摘要", "batch": "批次",
     "quarter": "季度", "rows": "党组织数", "already_loaded": "此前已载入", "withdrawn": "撤下行数",
     "restored": "恢复行数", "old_version": "原版本", "new_version": "新版本", "header": "表头", "field": "对应列",
-    "attempted": "尝试的操作", "command": "命令", "organization": "党组织", "change": "变更", "attempt": "所用名称摘要", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件",
+    "attempted": "尝试的操作", "command": "命令", "organization": "党组织", "change": "变更", "attempt": "所用名称摘要", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件", "method": "方式",
 }  # fmt: skip
 DETAIL_VALUES = {
     "unknown_user": "用户名不存在", "disabled": "账户已停用", "locked": "账户已锁定", "wrong_password": "密码错误",
     "admin": "管理员", "analyst": "分析员", "leader": "领导", "view": "查看", "export": "导出",
-    "upload": "上传数据", "rollback": "回退批次",
+    "upload": "上传数据", "rollback": "回退批次", "idle_timeout": "长时间未操作，自动退出",
+    "session_ended": "账户已停用或登录已失效", "oidc": "统一身份认证",
 }  # fmt: skip
 
 

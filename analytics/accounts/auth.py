@@ -19,7 +19,7 @@ ROLES = {"admin": "管理员", "analyst": "分析员", "leader": "领导"}
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
-MAX_NAME = 32  # characters of a user name
+MAX_NAME = 64  # characters of a user name (an e-mail address from the identity provider fits)
 UNKNOWN_NAME = "（未知用户名）"  # who the audit log says tried a name that has no account
 _HASHER = PasswordHasher()
 # Verifying against this keeps the time of an unknown-name login close to a wrong-password one.
@@ -50,7 +50,8 @@ CLI_OPERATOR = User("cli", "admin")
 def canonical(name: str) -> str:
     """The one spelling of a user name that every lookup, update, session and audit row uses: Unicode NFKC
     (full-width letters and digits become ordinary ones), with every space and invisible format character
-    removed. " 甲", "甲　" and "ｊｉａ" are the accounts "甲", "甲" and "jia"."""
+    removed. " 甲", "甲　" and "ｊｉａ" are the accounts "甲", "甲" and "jia". Letter case is kept for display but
+    does not make another account: "Jia" finds "jia" (_row), and cannot be created beside it."""
     folded = unicodedata.normalize("NFKC", name)
     return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc"))
 
@@ -68,8 +69,11 @@ def has_users(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _row(con: duckdb.DuckDBPyConnection, name: str) -> tuple | None:
+    """The stored account of a canonical name, letter case aside: (name as stored, hash, role, systems, disabled,
+    failed_logins, locked_until). Every later update names the account by the stored name (row[0])."""
     rows = con.execute(
-        "SELECT name, password_hash, role, systems, disabled, failed_logins, locked_until FROM users WHERE name = $n",
+        "SELECT name, password_hash, role, systems, disabled, failed_logins, locked_until FROM users "
+        "WHERE lower(name) = lower($n) ORDER BY name = $n DESC, name LIMIT 1",
         {"n": name},
     ).fetchall()
     return rows[0] if rows else None
@@ -101,8 +105,9 @@ def add_user(
     with store.transaction(con):
         if first and has_users(con):
             raise AuthError("管理员账户已经创建，请直接登录。")
-        if _row(con, name) is not None:
-            raise AuthError(f"用户名「{name}」已存在。")
+        if (taken := _row(con, name)) is not None:
+            same = "" if taken[0] == name else f"（与已有的「{taken[0]}」只差大小写、全角半角或空格）"
+            raise AuthError(f"用户名「{name}」已存在{same}。")
         con.execute(
             "INSERT INTO users VALUES ($n, $h, $r, $s, false, 0, NULL, $at, $by)",
             {"n": name, "h": digest, "r": role, "s": list(scope), "at": dt.datetime.now(), "by": actor},
@@ -145,6 +150,23 @@ def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str, now: 
     if not unlocked:
         _refuse_locked(con, name, _row(con, name)[6], now)
     return User(name, role, tuple(systems or ()))
+
+
+def external_user(con: duckdb.DuckDBPyConnection, email: str | None) -> User:
+    """The account of a person the organization's identity provider signed in (OIDC through st.login): the e-mail
+    in the same canonical spelling as a typed name, so " Zhang@Example.cn" is the account "zhang@example.cn".
+    AuthError when no enabled account has it; both outcomes audited with method oidc."""
+    key = canonical(email or "")
+    row = _row(con, key) if 0 < len(key) <= MAX_NAME else None
+    if row is None:
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        _log(con, UNKNOWN_NAME, "login_failed", reason="unknown_user", attempt=digest, method="oidc")
+        raise AuthError("统一身份认证的账户尚未在本系统开户，请联系管理员以该邮箱开设账户。")
+    if row[4]:
+        _log(con, row[0], "login_failed", reason="disabled", method="oidc")
+        raise AuthError("该账户已停用，请联系管理员。")
+    _log(con, row[0], "login_ok", method="oidc")
+    return User(row[0], row[2], tuple(row[3] or ()))
 
 
 def _refuse_locked(con: duckdb.DuckDBPyConnection, name: str, locked_until: dt.datetime, now: dt.datetime) -> None:
@@ -193,19 +215,19 @@ def current(con: duckdb.DuckDBPyConnection, name: str) -> User | None:
 
 def change_password(con: duckdb.DuckDBPyConnection, name: str, old: str, new: str) -> None:
     """A user's own password change; the old password must be right."""
-    name = canonical(name)
-    row = _row(con, name)
+    row = _row(con, canonical(name))
     if row is None or not _verify(row[1], old):
         raise AuthError("原密码不正确。")
-    _set_password(con, name, new, name, "password_change")
+    _set_password(con, row[0], new, row[0], "password_change")
 
 
 def reset_password(con: duckdb.DuckDBPyConnection, actor: User, name: str, new: str) -> None:
     """Admin sets another user's password (and lifts a lockout)."""
     name = canonical(name)
     _require_admin(con, actor, "password_reset")
-    if _row(con, name) is None:
+    if (row := _row(con, name)) is None:
         raise AuthError(f"用户「{name}」不存在。")
+    name = row[0]
     _set_password(con, name, new, actor.name, "password_reset")
     sessions.revoke_user(con, name)  # whoever had the old password is signed out in every browser
 
@@ -224,8 +246,9 @@ def set_disabled(con: duckdb.DuckDBPyConnection, actor: User, name: str, disable
     """Admin disables or re-enables an account (never their own)."""
     name = canonical(name)
     _require_admin(con, actor, "user_disable" if disabled else "user_enable")
-    if _row(con, name) is None:
+    if (row := _row(con, name)) is None:
         raise AuthError(f"用户「{name}」不存在。")
+    name = row[0]
     if name == actor.name and disabled:
         raise AuthError("不能停用自己的账户。")
     with store.transaction(con):

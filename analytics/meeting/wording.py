@@ -110,9 +110,13 @@ def warning_rows(meeting: Meeting, width: int = 50) -> list[tuple[str, str, str]
 
 
 def short_name(org_name: str, unit: str) -> str:
-    """The organization's name without its unit's name in front (区财政局国库党支部 -> 国库党支部)."""
-    rest = org_name.removeprefix(unit)
-    return rest if rest and rest != org_name else org_name
+    """The organization's name without its unit's name in front (区财政局国库党支部 -> 国库党支部); a unit shown
+    with its system (区财政局（经济系统）, a name shared by two systems) is matched by its name."""
+    for name in (unit, unit.removesuffix("）").rpartition("（")[0]):
+        rest = org_name.removeprefix(name) if name else org_name
+        if rest and rest != org_name:
+            return rest
+    return org_name
 
 
 def lowest_orgs(meeting: Meeting, unit: str, limit: int = 4) -> pd.DataFrame:

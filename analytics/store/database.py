@@ -15,12 +15,12 @@ import pandas as pd
 
 from analytics import ROOT
 from analytics.store.audit_chain import chain_existing
-from analytics.store.errors import DIR_ERRORS, StoreError, write_failure
+from analytics.store.errors import DIR_ERRORS, StoreError, read_only_refusal, write_failure
 from analytics.store.locks import WRITE_LOCK
 from analytics.template import load_template
 
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 LOCK_WAIT_SECONDS = 15.0
 
 
@@ -41,14 +41,20 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def connect(path: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An open, migrated connection; waits a little if another process holds the file."""
+def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An open, migrated connection; waits a little if another process holds the file.
+
+    reading: the caller only reads (a read command of the CLI). An existing file that the system will not let us
+    write (a read-only file, directory or file system: an archive copy, a backup mount) is then opened read-only
+    instead of refused; writes through it fail, and the read-outs' audit rows are skipped (cli._read_out)."""
     target = db_path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"无法创建数据目录 {target.parent}：{DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
-    con = _open(target)
+    existing = reading and target.is_file()
+    if not existing:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"无法创建数据目录 {target.parent}：{DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
+    con = _open(target, read_only_fallback=existing)
     try:
         migrate(con)
         yield con
@@ -84,12 +90,14 @@ def lock_wait_seconds() -> float:
         return LOCK_WAIT_SECONDS
 
 
-def _open(target: Path) -> duckdb.DuckDBPyConnection:
+def _open(target: Path, read_only_fallback: bool = False) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_wait_seconds()
     while True:
         try:
             return duckdb.connect(str(target))
         except duckdb.IOException as exc:
+            if read_only_fallback and read_only_refusal(exc):
+                return _open_read_only(target)
             if failure := write_failure(exc, target):
                 raise failure from exc
             if "Could not set lock" not in str(exc) or time.monotonic() > deadline:
@@ -99,12 +107,27 @@ def _open(target: Path) -> duckdb.DuckDBPyConnection:
             raise StoreError(f"无法打开数据库 {target}：文件已损坏或不是本系统的数据库。") from exc
 
 
+def _open_read_only(target: Path) -> duckdb.DuckDBPyConnection:
+    """The file opened read-only; StoreError when it cannot be read, or is too old to read without migrating it."""
+    try:
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"无法打开数据库 {target}：文件是只读的，且无法以只读方式读取（{exc}）。") from exc
+    if schema_version(con) != SCHEMA_VERSION:
+        con.close()
+        raise StoreError(
+            f"无法读取数据库 {target}：文件是只读的，而它的版本与本程序不同，需要先在可写的位置打开一次以完成升级。"
+        )
+    return con
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The schema version of the open file (0 for a new file)."""
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchall()[0][0]
-    if not found:
+    # One lookup (every connect asks): a catalog scan of duckdb_tables() first cost as much again (issue 20)
+    try:
+        rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    except duckdb.CatalogException:  # no meta table: a new file
         return 0
-    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     return int(rows[0][0]) if rows else 0
 
 
@@ -184,9 +207,10 @@ def changed_fields_sql(new: str, old: str) -> str:
 
 def quarter_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pd.DataFrame:
     """Current records of a quarter: the template's columns in SPEC order, sorted by system, unit, name."""
-    names = ", ".join(["system", "unit", "org_name", *value_columns()])  # the template's names, in its order
+    # the template's names, in its order; the unit as typed (current_records.unit names the system when shared)
+    names = ", ".join(["system", "unit_name AS unit", "org_name", *value_columns()])
     return con.execute(
-        f"SELECT {names} FROM current_records WHERE quarter = $q ORDER BY system, unit, org_name", {"q": quarter}
+        f"SELECT {names} FROM current_records WHERE quarter = $q ORDER BY system, unit_name, org_name", {"q": quarter}
     ).df()
 
 

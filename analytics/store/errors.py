@@ -25,6 +25,11 @@ _READ_ONLY_SIGNS = ("Permission denied", "Read-only file system", "Operation not
 _DISK_FULL_SIGNS = ("No space left on device", "File too large", "Disk quota exceeded")
 
 
+def read_only_refusal(exc: duckdb.Error) -> bool:
+    """Whether the OS refused to open the file for writing (a read-only file, directory or file system)."""
+    return any(sign in str(exc) for sign in _READ_ONLY_SIGNS)
+
+
 def write_failure(exc: duckdb.Error, target: str | os.PathLike | None = None) -> StoreError | None:
     """The Chinese error for a write the operating system refused (read-only, disk full); None for other errors."""
     text = str(exc)

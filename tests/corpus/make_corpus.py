@@ -88,8 +88,9 @@ def _before_sheet_end(extra: bytes) -> Callable[[bytes], bytes]:
     return lambda xml: xml.replace(b"</sheetData>", extra + b"</sheetData>")
 
 
-def zip_bomb() -> bytes:
-    """The sheet part declares and inflates to 3.6 GB of rows from 10 MB: the same deflate block 3,720 times."""
+def zip_bomb(declared: int | None = None) -> bytes:
+    """The sheet part declares and inflates to 3.6 GB of rows from 10 MB: the same deflate block 3,720 times.
+    declared: the size written in the zip's headers instead (a bomb that lies about its size)."""
     chunk = b"<row><c><v>1</v></c></row>" * 40330  # 1 MiB
     head = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
     tail = b"</sheetData></worksheet>"
@@ -106,7 +107,7 @@ def zip_bomb() -> bytes:
             for n in package.namelist()
         ]
     # The CRC is not computed (3.6 GB of work): the file must be refused before anything reads that far
-    sheet = ("xl/worksheets/sheet1.xml", first + block * copies + last, 0, size)
+    sheet = ("xl/worksheets/sheet1.xml", first + block * copies + last, 0, size if declared is None else declared)
     return raw_zip([p if p[0] != sheet[0] else sheet for p in parts])
 
 

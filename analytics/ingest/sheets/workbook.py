@@ -59,7 +59,8 @@ def read_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
         raise UnreadableFile(
             "文件内容不是有效的 Excel/WPS 表格（可能已损坏或只是改了扩展名），请用 Excel 打开后另存为 .xlsx 再上传。"
         )
-    return [_csv_sheet(data, file_name, max_rows)]
+    # CSV too in the limited child: a file of blank lines or of millions of tiny cells costs memory, not bytes
+    return _limited(_csv_sheets, data, file_name, max_rows)
 
 
 ENCRYPTED = "文件已加密（设置了打开密码），请取消密码后另存再上传。"
@@ -288,15 +289,17 @@ def _strict(data: bytes, encoding: str) -> str:
         raise UnreadableFile("无法识别 CSV 文件的编码，请另存为 UTF-8 或 GBK 编码的 CSV。") from exc
 
 
+def _csv_sheets(data: bytes, file_name: str, max_rows: int) -> list[RawSheet]:
+    return [_csv_sheet(data, file_name, max_rows)]
+
+
 def _csv_sheet(data: bytes, file_name: str, max_rows: int) -> RawSheet:
     head = data[:4096]
     # UTF-16 text is half NUL bytes; a stray NUL in a name is reported in its cell, not as a binary file
     if head.count(b"\x00") * 100 > len(head) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnreadableFile("文件不是表格文件（含二进制内容），请上传 .xlsx、.xls、.ods 或 .csv。")
     text, gbk_lines = _decoded(data)
-    rows = _csv_rows(text)
-    if len(rows) > max_rows + 1000:
-        raise UnreadableFile(f"文件有 {len(rows)} 行，超过上限 {max_rows} 行，请拆分后上传。")
+    rows = _csv_rows(text, max_rows + 1000)
     table = _text_table(rows, "文件")
     stem = file_name.rsplit("/", 1)[-1]
     notes = [_mixed_encoding_note(gbk_lines)] if gbk_lines else []
@@ -315,7 +318,9 @@ def _text_table(rows: list[list[str | None]], what: str) -> pa.Table:
     return pa.table({f"c{j}": pa.array(col, pa.string()) for j, col in enumerate(columns)})
 
 
-def _csv_rows(text: str) -> list[list[str]]:
+def _csv_rows(text: str, limit: int) -> list[list[str]]:
+    """The rows of the text; UnreadableFile as soon as there are more than limit (read as a stream, so a file of
+    blank lines stops at the limit instead of filling memory with empty rows)."""
     sample = text[:20000]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
@@ -323,12 +328,16 @@ def _csv_rows(text: str) -> list[list[str]]:
         delimiter = max(",\t;", key=sample.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return list(reader)
+        rows = list(itertools.islice(reader, limit + 1))
     except csv.Error as exc:
         raise UnreadableFile(
             f"CSV 文件第 {reader.line_num} 行附近格式有误：有超长的单元格或引号不配对（一个单元格不能超过"
             f" {csv.field_size_limit()} 个字符）。请用 Excel 打开检查后重新导出。"
         ) from exc
+    if len(rows) > limit:
+        lines = text.count("\n") + (not text.endswith("\n"))
+        raise UnreadableFile(f"文件有 {lines} 行，超过上限 {limit - 1000} 行，请拆分后上传。")
+    return rows
 
 
 def _mixed_encoding_note(lines: list[int]) -> str:
