@@ -140,7 +140,11 @@ OIDC = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
 
 @pytest.mark.parametrize(
     ("email", "signed_in"),
-    [(" Zhang.San@District.example.cn", True), ("ｚｈａｎｇ.ｓａｎ@district.example.cn", True), ("li.si@example.cn", False)],
+    [
+        (" Zhang.San@District.example.cn", True),
+        ("ｚｈａｎｇ.ｓａｎ@district.example.cn", True),
+        ("li.si@example.cn", False),
+    ],
 )
 def test_the_identity_provider_sign_in_finds_the_account_by_the_canonical_email(db_path: Path, email, signed_in):
     """With [auth] configured the login page offers 统一身份认证登录; the e-mail st.user carries after st.login is
