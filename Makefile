@@ -35,9 +35,10 @@ test: $(VENV)/.dev-installed
 test-fast: $(VENV)/.dev-installed
 	$(PY) -m pytest -q -m "not slow and not browser and not chromium"
 
-# The long property run: every output on 200 generated stores (about 90 minutes; not part of make test)
+# The long runs: every output on 200 generated stores (about 90 minutes), 20 exports of every format with both
+# cores busy (about 10 minutes); not part of make test
 test-long: $(VENV)/.dev-installed
-	$(PY) -m pytest -q -m long tests/test_any_data.py
+	$(PY) -m pytest -q -m long tests/test_any_data.py tests/test_export_load.py
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

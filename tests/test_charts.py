@@ -537,3 +537,46 @@ def test_tofu_check_fails_when_chromium_cannot_see_a_cjk_font(tmp_path, monkeypa
     monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
     chinese, _, tofu = asyncio.run(_render_fresh(_titled_scatters()))
     assert not _differs(chinese, tofu)
+
+
+def test_a_chart_browser_that_fails_is_retried_with_a_fresh_browser_then_reported_in_chinese(monkeypatch):
+    """Fault injection on kaleido's call (the real renderer under load is tests/test_export_load.py): a tab used
+    before its page loaded is tried again, the last time in a restarted browser; a figure error is not retried;
+    a browser that keeps failing is an ImageError in Chinese, never a JavascriptError on the page."""
+    from analytics.charts import images
+
+    class JavascriptError(RuntimeError):  # kaleido's class name and message, as tab_not_loaded recognises them
+        pass
+
+    calls, restarts = [], []
+    monkeypatch.setattr(images, "browser_path", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(images, "_restart", lambda: restarts.append(len(calls)))
+    monkeypatch.setattr(images.time, "sleep", lambda s: None)
+
+    def flaky(fails: int):
+        def calc(fig, opts):
+            calls.append(opts["format"])
+            if len(calls) <= fails:
+                raise JavascriptError("ReferenceError: kaleido_scopes is not defined")
+            return b"\x89PNG"
+
+        return calc
+
+    monkeypatch.setattr(images.kaleido, "calc_fig_sync", flaky(2))
+    assert images.render(go.Figure()) == b"\x89PNG"
+    assert len(calls) == 3 and restarts == [2]  # the third try ran in a fresh browser
+    calls.clear(), restarts.clear()
+    monkeypatch.setattr(images.kaleido, "calc_fig_sync", flaky(99))
+    with pytest.raises(images.ImageError, match="绘图用的浏览器繁忙或异常"):
+        images.render(go.Figure())
+    assert len(calls) == images.ATTEMPTS
+    calls.clear()
+
+    def broken_figure(fig, opts):
+        calls.append(1)
+        raise ValueError("not a figure")
+
+    monkeypatch.setattr(images.kaleido, "calc_fig_sync", broken_figure)
+    with pytest.raises(ValueError):
+        images.render(go.Figure())
+    assert calls == [1]

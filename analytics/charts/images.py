@@ -9,6 +9,7 @@ lock: two sessions exporting at once take turns instead of mixing up each other'
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import struct
@@ -26,13 +27,15 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WIDTH, HEIGHT, SCALE = 1100, 620, 2
 MIN_PNG_WIDTH = 1600
 
+log = logging.getLogger(__name__)
 _lock = threading.RLock()
 _users = 0
 _pinned = False
 
 
 class ImageError(RuntimeError):
-    """No browser to render charts with (the message says what to install, in Chinese)."""
+    """No chart image: no browser to render with, or it failed again and again (the message says what to do, in
+    Chinese)."""
 
 
 def browser_path() -> str:
@@ -88,14 +91,38 @@ def render(
         raise ValueError(f"unknown image format {fmt!r}")
     browser_path()  # fail with a Chinese message before kaleido waits on a browser that cannot start
     with _lock:
-        try:
-            data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
-        except Exception as exc:
-            if not tab_not_loaded(exc):
-                raise
-            time.sleep(0.5)
-            data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
+        for attempt in range(ATTEMPTS):
+            try:
+                data = kaleido.calc_fig_sync(fig, opts=_opts(fmt, width, height, scale))
+                break
+            except Exception as exc:
+                if not browser_trouble(exc):
+                    raise
+                if attempt == ATTEMPTS - 1:
+                    log.warning("chart image failed %d times: %r", ATTEMPTS, exc)
+                    raise ImageError(BUSY) from exc
+                time.sleep(0.5)
+                if attempt > 0:  # the tab came back wrong twice: a fresh browser for the last try
+                    _restart()
     return data if isinstance(data, bytes) else str(data).encode("utf-8")
+
+
+ATTEMPTS = 3
+BUSY = "图表图片生成失败：绘图用的浏览器繁忙或异常（已自动重试 3 次）。请稍后再试；若反复出现，请联系管理员检查服务器负载。"
+
+
+def _restart() -> None:
+    with contextlib.suppress(Exception):
+        kaleido.stop_sync_server(silence_warnings=True)
+    _start()
+
+
+def browser_trouble(exc: BaseException) -> bool:
+    """True for the chart browser's own failures (a tab used before its page loaded, a closed channel, a browser
+    that died or timed out under load), which another try can cure; False for anything wrong with the figure."""
+    if tab_not_loaded(exc) or isinstance(exc, TimeoutError):
+        return True
+    return type(exc).__module__.split(".")[0] in ("kaleido", "choreographer")
 
 
 def tab_not_loaded(exc: BaseException) -> bool:

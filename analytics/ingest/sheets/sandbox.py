@@ -124,6 +124,7 @@ def _child(fd: int, shared: int, fn: Callable[..., Any], args: tuple, memory: in
         faulthandler.disable()  # it would dump the Python stack of the abort to its own copy of stderr
         _limit_address_space(memory)
         buffers: list[pickle.PickleBuffer] = []
+        outcome: tuple[str, Any] | None = None
         try:
             outcome = ("ok", fn(*args))
             # Protocol 5 hands over Arrow and numpy buffers as they are, instead of copying them into the pickle
@@ -132,7 +133,11 @@ def _child(fd: int, shared: int, fn: Callable[..., Any], args: tuple, memory: in
             os._exit(MEMORY_EXIT)  # no answer, and this code: the parent reports the memory limit
         except Exception as exc:
             data, buffers = _pickled_exception(exc), []
-        _write_all(fd, pickle.dumps((data, _write_buffers(shared, buffers))))
+        try:
+            answer = pickle.dumps((data, _write_buffers(shared, buffers)))
+        except OSError:  # the shared file may not grow (a file-size limit): the whole answer through the pipe
+            answer = pickle.dumps((pickle.dumps(outcome, protocol=5) if outcome else data, []))
+        _write_all(fd, answer)
         os.close(fd)  # the parent reads its answer now, not after this process has unmapped everything
     finally:
         os._exit(0)
