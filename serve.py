@@ -35,8 +35,8 @@ def open_session(request: Request) -> Response:
     if not _same_origin(request):
         return JSONResponse({"error": "来源不符"}, status_code=403)
     ticket = request.headers.get("x-ticket", "")  # a header, never the address: tickets stay out of logs
-    try:
-        with store.connect(store.db_path()) as con:
+    try:  # held: the instance the sign-in's page runs just used, not a second opening of the file
+        with store.held(), store.connect(store.db_path()) as con:
             token = sessions.redeem_ticket(con, ticket) if ticket else None
     except store.StoreError as exc:
         return JSONResponse({"error": str(exc)}, status_code=503)

@@ -102,6 +102,20 @@ _stability = kept_read(
 )
 
 
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _per_state(db: str, version: int, text: str, name: str, key: tuple, _make: Callable[[], object]) -> object:
+    return _make()
+
+
+def per_state(name: str, make: Callable[[], object], *key: object) -> object:
+    """make() computed once per (database, data version, rubric, name, key) and shared by every session: the
+    figures and tables a page draws from the same data and filters are the same for every leader, so the second
+    leader's page only sends them (issue 20). key: what make() depends on beyond the data and the rubric (the
+    filters), hashable; make() is not hashed. The result is shared, never changed: st.plotly_chart and
+    st.dataframe only read it."""
+    return _per_state(db_file(), data_version(), rubric_text(), name, key, make)
+
+
 def all_scores() -> pd.DataFrame:
     """Headline scores (views.SUMMARY_COLUMNS) of every organization in every quarter, cached on data and rubric."""
     current_rubric()

@@ -42,9 +42,12 @@ def read_or_stop(read, *args):
 
 
 def data_version() -> int:
-    """Changes with every load and rollback: the cache key of every cached read."""
-    with connection() as con:
-        return store.data_version(con)
+    """Changes with every load and rollback: the cache key of every cached read (read once per page run)."""
+    try:
+        return store.run_data_version(db_file())
+    except store.StoreError as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 @st.cache_data(show_spinner=False)

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics.charts import charts
 from analytics.scoring import imbalance
 from analytics.scoring import views as dashboard
-from pages._cache import current_rubric, scores_or_stop, trend
+from pages._cache import current_rubric, per_state, scores_or_stop, trend
 from pages._filters import open_branch, quarter_or_stop, rank_intervals, sidebar_filters
 from pages._session import ensure_app_frame
 from pages._ui import show_chart
@@ -52,11 +52,11 @@ if by == "unit" and chosen:
     open_branch(int(lowest["org_id"]))
 if by == "unit":
     st.caption("排名靠后的单位在前。点击某个单位（名称或整行），可进入该单位得分最低的支部画像；左侧筛选不受影响。")
-show_chart(charts.rank_dots(ranks, by))
+show_chart(per_state("imbalance.ranks", lambda: charts.rank_dots(ranks, by), filters.selection, by))
 
 
 st.subheader("不平衡程度")
-report = imbalance.imbalance_report(frame, by, score)
+report = per_state("imbalance.report", lambda: imbalance.imbalance_report(frame, by, score), filters.selection, by)
 row = st.columns(4)
 row[0].metric("基尼系数", "—" if report["gini"] is None else f"{report['gini']:.3f}")
 row[1].metric("变异系数", "—" if report["cv"] is None else f"{report['cv']:.3f}")
@@ -71,10 +71,17 @@ st.caption(
 left, right = st.columns(2)
 with left:
     st.subheader("各季度不平衡程度")
-    show_chart(charts.imbalance_trend(dashboard.imbalance_series(trend(), score)))
+    show_chart(
+        per_state("imbalance.trend", lambda: charts.imbalance_trend(dashboard.imbalance_series(trend(), score)), score)
+    )
     st.caption("全区、按单位分组计算。曲线下降说明单位之间、支部之间的差距在缩小。")
 with right:
     st.subheader("洛伦兹曲线")
-    x, y = imbalance.lorenz(frame[score])
-    show_chart(charts.lorenz_curve(x, y, report["gini"]))
+    show_chart(
+        per_state(
+            "imbalance.lorenz",
+            lambda: charts.lorenz_curve(*imbalance.lorenz(frame[score]), report["gini"]),
+            filters.selection,
+        )
+    )
     st.caption("曲线越贴近对角线，得分分布越均衡；曲线与对角线之间的面积越大，差距越大。")

@@ -6,7 +6,7 @@ from analytics.charts import charts
 from analytics.scoring import alerts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED, QUADRANTS
-from pages._cache import current_rubric, scores_or_stop, stability, trend
+from pages._cache import current_rubric, per_state, scores_or_stop, stability, trend
 from pages._filters import change, open_branch, quarter_or_stop, sidebar_filters, warning_lists
 from pages._session import ensure_app_frame
 from pages._ui import show_chart
@@ -53,7 +53,7 @@ for col, quadrant in zip(row[1:], QUADRANTS[1:], strict=True):
     col.metric(f"{quadrant}党组织", f"{k[quadrant]} 个", **change(k[f"{quadrant}_change"], 0, color="inverse"))
 
 # Who lags, first (issue: the leader's five seconds): units below 良好 and below the others, and what costs them most
-lagging = alerts.lagging_overview(frame, rubric)
+lagging = per_state("overview.lagging", lambda: alerts.lagging_overview(frame, rubric), filters.selection)
 bar = alerts.good_threshold(rubric)
 st.subheader("后进单位")
 if lagging.empty:
@@ -80,7 +80,7 @@ st.caption(
 if k["not_rated"]:
     st.caption(f"另有 {k['not_rated']} 个离退休党组织{NOT_RATED}，不在图中，也不计入各象限。")
 event = show_chart(
-    charts.quadrant_scatter(frame, rubric.quadrant_threshold),
+    per_state("overview.scatter", lambda: charts.quadrant_scatter(frame, rubric.quadrant_threshold), filters.selection),
     on_select="rerun",
     selection_mode="points",
     key="scatter",
@@ -105,8 +105,12 @@ if len(borderline):
 left, right = st.columns(2)
 with left:
     st.subheader("象限分布")
-    show_chart(charts.quadrant_counts(frame["quadrant"].value_counts()))
+    show_chart(
+        per_state(
+            "overview.counts", lambda: charts.quadrant_counts(frame["quadrant"].value_counts()), filters.selection
+        )
+    )
 with right:
     st.subheader("各季度平均分")
-    show_chart(charts.trend_lines(trend()))
+    show_chart(per_state("overview.trend", lambda: charts.trend_lines(trend())))
     st.caption("全区所有党组织的平均分（不受左侧筛选影响）。")

@@ -20,8 +20,11 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch):
-    """Pages compute what they show themselves: no warm-up thread outliving a test and its temp database."""
+    """Pages compute what they show themselves: no warm-up thread outliving a test and its temp database; and the
+    file is closed as each page run ends (no lingering instance while a test replaces or reopens it; the linger
+    has its own test in tests/test_concurrency.py)."""
     monkeypatch.setenv("DANGJIAN_WARM_UP", "0")
+    monkeypatch.setenv("DANGJIAN_LINGER_SECONDS", "0")
 
 
 @pytest.fixture(autouse=True)

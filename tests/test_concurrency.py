@@ -483,3 +483,24 @@ def test_twenty_page_sessions_and_four_uploads_at_once_all_succeed_and_end_as_th
     shown = sorted({n for *_, seen, _ in sessions for n in seen})
     print(f"{SESSIONS} sessions + {UPLOADS} uploads in {elapsed:.1f} s; 2024Q2 organizations shown: {shown}")
     assert elapsed < LOAD_LIMIT_SECONDS
+
+
+def test_page_runs_share_one_opening_of_the_file_and_free_it_after_a_quiet_moment(db_path: Path, monkeypatch):
+    """store.held keeps the database instance open LINGER seconds after a page run (issue 20: opening and closing
+    it cost about 20 ms of CPU a run): runs in a row share one opening; once quiet, another process gets the file."""
+    monkeypatch.setenv("DANGJIAN_LINGER_SECONDS", "3")
+    with store.connect(db_path):
+        pass
+    target = str(db_path)
+    probe = [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", target]
+    with store.held(db_path), store.connect(db_path) as con:
+        con.execute("SELECT 1").fetchall()
+    first = store._ANCHORS._open[target]
+    with store.held(db_path), store.connect(db_path) as con:  # the next run, at once: the same instance
+        con.execute("SELECT 1").fetchall()
+    assert store._ANCHORS._open[target] is first
+    locked = subprocess.run(probe, capture_output=True, text=True)
+    assert locked.returncode != 0 and "lock" in locked.stderr.lower()  # still open during the quiet moment
+    time.sleep(3.5)
+    assert target not in store._ANCHORS._open
+    assert subprocess.run(probe, capture_output=True).returncode == 0  # then free for the CLI

@@ -56,7 +56,11 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
             raise StoreError(f"无法创建数据目录 {target.parent}：{DIR_ERRORS.get(exc.errno, exc.strerror)}。") from exc
     con = _open(target, read_only_fallback=existing)
     try:
-        migrate(con)
+        run = getattr(_RUN, "migrated", None)  # inside held(): the schema is checked at the run's first connect
+        if run is None or str(target) not in run:
+            migrate(con)
+            if run is not None:
+                run.add(str(target))
         yield con
     finally:
         con.close()
@@ -66,20 +70,88 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
 def held(path: str | os.PathLike | None = None) -> Iterator[None]:
     """Keep an existing file's database instance open meanwhile: every connect() inside is a lookup, not a file open.
 
-    Around one page run (app.py), which opens a connection a dozen times (15 ms each without this, 2 ms with it);
-    between runs the file is closed, so the CLI can get in (docs/concurrency.md). Never waits and never reports:
-    a locked, missing or broken file is left to the reads inside, which say what is wrong in Chinese.
+    Around one page run (app.py), which opens a connection a dozen times (15 ms each without this, 2 ms with it).
+    The instance stays open LINGER seconds (linger_seconds) after the last run ends, so the several runs of one click and the
+    leaders clicking at the same moment share one opening (opening and closing it cost about 20 ms of CPU a run,
+    issue 20); after that quiet moment the file is closed, so the CLI can get in (docs/concurrency.md). Never waits
+    and never reports: a locked, missing or broken file is left to the reads inside, which say what is wrong.
     """
-    target = db_path(path)
-    try:
-        anchor = duckdb.connect(str(target)) if target.is_file() else None
-    except (duckdb.Error, OSError):
-        anchor = None
+    target = str(db_path(path))
+    _ANCHORS.enter(target)
+    _RUN.versions, _RUN.migrated = {}, set()  # read once for the block: data version (run_data_version), schema
     try:
         yield
     finally:
+        _RUN.versions = _RUN.migrated = None
+        _ANCHORS.leave(target)
+
+
+LINGER = 2.0  # seconds an unused anchor stays open
+
+
+def linger_seconds() -> float:
+    """$DANGJIAN_LINGER_SECONDS or LINGER; 0 closes the file as each run ends (the tests, which replace files)."""
+    try:
+        return float(os.environ.get("DANGJIAN_LINGER_SECONDS", LINGER))
+    except ValueError:
+        return LINGER
+
+
+class _Anchors:
+    """One open connection per file while any page run holds it, closed LINGER seconds after the last one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._users: dict[str, int] = {}
+        self._idle_since: dict[str, float] = {}
+
+    def enter(self, target: str) -> None:
+        with self._lock:
+            self._users[target] = self._users.get(target, 0) + 1
+            if target not in self._open and Path(target).is_file():
+                with contextlib.suppress(duckdb.Error, OSError):
+                    self._open[target] = duckdb.connect(target)
+
+    def leave(self, target: str) -> None:
+        with self._lock:
+            self._users[target] -= 1
+            if self._users[target] or target not in self._open:
+                return
+            self._idle_since[target] = stamp = time.monotonic()
+        if (linger := linger_seconds()) <= 0:
+            self._close_if_idle(target, stamp)
+            return
+        timer = threading.Timer(linger, self._close_if_idle, args=(target, stamp))
+        timer.daemon = True
+        timer.start()
+
+    def _close_if_idle(self, target: str, stamp: float) -> None:
+        with self._lock:  # not if a run came and went since this timer was set: its own timer closes it
+            if self._users.get(target) or self._idle_since.get(target) != stamp:
+                return
+            anchor = self._open.pop(target, None)
         if anchor is not None:
             anchor.close()
+
+
+_ANCHORS = _Anchors()
+
+
+_RUN = threading.local()
+
+
+def run_data_version(path: str | os.PathLike | None = None) -> int:
+    """data_version of the file, read once per held() block (a page run asks a dozen times: one cache key each)
+    unless this thread committed meanwhile; outside held() read every time. StoreError as connect() gives it."""
+    memo, key = getattr(_RUN, "versions", None), str(db_path(path))
+    if memo is not None and key in memo:
+        return memo[key]
+    with connect(path) as con:
+        version = data_version(con)
+    if memo is not None:
+        memo[key] = version
+    return version
 
 
 def lock_wait_seconds() -> float:
@@ -161,6 +233,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         try:
             yield
             con.execute("COMMIT")
+            if memo := getattr(_RUN, "versions", None):  # this run changed the data: read its version again
+                memo.clear()
         except BaseException as exc:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
                 con.execute("ROLLBACK")
