@@ -18,6 +18,7 @@ from analytics.accounts import audit, auth, sessions
 from analytics.ingest.records import ingest_bytes
 from analytics.store import batches
 from analytics.store import database as store
+from pages._session import NAVIGATION
 from tests.records import ODD_RATE, RATES, csv_bytes, odd_header_workbook, org
 from tests.server import streamlit_server
 from tests.sessions import browser_sign_in
@@ -154,7 +155,17 @@ def test_a_page_address_opened_first_on_a_fresh_server_shows_the_sign_in_form(se
         expect(page.get_by_role("link", name="数据上传")).to_be_visible(timeout=30_000)
         page.get_by_role("link", name="数据上传").click()
         expect(page.get_by_test_id("stFileUploader")).to_be_visible(timeout=30_000)
+        # issue 19: an anonymous browser opening any page's address sees the sign-in form and none of the data
+        stranger = browser.new_context().new_page()
+        for address in PAGE_ADDRESSES:
+            stranger.goto(f"{url}/{address}", wait_until="domcontentloaded")
+            expect(stranger.get_by_label("用户名")).to_be_visible(timeout=30_000)
+            for element in ("stDataFrame", "stMetric", "stPlotlyChart", "stDownloadButton", "stFileUploader"):
+                assert stranger.get_by_test_id(element).count() == 0, (address, element)
         browser.close()
+
+
+PAGE_ADDRESSES = sorted(Path(p).stem for entries in NAVIGATION.values() for p, *_ in entries)
 
 
 @pytest.fixture

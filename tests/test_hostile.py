@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.accounts import auth, throttle
+from analytics.accounts import audit, auth, throttle
 from analytics.charts import charts, images
 from analytics.ingest.records import ingest_bytes
 from analytics.scoring.rubric import load_rubric
@@ -300,3 +300,75 @@ def test_a_dtd_anywhere_in_any_part_is_refused(placed):
     )
     assert "DTD" in (package.package_problem(utf16) or "")
     assert package.package_problem(make_corpus.report_book()) is None  # the plain workbook passes
+
+
+def _store_state(con) -> dict:
+    tables = ("records", "organizations", "batches", "users", "rubric_versions", "header_mappings")
+    state = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
+    state["active"] = con.execute("SELECT count(*) FROM batches WHERE status = 'active'").fetchall()[0][0]
+    state["users"] = con.execute("SELECT name, disabled, password_hash FROM users ORDER BY name").fetchall()
+    return state
+
+
+def _user_functions() -> set[str]:
+    """Every public function of analytics/ that takes a signed-in User (module.function), checks aside."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import analytics
+
+    found = set()
+    for info in pkgutil.walk_packages(analytics.__path__, "analytics."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            if any("User" in str(p.annotation) for p in inspect.signature(fn).parameters.values()):
+                found.add(f"{module.__name__.rsplit('.', 1)[-1]}.{name}")
+    return found - {"access.can", "access.require", "access.outside_scope"}
+
+
+def test_a_leader_or_scoped_analyst_calling_every_state_changing_function_directly_changes_nothing(demo_db: Path):
+    """Issue 19 item 6: the library, not only the pages, refuses. Every public function taking a User is called
+    as a leader and as the 经济系统 analyst with what they may not do; each is refused and the store is unchanged."""
+    from analytics import mappings
+    from analytics.accounts import access
+    from analytics.scoring import rubric_versions
+    from analytics.scoring.rubric import RUBRIC_PATH
+
+    leader, analyst = auth.User("领导甲", "leader"), auth.User("经济分析员", "analyst", ("经济系统",))
+    rows = [org(i) | {"system": "政法系统", "unit": "区人民法院"} for i in range(3)]
+    data = csv_bytes(rows)
+    text = RUBRIC_PATH.read_text(encoding="utf-8").replace('version = "', 'version = "hostile-', 1)
+    with store.connect(demo_db) as con:
+        auth.add_user(con, "管理员", "correct-horse-1", "admin")
+        mappings.save(con, auth.User("管理员", "admin"), {"本支部党员数（人）": "members_total"})
+        report = ingest_bytes(data, "政法.csv", "2024Q4")
+        politics = con.execute(
+            "SELECT DISTINCT r.batch_id FROM records r JOIN organizations o USING (org_id) WHERE o.system = '政法系统'"
+        ).fetchall()[0][0]
+        key = con.execute("SELECT header_key FROM header_mappings").fetchall()[0][0]
+        calls = {
+            "access.load_as": lambda u: access.load_as(con, u, [(report, data)]),
+            "access.rollback_as": lambda u: access.rollback_as(con, u, politics),
+            "rubric_versions.save": lambda u: rubric_versions.save(con, u, text),
+            "mappings.save": lambda u: mappings.save(con, u, {"发展对象预备人数": "members_probationary"}),
+            "mappings.remove": lambda u: mappings.remove(con, u, key),
+            "auth.reset_password": lambda u: auth.reset_password(con, u, "管理员", "another-horse-2"),
+            "auth.set_disabled": lambda u: auth.set_disabled(con, u, "管理员", True),
+        }
+        assert set(calls) == _user_functions()  # a new function taking a User must be added here
+        allowed = {(analyst.name, "mappings.save")}  # an analyst confirms headers while uploading
+        before = _store_state(con)
+        for user in (leader, analyst):
+            for name, call in calls.items():
+                if (user.name, name) in allowed:
+                    continue
+                with pytest.raises(store.StoreError):  # AuthError is a StoreError: a Chinese message
+                    call(user)
+                assert _store_state(con) == before, (user.name, name)
+        denied = audit.events(con, action="denied")
+    assert set(denied["user_name"]) == {leader.name, analyst.name}
