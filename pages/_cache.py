@@ -102,7 +102,7 @@ _stability = kept_read(
 )
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _per_state(db: str, version: int, text: str, name: str, key: tuple, _make: Callable[[], object]) -> object:
     return _make()
 
