@@ -335,7 +335,8 @@ def load_direct(con, district: District, quarters: tuple[str, ...] = QUARTERS) -
         for table in quarter_tables(district, quarter):
             con.register("chunk", table)
             con.execute(
-                "INSERT INTO organizations SELECT org_index + 1, system, unit, org_name, system, unit, org_name, $b, NULL"
+                "INSERT INTO organizations (org_id, system_key, unit_key, name_key, system, unit, org_name, first_batch)"
+                " SELECT org_index + 1, system, unit, org_name, system, unit, org_name, $b"
                 " FROM chunk ANTI JOIN organizations o ON o.org_id = chunk.org_index + 1",
                 {"b": batch},
             )
