@@ -38,6 +38,20 @@ def test_passwords_are_stored_only_as_argon2_hashes(con, tmp_path: Path):
     assert PASSWORD.encode() not in (tmp_path / "auth.duckdb").read_bytes()
 
 
+def test_a_hash_made_under_other_parameters_still_signs_in_and_is_rehashed_to_the_policy(con):
+    from argon2 import PasswordHasher
+
+    auth.add_user(con, "丙", PASSWORD, "leader")
+    old = PasswordHasher().hash(PASSWORD)  # argon2-cffi's default (64 MiB, 3 passes, 4 lanes): the earlier policy
+    con.execute("UPDATE users SET password_hash = $h WHERE name = '丙'", {"h": old})
+    assert auth.authenticate(con, "丙", PASSWORD).name == "丙"
+    stored = con.execute("SELECT password_hash FROM users WHERE name = '丙'").fetchall()[0][0]
+    assert stored != old and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP's setting
+    assert auth.authenticate(con, "丙", PASSWORD).name == "丙"  # the new hash checks the same password
+    with pytest.raises(auth.AuthError):
+        auth.authenticate(con, "丙", "wrong-password")
+
+
 def test_login_with_the_right_password_returns_the_role_and_scope(con):
     auth.add_user(con, "乙", PASSWORD, "analyst", ("经济系统",))
     user = auth.authenticate(con, "乙", PASSWORD)

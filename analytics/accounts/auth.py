@@ -21,7 +21,11 @@ LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
 MAX_NAME = 64  # characters of a user name (an e-mail address from the identity provider fits)
 UNKNOWN_NAME = "（未知用户名）"  # who the audit log says tried a name that has no account
-_HASHER = PasswordHasher()
+# argon2id at OWASP's first recommended setting (19 MiB, 2 passes, 1 lane): about 25 ms of one core per check.
+# argon2-cffi's default (RFC 9106 low-memory: 64 MiB, 3 passes, 4 lanes) cost 0.19 s of CPU per sign-in, more
+# than everything else a leader's sign-in and 总览 cost the server together (bench/load.md), and made each
+# throttled guess a CPU lever. A stored hash keeps its own parameters; the next sign-in rehashes it to these.
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 # Verifying against this keeps the time of an unknown-name login close to a wrong-password one.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
@@ -138,7 +142,10 @@ def authenticate(con: duckdb.DuckDBPyConnection, name: str, password: str, now: 
         _refuse_locked(con, name, locked_until, now)
     if not _verify(hashed, password):
         _failed(con, name, now)
+    rehashed = _HASHER.hash(password) if _HASHER.check_needs_rehash(hashed) else None
     with store.transaction(con):
+        if rehashed:  # the same password, under the parameters in force (stored hashes follow the policy)
+            con.execute("UPDATE users SET password_hash = $h WHERE name = $n", {"h": rehashed, "n": name})
         # a lock set by a parallel guess while this password was checked still holds
         unlocked = con.execute(
             "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = $n "
