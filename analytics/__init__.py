@@ -6,6 +6,7 @@
     accounts/ users, roles, permissions, the audit log                      (imports store, base)
     scoring/  rubric, scores, imbalance, alerts, views, kept results        (imports accounts, store, base)
     charts/   frames -> plotly figures -> images                            (imports scoring and below)
+    rectify/  整改督办: rectification items and their check by the data      (imports scoring and below)
     meeting/  a quarter's meeting material: deck, bulletin, workbooks       (imports charts and below)
     top       cli.py demo.py uploads.py mappings.py                         (imports anything here)
 Nothing here imports streamlit; pages/ does the drawing.

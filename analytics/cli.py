@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from analytics import mappings
-from analytics.accounts import access, audit, auth
+from analytics.accounts import audit, auth
 from analytics.charts.images import ImageError
 from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
 from analytics.demo import load_demo
@@ -33,7 +33,7 @@ from analytics.scoring.rubric import COMPOSITES, RubricError, load_rubric
 from analytics.scoring.summary import imbalance_summary, imbalance_text, scores_table
 from analytics.store import batches
 from analytics.store import database as store
-from analytics.uploads import blocking, file_gaps, ingest_json, result_line, validate_uploads
+from analytics.uploads import blocking, file_gaps, ingest_json, load_as, result_line, rollback_as, validate_uploads
 
 CLI_USER = "cli"
 
@@ -170,7 +170,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         results = []
         if not reasons:
             keep = partial(mappings.write, user_name=auth.CLI_OPERATOR.name, pairs=confirmed)
-            results = access.load_as(con, auth.CLI_OPERATOR, uploads, args.valid_rows_only, also=keep)
+            results = load_as(con, auth.CLI_OPERATOR, uploads, args.valid_rows_only, also=keep)
     _print_ingest(args, reports, results, gaps, reasons)
     return EXIT_REJECTED if reasons else EXIT_OK
 
@@ -231,7 +231,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     """Withdraw a batch; what it replaced becomes current again."""
     with store.connect(args.db) as con:
-        result = access.rollback_as(con, auth.CLI_OPERATOR, args.batch_id)
+        result = rollback_as(con, auth.CLI_OPERATOR, args.batch_id)
     print(f"批次 {result.batch_id} 已回退：撤下 {result.withdrawn} 行，恢复此前数据 {result.restored} 行。")
     if result.kept_by_later:
         later = "、".join(map(str, result.kept_by_later))

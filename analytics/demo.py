@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.accounts.access import load_as
 from analytics.accounts.auth import User
 from analytics.ingest.records import ingest_bytes
 from analytics.problems import Report
 from analytics.store import batches
 from analytics.store import database as store
+from analytics.uploads import load_as
 
 DEMO_DIR = store.ROOT / "data" / "demo"
 

@@ -4,14 +4,18 @@ mappings, and the template columns a file lacks with the indicators they feed (S
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
 from analytics import mappings
+from analytics.accounts import access
+from analytics.accounts.auth import User
 from analytics.ingest.records import ingest_bytes
 from analytics.problems import ERROR, WARNING, Problem, Report
+from analytics.rectify import checks
 from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import Indicator, Rubric
 from analytics.store import batches
@@ -250,3 +254,25 @@ def result_line(result: batches.LoadResult, report: Report) -> str:
         f"批次 {result.batch_id}：已载入「{report.file}」，{result.quarter}，{result.rows} 个党组织"
         f"（新增 {result.new}，变更 {result.changed}，未变 {result.unchanged}{skipped}）。"
     )
+
+
+def load_as(
+    con: duckdb.DuckDBPyConnection,
+    user: User,
+    uploads: list[tuple[Report, bytes]],
+    valid_rows_only: bool = False,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> list[batches.LoadResult]:
+    """access.load_as, and in the same transaction the data check of the open 整改 items (SPEC §8)."""
+
+    def inside(con: duckdb.DuckDBPyConnection) -> None:
+        if also is not None:
+            also(con)
+        checks.check_in_force(con, user.name)
+
+    return access.load_as(con, user, uploads, valid_rows_only, also=inside)
+
+
+def rollback_as(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> batches.RollbackResult:
+    """access.rollback_as, and in the same transaction the data check: an item its data had fixed reopens."""
+    return access.rollback_as(con, user, batch_id, also=lambda con: checks.check_in_force(con, user.name))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.accounts import access
+from analytics import uploads
 from analytics.store import batches
 from analytics.store import database as store
 from pages._session import ensure_app_frame
@@ -61,7 +61,7 @@ confirm = st.checkbox(f"我确认要回退批次 {chosen}：撤下它载入的�
 if st.button("回退此批次", type="primary", disabled=not confirm, key="rollback"):
     with connection() as con:
         try:
-            result = access.rollback_as(con, user, int(chosen))
+            result = uploads.rollback_as(con, user, int(chosen))
         except store.StoreError as exc:
             st.error(str(exc))
             st.stop()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.accounts import access
+from analytics import uploads as uploads_check
 from analytics.ingest.blank import template_workbook
 from analytics.ingest.records import QUARTER_RE
 from analytics.store import batches
@@ -93,7 +93,9 @@ if reasons:
 if st.button("确认载入", type="primary", key="load"):
     with connection() as con:
         try:
-            results = access.load_as(con, user, list(zip(reports, [d for _, d in uploads], strict=True)), valid_only)
+            results = uploads_check.load_as(
+                con, user, list(zip(reports, [d for _, d in uploads], strict=True)), valid_only
+            )
         except store.StoreError as exc:
             st.error(str(exc))
             st.stop()

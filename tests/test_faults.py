@@ -116,9 +116,17 @@ def test_a_version_1_file_is_migrated_to_the_current_version_without_losing_a_ro
         before, raw_before = snapshot(path), raw_tables(path)
 
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 9
         version = store.data_version(con)
-    assert {"users", "audit_log", "rubric_versions", "derived", "header_mappings", "web_sessions"} <= tables(path)
+    assert {
+        "users",
+        "audit_log",
+        "rubric_versions",
+        "derived",
+        "header_mappings",
+        "web_sessions",
+        "rectifications",
+    } <= tables(path)
     assert same_state(without_v5(snapshot(path)), before)
     for table, frame in raw_tables(path).items():
         pd.testing.assert_frame_equal(frame, raw_before[table], obj=table)
@@ -145,7 +153,7 @@ def test_a_version_2_file_gains_the_kept_results_table_and_keeps_every_row(tmp_p
         with store.connect(path) as con:
             users_before = con.execute("SELECT * FROM users").df()
     with store.connect(path) as con:
-        assert store.schema_version(con) == store.SCHEMA_VERSION == 8
+        assert store.schema_version(con) == store.SCHEMA_VERSION == 9
         assert con.execute("SELECT count(*) FROM derived").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM web_sessions").fetchall() == [(0,)]
         assert con.execute("SELECT count(*) FROM header_mappings").fetchall() == [(0,)]

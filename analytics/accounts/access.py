@@ -14,11 +14,18 @@ from analytics.store import database as store
 from analytics.template import normalize_key
 
 PERMISSIONS = {
-    "admin": frozenset({"view", "export", "upload", "rollback", "admin"}),
-    "analyst": frozenset({"view", "export", "upload", "rollback"}),
+    "admin": frozenset({"view", "export", "upload", "rollback", "rectify", "admin"}),
+    "analyst": frozenset({"view", "export", "upload", "rollback", "rectify"}),
     "leader": frozenset({"view", "export"}),
 }
-ACTION_NAMES = {"view": "查看", "export": "导出", "upload": "上传数据", "rollback": "回退批次", "admin": "系统管理"}
+ACTION_NAMES = {
+    "view": "查看",
+    "export": "导出",
+    "upload": "上传数据",
+    "rollback": "回退批次",
+    "rectify": "整改督办",
+    "admin": "系统管理",
+}
 
 
 class AccessDenied(store.StoreError):
@@ -48,7 +55,7 @@ def outside_scope(user: User, systems: set[str]) -> list[str]:
     return sorted(s for s in systems if normalize_key(s) not in allowed)
 
 
-def _check_scope(con: duckdb.DuckDBPyConnection, user: User, systems: set[str], what: str) -> None:
+def check_scope(con: duckdb.DuckDBPyConnection, user: User, systems: set[str], what: str) -> None:
     refused = outside_scope(user, systems)
     if refused:
         with store.transaction(con):
@@ -70,7 +77,7 @@ def load_as(
     runs inside the same transaction (e.g. storing the header mappings the load used)."""
     require(con, user, "upload")
     systems = {s for report, _ in uploads if report.records is not None for s in report.records["system"].unique()}
-    _check_scope(con, user, systems, "上传的数据")
+    check_scope(con, user, systems, "上传的数据")
 
     def record(con: duckdb.DuckDBPyConnection, results: list[batches.LoadResult]) -> None:
         for (report, data), result in zip(uploads, results, strict=True):
@@ -93,12 +100,20 @@ def batch_systems(con: duckdb.DuckDBPyConnection, batch_id: int) -> set[str]:
     return {r[0] for r in rows}
 
 
-def rollback_as(con: duckdb.DuckDBPyConnection, user: User, batch_id: int) -> batches.RollbackResult:
-    """Roll a batch back as this user: role and system scope checked, written to the audit log."""
+def rollback_as(
+    con: duckdb.DuckDBPyConnection,
+    user: User,
+    batch_id: int,
+    also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> batches.RollbackResult:
+    """Roll a batch back as this user: role and system scope checked, written to the audit log; `also` runs inside
+    the same transaction."""
     require(con, user, "rollback")
-    _check_scope(con, user, batch_systems(con, batch_id), f"批次 {batch_id} ")
+    check_scope(con, user, batch_systems(con, batch_id), f"批次 {batch_id} ")
 
     def record(con: duckdb.DuckDBPyConnection, result: batches.RollbackResult) -> None:
         audit.record(con, user.name, "rollback", batch=batch_id, withdrawn=result.withdrawn, restored=result.restored)
+        if also is not None:
+            also(con)
 
     return batches.rollback(con, batch_id, user.name, inside=record)

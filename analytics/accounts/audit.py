@@ -30,6 +30,8 @@ ACTIONS = {
     "term_change": "设定换届任期",
     "demo_load": "载入演示数据",
     "download": "下载文件",
+    "rectify_create": "创建整改事项",
+    "rectify_change": "整改事项状态变更",
 }
 
 

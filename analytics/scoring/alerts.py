@@ -70,7 +70,7 @@ COLUMN_LABELS: dict[str, str] = {
 
 _DUE = """
     WITH due AS (
-        SELECT system, unit, org_name, org_type, last_election_date, term_years, term_delay_until,
+        SELECT org_id, system, unit, org_name, org_type, last_election_date, term_years, term_delay_until,
                -- an approved delay moves the due date to the day it runs until (SPEC §4.5)
                greatest(CAST(last_election_date + to_years(CAST(term_years AS INTEGER)) AS DATE),
                         coalesce(term_delay_until, DATE '0001-01-01')) AS due_date
@@ -78,10 +78,11 @@ _DUE = """
               FROM current_records WHERE quarter = $q AND last_election_date IS NOT NULL)
     )"""
 OVERDUE_SQL = f"""{_DUE}
-    SELECT *, date_diff('month', due_date, $end) AS months_overdue FROM due
+    SELECT * EXCLUDE (org_id), date_diff('month', due_date, $end) AS months_overdue FROM due
     WHERE due_date < $end ORDER BY due_date, system, unit, org_name"""
+OVERDUE_IDS_SQL = f"{_DUE} SELECT org_id FROM due WHERE due_date < $end"
 DUE_SOON_SQL = f"""{_DUE}
-    SELECT *, date_diff('day', $end, due_date) AS days_to_due FROM due
+    SELECT * EXCLUDE (org_id), date_diff('day', $end, due_date) AS days_to_due FROM due
     WHERE due_date BETWEEN $end AND $horizon ORDER BY due_date, system, unit, org_name"""
 FEW_FULL_SQL = """
     SELECT system, unit, org_name, org_type, members_total, members_full, members_probationary
@@ -131,6 +132,13 @@ def election_overdue(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubri
     """Organizations whose election date + term (own override, else the rubric's) is before the quarter end."""
     params = _term_params(quarter, rubric)
     return con.execute(OVERDUE_SQL, {k: params[k] for k in ("q", "end", "types", "years")}).df()
+
+
+def overdue_org_ids(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> list[int]:
+    """org_id of the organizations whose election is overdue at the quarter's end (the data check of 整改督办)."""
+    params = _term_params(quarter, rubric)
+    rows = con.execute(OVERDUE_IDS_SQL, {k: params[k] for k in ("q", "end", "types", "years")}).fetchall()
+    return [r[0] for r in rows]
 
 
 def election_due_soon(con: duckdb.DuckDBPyConnection, quarter: str, rubric: Rubric) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from analytics.store.locks import WRITE_LOCK
 from analytics.template import load_template
 
 SQL_DIR = Path(__file__).with_name("sql")
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 LOCK_WAIT_SECONDS = 15.0
 
 
