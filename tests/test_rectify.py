@@ -188,6 +188,6 @@ def test_a_scoped_analyst_cannot_act_on_another_systems_items_and_changes_are_au
 def test_a_move_from_the_wrong_status_is_refused_in_chinese(con):
     upload(con, Q1, "2024Q1")
     created = items.create(con, ADMIN, warned(con, "2024Q1", "no_secretary"))
-    with pytest.raises(store.StoreError, match="待整改.*不能"):
+    with pytest.raises(store.StoreError, match=r"待整改.*不能"):
         items.change(con, ADMIN, created.item_ids, "closed", "没有证据")
     assert status_of(con)[("第1党支部", "no_secretary")] == "open"
