@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import mappings
+from analytics import cli_rectify, mappings
 from analytics.accounts import audit, auth
 from analytics.charts.images import ImageError
 from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = sub.add_parser("demo", parents=[changing], help="载入内置演示数据")
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
+    cli_rectify.add_parser(sub, common)
     sub.add_parser("refresh", parents=[common], help="预先计算看板数据（最新季度的得分、象限稳定性、预警、排名）")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
     p.add_argument("file", metavar="FILE")
@@ -198,20 +199,8 @@ def cmd_batches(args: argparse.Namespace) -> int:
     with store.connect(args.db, reading=True) as con:
         frame = batches.history(con)
     if args.json:
-        cols = [
-            "id",
-            "quarter",
-            "file",
-            "rows",
-            "status",
-            "created_at",
-            "uploader",
-            "sha256",
-            "new_count",
-            "changed_count",
-            "unchanged_count",
-            "skipped_count",
-        ]
+        cols = ["id", "quarter", "file", "rows", "status", "created_at", "uploader", "sha256"]
+        cols += ["new_count", "changed_count", "unchanged_count", "skipped_count"]
         out = frame[cols].astype(object).where(frame[cols].notna(), None).to_dict("records")
         for row in out:
             row["created_at"] = row["created_at"].isoformat(timespec="seconds")
@@ -444,4 +433,5 @@ COMMANDS = {
     "demo": cmd_demo,
     "refresh": cmd_refresh,
     "template": cmd_template,
+    "rectify": cli_rectify.cmd_rectify,
 }

@@ -104,9 +104,9 @@ def plain(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
-def show_table(frame: pd.DataFrame, **kwargs) -> None:
+def show_table(frame: pd.DataFrame, **kwargs):
     """A read-only table with dates shown as YYYY-MM-DD, floats with 1 decimal, and — where a date or a text is
-    missing (Streamlit would print None there)."""
+    missing (Streamlit would print None there); returns st.dataframe's selection event (with on_select)."""
     config = {}
     frame = frame.copy()
     for name, dtype in frame.dtypes.items():
@@ -119,7 +119,7 @@ def show_table(frame: pd.DataFrame, **kwargs) -> None:
             config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
         elif pd.api.types.is_float_dtype(dtype):
             config[name] = st.column_config.NumberColumn(format="%.1f")
-    st.dataframe(
+    return st.dataframe(
         frame, hide_index=True, width="stretch", column_config=config | kwargs.pop("column_config", {}), **kwargs
     )
 

@@ -1,10 +1,11 @@
-"""预警: the lists the committee acts on, each downloadable as XLSX."""
+"""预警: the lists the committee acts on, each downloadable as XLSX; selected rows become 整改事项."""
 
 import streamlit as st
 
 from analytics.scoring import alerts as warnings
 from pages._cache import current_rubric, scores_or_stop
 from pages._filters import sidebar_filters, warning_lists
+from pages._rectify_controls import create_from_warning, may_act
 from pages._session import ensure_app_frame
 from pages._ui import audited_workbook, show_table
 
@@ -34,7 +35,14 @@ for kind, frame in lists.items():
         if frame.empty:
             st.success("本季度没有。")
             continue
-        show_table(frame.rename(columns=warnings.COLUMN_LABELS))
+        if not may_act():
+            show_table(frame.rename(columns=warnings.COLUMN_LABELS))
+        else:  # analysts and admins select rows to follow up in 整改督办
+            picked = show_table(
+                frame.rename(columns=warnings.COLUMN_LABELS), on_select="rerun", selection_mode="multi-row",
+                key=f"pick_{kind}",
+            )  # fmt: skip
+            create_from_warning(filters.quarter, kind, frame.iloc[picked.selection.rows])
         one = f"{filters.quarter}_{title}.xlsx"
         st.download_button(
             "下载此清单（XLSX）", audited_workbook({title: named[title]}, one, filters.quarter), file_name=one,

@@ -1,0 +1,51 @@
+"""Streamlit helpers of 整改督办: create items from the rows a user selected in a list (预警, 支部画像)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from analytics.accounts import access
+from analytics.rectify import items, sources
+from analytics.store import database as store
+from pages._ui import connection, plain
+
+
+def may_act() -> bool:
+    """Whether the signed-in user may create and move items (analysts within their systems, admins)."""
+    return access.can(st.session_state.get("user"), "rectify")
+
+
+def create_controls(new: list[items.NewItem], key: str) -> None:
+    """Deadline, responsible person and a button that creates items for `new` (already chosen by the user)."""
+    if not new:
+        return
+    quarter = new[0].quarter
+    left, right = st.columns(2)
+    deadline = left.date_input(
+        "整改时限", value=items.default_deadline(quarter), min_value=dt.date(2000, 1, 1), key=f"{key}_deadline"
+    )
+    responsible = right.text_input("责任人（可空）", key=f"{key}_who", max_chars=40)
+    if not st.button(f"为选中的 {len(new)} 项创建整改事项", key=f"{key}_create", icon=":material/assignment_add:"):
+        return
+    try:
+        with connection() as con:
+            created = items.create(con, st.session_state["user"], new, deadline=deadline, responsible=responsible)
+    except store.StoreError as exc:
+        st.error(str(exc))
+        return
+    if created.item_ids:
+        st.success(f"已创建整改事项 {len(created.item_ids)} 项，可在“整改督办”中跟踪。")
+    if created.duplicates:
+        st.warning("以下问题已有未销号的整改事项，未重复创建：" + plain("；".join(created.duplicates)))
+
+
+def create_from_warning(quarter: str, kind: str, rows: pd.DataFrame) -> None:
+    """create_controls for the rows a user selected in one warning list of the quarter."""
+    if rows.empty:
+        return
+    with connection() as con:
+        new = sources.from_warning(con, quarter, kind, rows)
+    create_controls(new, key=f"warn_{kind}")

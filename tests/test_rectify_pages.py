@@ -1,0 +1,91 @@
+"""整改督办 in the app (AppTest) and the CLI, on the demo district: its 2024Q3 warnings opened items (analytics/demo.py),
+its 2024Q4 data fix two of them (data/demo/district.py) and not the others."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from analytics.rectify import items
+from analytics.store import database as store
+from tests.helpers import cli
+from tests.sessions import as_user
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))
+# What the generator made happen in 2024Q4 (truth.json, written from the generator's own records)
+FIXED = {n for n, e in TRUTH["re_elected"].items() if e["quarter"] == "2024Q4"}
+FIXED |= {n for n, q in TRUTH["secretary_filled"].items() if q == "2024Q4"}
+STILL = [*TRUTH["overdue_2024Q4"], *TRUTH["under_3_full_2024Q4"], *TRUTH["no_secretary_2024Q4"]]
+
+
+def page(name: str, role: str, **state) -> AppTest:
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), role)
+    at.run()
+    at.switch_page(f"pages/{name}.py")
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_page_counts_what_the_next_quarters_data_showed(demo_db: Path):
+    assert FIXED == {"区人民医院护理党支部", "区城市管理局城管执法大队党支部"}
+    at = page("rectify", "leader")
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {"待整改": "0", "整改中": "0", "待核验": str(len(FIXED)), "已销号": "0", "逾期": str(len(STILL))}
+    [listing] = [d.value for d in at.dataframe if "核验依据" in d.value.columns]
+    waiting = listing[listing["状态"] == "待核验"]
+    assert set(waiting["党组织名称"]) == FIXED
+    nursing = waiting.set_index("党组织名称").loc["区人民医院护理党支部", "核验依据"]
+    assert nursing.startswith("2024Q4 本届选举日期 2021-09-08 → 2024-11-20")  # truth.json's old and new dates
+    assert sorted(listing.loc[listing["状态"] == "逾期", "党组织名称"]) == sorted(STILL)
+    assert not at.radio  # a leader views; only analysts and admins act
+
+
+def test_an_admin_creates_an_item_from_a_warning_and_a_duplicate_is_refused(demo_db: Path):
+    at = page("alerts", "admin", pick_election_due_soon={"selection": {"rows": [0], "columns": [], "cells": []}})
+    due_soon = next(d.value for d in at.dataframe if "距到期天数" in d.value.columns)
+    at.button(key="warn_election_due_soon_create").click().run()
+    assert not at.exception and "已创建整改事项 1 项" in at.success[0].value
+    with store.connect(demo_db) as con:
+        made = items.items(con, "open")
+    assert list(made["org_name"]) == [due_soon["党组织名称"].iloc[0]] and list(made["quarter"]) == ["2024Q4"]
+    at.button(key="warn_election_due_soon_create").click().run()  # the same row again
+    assert "未重复创建" in at.warning[-1].value and due_soon["党组织名称"].iloc[0] in at.warning[-1].value
+    with store.connect(demo_db) as con:
+        assert len(items.items(con)) == len(FIXED) + len(STILL) + 1
+
+
+def test_a_leader_sees_the_warnings_without_selection(demo_db: Path):
+    at = page("alerts", "leader")
+    assert not [b for b in at.button if "创建整改事项" in b.label]
+
+
+def test_an_analyst_closes_a_verified_item_with_a_note(demo_db: Path):
+    with store.connect(demo_db) as con:
+        frame = items.items(con)
+    waiting = frame.index[frame["status"] == "to_verify"].tolist()
+    at = page("rectify", "analyst", rectify_items={"selection": {"rows": waiting[:1], "columns": [], "cells": []}})
+    at.radio(key="move").set_value("closed")
+    at.text_input(key="rectify_note").input("已核对换届选举结果批复")
+    at.button(key="rectify_apply").click().run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["已销号"] == "1" and shown["待核验"] == str(len(FIXED) - 1)
+
+
+def test_the_cli_lists_the_items_and_their_evidence_as_json(demo_db: Path):
+    result = cli("rectify", "list", "--json", "--status", "to_verify", db=demo_db)
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert {i["org_name"] for i in listed} == FIXED
+    secretary = next(i for i in listed if i["problem"] == "no_secretary")
+    assert secretary["evidence"]["before"] == "否" and secretary["evidence"]["after"] == "是"
+    assert (
+        cli("rectify", "verify", db=demo_db).stdout.strip()
+        == "核验完成：转为待核验 0 项，转为逾期 0 项，重新打开 0 项。"
+    )
