@@ -33,7 +33,7 @@ def page(name: str, role: str, **state) -> AppTest:
 
 
 def test_the_page_counts_what_the_next_quarters_data_showed(demo_db: Path):
-    assert FIXED == {"区人民医院护理党支部", "区城市管理局城管执法大队党支部"}
+    assert {"区人民医院护理党支部", "区城市管理局城管执法大队党支部"} == FIXED
     at = page("rectify", "leader")
     shown = {m.label: m.value for m in at.metric}
     assert shown == {"待整改": "0", "整改中": "0", "待核验": str(len(FIXED)), "已销号": "0", "逾期": str(len(STILL))}
