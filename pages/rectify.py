@@ -1,13 +1,16 @@
 """整改督办: items from 预警 and lost indicators, checked by the next quarter's data, closed by a person."""
 
+import datetime as dt
+
 import streamlit as st
 
+from analytics.meeting import notices
 from analytics.rectify import board, items
 from analytics.store import database as store
 from pages._cache import current_rubric
 from pages._rectify_controls import may_act
 from pages._session import ensure_app_frame
-from pages._ui import connection, plain, show_table
+from pages._ui import audited, connection, plain, show_table
 
 ensure_app_frame()
 names = {i.id: i.name for i in current_rubric().indicators}
@@ -20,11 +23,24 @@ if frame.empty:
 
 systems = ["全部", *sorted(frame["system"].unique())]
 system = st.sidebar.selectbox("所属系统", systems, key="rectify_system")
+found = st.sidebar.selectbox("发现季度", ["全部", *sorted(frame["quarter"].unique(), reverse=True)], key="rectify_found")
 chosen = frame if system == "全部" else frame[frame["system"] == system]
+chosen = chosen if found == "全部" else chosen[chosen["quarter"] == found]
 for column, (name, count) in zip(st.columns(5), board.status_counts(chosen).items(), strict=True):
     column.metric(name, count)
 
-listed, units, over_time = st.tabs(["事项清单", "按单位统计", "整改趋势"])
+listed, units, over_time, papers = st.tabs(["事项清单", "按单位统计", "整改趋势", "台账与督办通知"])
+with papers:
+    ledger = audited(lambda: notices.ledger_xlsx(chosen, names), "export", files=["整改台账.xlsx"])
+    st.download_button(
+        "下载整改台账（XLSX）", ledger, file_name="整改台账.xlsx", icon=":material/download:", key="ledger"
+    )
+    pending = sorted(chosen.loc[~chosen["status"].eq("closed"), "unit"].unique())
+    if pending:
+        unit = st.selectbox("督办通知：选择单位", pending, key="notice_unit")
+        notice = f"督办通知_{unit}.docx"
+        made = audited(lambda: notices.notice_bytes(chosen, unit, names, dt.date.today()), "export", files=[notice])
+        st.download_button("下载督办通知（DOCX）", made, file_name=notice, icon=":material/download:", key="notice")
 with units:
     show_table(board.by_group(chosen, ["system", "unit"]))
     st.caption("按系统：")

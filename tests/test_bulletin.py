@@ -17,7 +17,8 @@ from analytics.meeting import bulletin
 from analytics.meeting.bulletin_text import delta, names
 from tests.exports_demo import SYSTEM, TRUTH, demo_meeting, other_units, scores, warm
 
-PARTS = ["一、基本情况", "二、主要成效", "三、存在问题", "四、下步工作建议"]
+# 四: the demo opened 整改事项 from its 2024Q3 warnings (analytics/demo.py)
+PARTS = ["一、基本情况", "二、主要成效", "三、存在问题", "四、上季度整改落实情况", "五、下步工作建议"]
 
 
 @functools.cache
@@ -114,9 +115,22 @@ def test_problems_name_the_lagging_units_two_skins_branches_and_overdue_election
 
 
 def test_suggestions_follow_from_the_problems():
-    text = part(opened(), PARTS[3])
+    text = part(opened(), PARTS[4])
     assert text.startswith("1.聚焦后进单位，开展精准帮扶。")
     assert TRUTH["two_skins_unit"] in text and "联合党支部" in text
+
+
+def test_last_quarters_rectification_counts_equal_the_items_and_name_every_overdue_one():
+    # the demo's 2024Q3 lists (truth.json): the 2024Q4 file fixes one election and one secretary, not the rest
+    fixed = [n for n, e in TRUTH["re_elected"].items() if e["quarter"] == "2024Q4"]
+    fixed += [n for n, q in TRUTH["secretary_filled"].items() if q == "2024Q4"]
+    still = [*TRUTH["overdue_2024Q4"], *TRUTH["under_3_full_2024Q4"], *TRUTH["no_secretary_2024Q4"]]
+    text = part(opened(), PARTS[3])
+    assert f"共建立整改事项{len(fixed) + len(still)}项：已销号0项，待核验{len(fixed)}项" in text
+    assert f"逾期未整改{len(still)}项；其中2024Q4数据显示已经整改的{len(fixed)}项" in text
+    assert all(name in text for name in still) and not any(name in text for name in fixed)
+    overdue = next(t for t in opened().tables if t.rows[0].cells[2].text == "问题")
+    assert len(overdue.rows) - 1 == len(still)
 
 
 def test_lagging_table_numbers_equal_the_unit_means():

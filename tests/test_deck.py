@@ -17,7 +17,7 @@ from tests.exports_demo import SYSTEM, TRUTH, demo_meeting, other_units, scores,
 # Every title states a finding after its topic (findings.py); the topics, in deck order
 TOPICS = [
     "总体情况：", "得分趋势：", "系统比较：", "四象限：", "单位排名：支部标准化建设", "单位排名：党建与业务融合",
-    "指标：支部标准化建设", "指标：党建与业务融合", "单位进退：", "不平衡程度：", "预警事项：",
+    "指标：支部标准化建设", "指标：党建与业务融合", "单位进退：", "不平衡程度：", "预警事项：", "上季度整改：",
 ]  # fmt: skip
 
 
@@ -58,12 +58,24 @@ def test_deck_is_16_9_with_one_slide_per_topic_and_one_per_lagging_unit():
     assert len(prs.slides) == 1 + len(TOPICS) + len(lagging) + 1
     titles = [title(s) for s in prs.slides]
     assert titles[0].replace("\n", "") == "2024年第四季度区直机关基层党组织建设质量分析"
-    assert [t[: len(topic)] for t, topic in zip(titles[1:12], TOPICS, strict=True)] == TOPICS
-    assert all(len(t) > len(topic) + 4 for t, topic in zip(titles[1:12], TOPICS, strict=True))  # a finding follows
-    assert [t.split("：")[1].split("（")[0] for t in titles[12:-1]] == lagging
+    assert [t[: len(topic)] for t, topic in zip(titles[1:13], TOPICS, strict=True)] == TOPICS
+    assert all(len(t) > len(topic) + 4 for t, topic in zip(titles[1:13], TOPICS, strict=True))  # a finding follows
+    assert [t.split("：")[1].split("（")[0] for t in titles[13:-1]] == lagging
     assert titles[-1].startswith("下一步工作：")
     # the planted problems of the demo district are among the lagging units
     assert {TRUTH["two_skins_unit"], TRUTH["declining_unit"], TRUTH["business_heavy_unit"]} <= set(lagging)
+
+
+def test_the_rectification_slide_counts_last_quarters_items_as_the_page_does():
+    # the demo's 2024Q3 items (analytics/demo.py): 2 fixed by the 2024Q4 file, 11 still there past 2024-12-31
+    still = [*TRUTH["overdue_2024Q4"], *TRUTH["under_3_full_2024Q4"], *TRUTH["no_secretary_2024Q4"]]
+    slide = slide_of(opened(), "上季度整改：")
+    assert title(slide) == f"上季度整改：{len(still) + 2}项中2项数据显示已整改，{len(still)}项逾期"
+    counts = table_rows(slide, 0)
+    assert counts[0] == ["待整改", "整改中", "待核验", "已销号", "逾期", "合计"]
+    assert counts[1] == ["0", "0", "2", "0", str(len(still)), str(len(still) + 2)]
+    overdue = table_rows(slide, 1)
+    assert len(overdue) == 1 + 8 and {row[1] for row in overdue[1:]} <= set(still)
 
 
 def test_title_slide_names_district_quarter_and_date():

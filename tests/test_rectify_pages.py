@@ -89,3 +89,34 @@ def test_the_cli_lists_the_items_and_their_evidence_as_json(demo_db: Path):
         cli("rectify", "verify", db=demo_db).stdout.strip()
         == "核验完成：转为待核验 0 项，转为逾期 0 项，重新打开 0 项。"
     )
+
+
+def test_the_ledger_and_a_units_notice_reopen_with_the_right_items(demo_db: Path):
+    import datetime as dt
+    import io
+
+    import docx
+    import openpyxl
+
+    from analytics.meeting import notices
+    from analytics.scoring import rubric_versions
+
+    with store.connect(demo_db) as con:
+        frame = items.items(con)
+        names = {i.id: i.name for i in rubric_versions.active(con).indicators}
+    book = openpyxl.load_workbook(io.BytesIO(notices.ledger_xlsx(frame, names)))
+    ledger = list(book["整改台账"].iter_rows(values_only=True))
+    assert ledger[0][0] == "编号" and len(ledger) - 1 == len(FIXED) + len(STILL)
+    assert sorted(r[3] for r in ledger[1:] if r[9] == "逾期") == sorted(STILL)
+    by_unit = list(book["按单位统计"].iter_rows(values_only=True))
+    assert sum(r[-1] for r in by_unit[1:]) == len(FIXED) + len(STILL)
+    # 区信访局: its 接待中心 branch is on both the 书记空缺 and the 正式党员不足3人 lists (truth.json)
+    unit = "区信访局"
+    expected = [n for n in STILL if n.startswith(unit)]
+    document = docx.Document(io.BytesIO(notices.notice_bytes(frame, unit, names, dt.date(2025, 1, 10))))
+    [grid] = document.tables
+    assert [c.text for c in grid.rows[0].cells] == notices.NOTICE_COLUMNS
+    assert sorted(r.cells[0].text for r in grid.rows[1:]) == sorted(expected) and len(expected) == 2
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert f"{unit}党组织：" in text and f"有{len(expected)}项问题尚未完成整改销号，其中2项已超过整改时限" in text
+    assert "2025年1月10日" in text and "【待补充：联系人】" in text

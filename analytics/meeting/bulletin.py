@@ -24,6 +24,7 @@ from analytics.meeting import official
 from analytics.meeting.bulletin_text import achievements, basics, intro, problems, suggestions
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import rank_text, score_text
+from analytics.rectify import board
 
 BODY_FONT, HEADING_FONT, SUB_FONT, TITLE_FONT, TABLE_FONT = "仿宋", "黑体", "楷体", official.TITLE_FACE, "宋体"
 LATIN = "Times New Roman"
@@ -205,7 +206,7 @@ def section(document, number: str, title: str) -> None:
 
 
 def body(document, meeting: Meeting, progress: Progress) -> None:
-    """The four parts, with the quadrant chart, the trend, the group table, the lagging table and the item chart."""
+    """The four parts (five with last quarter's 整改), with the quadrant chart, the trend, the group table, the lagging table and the item chart."""
     section(document, "一", "基本情况")
     for text in basics(meeting):
         paragraph(document, text)
@@ -233,7 +234,15 @@ def body(document, meeting: Meeting, progress: Progress) -> None:
     figure(document, charts.indicator_bars(meeting.indicators("standardization")), "图2  支部标准化建设各指标平均失分")
     if progress:
         progress(0.8, "季度通报：存在问题")
-    section(document, "四", "下步工作建议")
+    number = "四"
+    if (follow := meeting.follow_up) is not None and follow.total:
+        section(document, "四", "上季度整改落实情况")
+        for text in board.follow_up_lines(follow, meeting.quarter):
+            paragraph(document, text)
+        if len(follow.overdue):
+            table(document, follow.overdue, f"表{len(document.tables) + 1}  逾期未整改事项")  # only numbered tables
+        number = "五"
+    section(document, number, "下步工作建议")
     for heading, text in suggestions(meeting):
         lead(document, heading, text)
 

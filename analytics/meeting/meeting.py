@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.charts import charts
+from analytics.rectify import board, items
 from analytics.scoring import alerts as warnings
 from analytics.scoring import imbalance, robustness, trends
 from analytics.scoring import views as dashboard
@@ -60,6 +61,15 @@ class Meeting:
     number: str = ""
     signed: dt.date | None = None
     copies_to: str = ""
+    rectification: pd.DataFrame = field(default_factory=pd.DataFrame)  # 整改事项 in scope (items.items)
+
+    @functools.cached_property
+    def follow_up(self) -> board.FollowUp | None:
+        """Where the items found last quarter stand (SPEC §8); None when no item was ever created."""
+        if self.rectification.empty:
+            return None
+        names = {i.id: i.name for i in self.rubric.indicators}
+        return board.follow_up(self.rectification, previous_quarter(self.quarter), names)
 
     @property
     def signing_date(self) -> dt.date:
@@ -165,7 +175,7 @@ def build(
         units=units, lagging=warnings.lagging_units(units, rubric, {c: frame[c].mean() for c in COMPOSITES}),
         district=district, user=user,
         warnings={kind: dashboard.filtered(table, **chosen).reset_index(drop=True) for kind, table in found.items()},
-        filters=chosen,
+        filters=chosen, rectification=dashboard.filtered(items.items(con), **chosen).reset_index(drop=True),
     )  # fmt: skip
 
 

@@ -37,6 +37,7 @@ from analytics.meeting.deck import (
 )
 from analytics.meeting.meeting import Meeting, quarter_text
 from analytics.meeting.wording import score_text
+from analytics.rectify import board
 from analytics.scoring.rubric import COMPOSITES
 
 Progress = Callable[[float, str], None] | None
@@ -103,6 +104,32 @@ def movers_slide(prs, meeting: Meeting) -> None:
     text_box(slide, MARGIN, CAPTION_TOP, WIDTH - 2 * MARGIN, Inches(0.4), note, 12, color=GREY)
 
 
+def rectify_slide(prs, meeting: Meeting) -> None:
+    """上季度整改: the counts of last quarter's items by status and the overdue ones (SPEC §8)."""
+    follow = meeting.follow_up
+    c = follow.counts
+    title = f"上季度整改：{follow.total}项中{len(follow.fixed)}项数据显示已整改，{c['逾期']}项逾期"
+    slide = new_slide(prs, title, meeting)
+    counts = pd.DataFrame([{name: str(n) for name, n in c.items()} | {"合计": str(follow.total)}])
+    table(slide, counts, (MARGIN, BODY_TOP + Inches(0.1), WIDTH - 2 * MARGIN, 0), [1.0] * 6, 18)
+    shown = follow.overdue.head(8)
+    if len(shown):
+        box = (MARGIN, BODY_TOP + Inches(1.3), WIDTH - 2 * MARGIN, 0)
+        table(slide, shown, box, [2.2, 4.0, 2.0, 1.6], 14)
+        more = f"逾期事项共{len(follow.overdue)}项，此处列出前8项；全部见整改台账。" if len(follow.overdue) > 8 else ""
+        text_box(
+            slide,
+            MARGIN,
+            CAPTION_TOP,
+            WIDTH - 2 * MARGIN,
+            Inches(0.4),
+            more or "逾期：整改时限已到，数据显示问题仍在。",
+            12,
+            color=GREY,
+        )
+    set_notes(slide, board.follow_up_lines(follow, meeting.quarter))
+
+
 def next_steps_slide(prs, meeting: Meeting) -> None:
     """下一步工作: the 通报's suggestions, each heading with the units it names."""
     parts = bulletin_text.suggestions(meeting)
@@ -118,7 +145,7 @@ def next_steps_slide(prs, meeting: Meeting) -> None:
 
 def deck_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
     """The meeting deck: title, 总体情况, trend, systems, quadrants, rankings, items, movers, imbalance, warnings,
-    one slide per lagging unit, next steps."""
+    last quarter's 整改 (when items exist), one slide per lagging unit, next steps."""
     prs = Presentation()
     prs.slide_width, prs.slide_height = WIDTH, HEIGHT
     prs.core_properties.title = meeting.title
@@ -135,6 +162,11 @@ def deck_bytes(meeting: Meeting, progress: Progress = None) -> bytes:
         ("单位进退", lambda: movers_slide(prs, meeting)),
         ("不平衡趋势", lambda: imbalance_slide(prs, meeting)),
         ("预警", lambda: warnings_slide(prs, meeting)),
+        *(
+            (("上季度整改", lambda: rectify_slide(prs, meeting)),)
+            if meeting.follow_up and meeting.follow_up.total
+            else ()
+        ),
         *((f"后进单位 {r.unit}", lambda r=r: lagging_slide(prs, meeting, r)) for r in meeting.lagging.itertuples()),
         ("下一步工作", lambda: next_steps_slide(prs, meeting)),
     ]

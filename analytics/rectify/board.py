@@ -4,6 +4,7 @@ Chinese with its evidence, and the open items over the quarters."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -114,3 +115,47 @@ def trend(frame: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["季度", "新发现", "数据显示已整改", "期末未整改"])
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The items found in one quarter and where they stand now (the 通报's 上季度整改落实情况, the deck's slide)."""
+
+    quarter: str
+    counts: dict[str, int]  # by status name, STATUS order
+    overdue: pd.DataFrame  # 单位名称, 党组织名称, 问题, 整改时限 of the items past their deadline
+    fixed: pd.DataFrame  # the same columns, of the items the data show fixed (待核验 or 已销号 on the data)
+
+    @property
+    def total(self) -> int:
+        """Items found in the quarter."""
+        return sum(self.counts.values())
+
+
+def follow_up(frame: pd.DataFrame, quarter: str, indicator_names: dict[str, str]) -> FollowUp:
+    """The items (items.items) found in `quarter`, counted by status, with the overdue and the fixed ones listed."""
+    found = frame[frame["quarter"] == quarter]
+    shown = listing(found, indicator_names)[["单位名称", "党组织名称", "问题", "整改时限"]]
+    shown = shown.assign(整改时限=shown["整改时限"].dt.strftime("%Y-%m-%d"))
+    fixed = fixed_quarter(found).notna() & found["status"].isin(["to_verify", "closed"])
+    return FollowUp(
+        quarter, status_counts(found), shown[found["status"].eq("overdue").to_numpy()], shown[fixed.to_numpy()]
+    )
+
+
+def follow_up_lines(follow: FollowUp, now_quarter: str) -> list[str]:
+    """The paragraph of 上季度整改落实情况, every number from `follow` (no sentence without its figure)."""
+    if not follow.total:
+        return [f"{follow.quarter}未建立整改事项。"]
+    c = follow.counts
+    lines = [
+        f"针对{follow.quarter}评价和预警发现的问题，共建立整改事项{follow.total}项：已销号{c['已销号']}项，"
+        f"待核验{c['待核验']}项，整改中{c['整改中']}项，待整改{c['待整改']}项，逾期未整改{c['逾期']}项；"
+        f"其中{now_quarter}数据显示已经整改的{len(follow.fixed)}项。"
+    ]
+    if len(follow.overdue):
+        named = "、".join(f"{r.单位名称}{'' if r.党组织名称 == '（全单位）' else r.党组织名称}（{r.问题}）"
+                         for r in follow.overdue.head(10).itertuples())  # fmt: skip
+        more = f"等{len(follow.overdue)}项" if len(follow.overdue) > 10 else ""
+        lines.append(f"逾期未整改的有：{named}{more}，请相关单位党组织说明原因，限期完成整改，工委将跟踪督办。")
+    return lines
