@@ -49,3 +49,22 @@ def create_from_warning(quarter: str, kind: str, rows: pd.DataFrame) -> None:
     with connection() as con:
         new = sources.from_warning(con, quarter, kind, rows)
     create_controls(new, key=f"warn_{kind}")
+
+
+def create_for_indicators(quarter: str, scored_rows: pd.DataFrame, rubric) -> None:
+    """Items for the indicators an organization lost the most points on (the user picks; top three offered)."""
+    if not may_act() or scored_rows.empty:
+        return
+    row = scored_rows.iloc[0]
+    lost = {i.id: row[f"lost_{i.id}"] for i in rubric.indicators if (row[f"lost_{i.id}"] or 0) > 1e-9}
+    if not lost:
+        return
+    worst = sorted(lost, key=lost.get, reverse=True)
+    with st.expander("为失分指标创建整改事项"):
+        picked = st.multiselect(
+            "指标（按失分从多到少）", worst, default=worst[:3], key="branch_rectify_items",
+            format_func=lambda i: f"{i} {rubric.indicator(i).name}（失 {lost[i]:.1f} 分）",
+        )  # fmt: skip
+        with connection() as con:
+            new = sources.from_indicators(con, quarter, scored_rows, rubric, picked)
+        create_controls(new, key="branch")

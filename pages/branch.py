@@ -7,6 +7,7 @@ from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED
 from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
 from pages._filters import sidebar_filters
+from pages._rectify_controls import create_for_indicators
 from pages._session import ensure_app_frame
 from pages._ui import connection, plain, show_chart
 
@@ -62,6 +63,7 @@ for column, composite in zip((left, right), rubric.composite_ids, strict=True):
             st.success("本项满分，没有失分。")
         else:
             show_chart(charts.waterfall(lost, row[composite]))
+create_for_indicators(filters.quarter, branches, rubric)  # analysts and admins: follow them up in 整改督办
 
 st.subheader("填报数据与目标")
 with connection() as con:

@@ -23,7 +23,9 @@ if frame.empty:
 
 systems = ["全部", *sorted(frame["system"].unique())]
 system = st.sidebar.selectbox("所属系统", systems, key="rectify_system")
-found = st.sidebar.selectbox("发现季度", ["全部", *sorted(frame["quarter"].unique(), reverse=True)], key="rectify_found")
+found = st.sidebar.selectbox(
+    "发现季度", ["全部", *sorted(frame["quarter"].unique(), reverse=True)], key="rectify_found"
+)
 chosen = frame if system == "全部" else frame[frame["system"] == system]
 chosen = chosen if found == "全部" else chosen[chosen["quarter"] == found]
 for column, (name, count) in zip(st.columns(5), board.status_counts(chosen).items(), strict=True):

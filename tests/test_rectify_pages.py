@@ -120,3 +120,23 @@ def test_the_ledger_and_a_units_notice_reopen_with_the_right_items(demo_db: Path
     text = "\n".join(p.text for p in document.paragraphs)
     assert f"{unit}党组织：" in text and f"有{len(expected)}项问题尚未完成整改销号，其中2项已超过整改时限" in text
     assert "2025年1月10日" in text and "【待补充：联系人】" in text
+
+
+def test_the_branch_profile_opens_items_for_the_indicators_it_lost_most_on(demo_db: Path):
+    from analytics.scoring import rubric_versions, scores
+
+    at = page("branch", "admin")
+    org_id = at.session_state["branch_org_id"]
+    with store.connect(demo_db) as con:
+        rubric = rubric_versions.active(con)
+        row = scores.for_quarter(con, "2024Q4", rubric).set_index("org_id").loc[org_id]
+    lost = {i.id: row[f"lost_{i.id}"] for i in rubric.indicators if row[f"lost_{i.id}"] > 1e-9}
+    third = sorted(lost.values(), reverse=True)[2]  # the three largest losses (ties at the third may go either way)
+    at.button(key="branch_create").click().run()
+    assert not at.exception and any("已创建整改事项 3 项" in s.value for s in at.success)
+    with store.connect(demo_db) as con:
+        made = items.items(con, "open")
+    chosen = {p.removeprefix("indicator:") for p in made["problem"]}
+    assert len(chosen) == 3 and {i for i in lost if lost[i] > third + 1e-9} <= chosen
+    assert all(lost[i] >= third - 1e-9 for i in chosen)
+    assert set(made["org_id"]) == {org_id} and set(made["quarter"]) == {"2024Q4"}
