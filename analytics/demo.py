@@ -41,7 +41,7 @@ def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tu
     files = demo_files()
     for item in files:
         if item.quarter == files[-1].quarter and results[-1][0].quarter != item.quarter:
-            open_demo_items(con, operator, results[-1][0].quarter)  # before the last quarter: its data check them
+            _open_demo_items(con, operator, results[-1][0].quarter)  # before the last quarter: its data check them
         data = item.path.read_bytes()
         report = ingest_bytes(data, item.path.name, item.quarter)
         loaded = None if report.errors else load_as(con, operator, [(report, data)])[0]
@@ -49,7 +49,7 @@ def load_demo(con: duckdb.DuckDBPyConnection, uploader: str = "demo") -> list[tu
     return results
 
 
-def open_demo_items(con: duckdb.DuckDBPyConnection, operator: User, quarter: str) -> list[int]:
+def _open_demo_items(con: duckdb.DuckDBPyConnection, operator: User, quarter: str) -> list[int]:
     """整改事项 for every organization on the quarter's 换届超期, 书记空缺, 正式党员不足3人 and 未报送 lists, as the
     committee would open them after that quarter's meeting (the next quarter's data then fix some, not others)."""
     rubric = rubric_versions.active(con)

@@ -31,6 +31,11 @@ chosen = chosen if found == "全部" else chosen[chosen["quarter"] == found]
 for column, (name, count) in zip(st.columns(5), board.status_counts(chosen).items(), strict=True):
     column.metric(name, count)
 
+waiting = chosen[chosen["status"].eq("to_verify") & chosen["evidence"].notna()]
+if len(waiting):
+    with st.expander(f"待核验：数据显示已整改的 {len(waiting)} 项，请核对后销号", expanded=True):
+        for row in waiting.head(20).itertuples():
+            st.markdown(f"- {plain(row.unit)} {plain(row.org_name)}：{plain(board.evidence_text(row.evidence))}")
 listed, units, over_time, papers = st.tabs(["事项清单", "按单位统计", "整改趋势", "台账与督办通知"])
 with papers:
     ledger = audited(lambda: notices.ledger_xlsx(chosen, names), "export", files=["整改台账.xlsx"])

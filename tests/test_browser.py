@@ -94,6 +94,51 @@ def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, t
     assert ("分析员甲", "export") in actions  # the download of the alert lists is audited
 
 
+def test_an_item_created_from_a_warning_is_shown_fixed_once_the_next_quarter_is_loaded(server, tmp_path: Path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, db = server
+    first = csv_bytes([org(1, has_secretary="否"), org(2)])  # 第1党支部: 书记空缺 in 2024Q1
+    with store.connect(db) as con:
+        batches.load_batch(con, ingest_bytes(first, "一季度.csv"), first, "tests")
+    second = tmp_path / "2024年第二季度报表.csv"
+    second.write_bytes(csv_bytes([org(1, has_secretary="是"), org(2)], "2024年第二季度"))
+    with sync_playwright() as p:
+        browser, page = browser_sign_in(p, url, "分析员甲", PASSWORD)
+        page.get_by_role("link", name="预警").click()
+        vacant = page.get_by_test_id("stExpander").filter(has_text="书记空缺（1）")
+        grid = vacant.get_by_test_id("stDataFrame")
+        expect(grid).to_be_visible(timeout=60_000)
+        grid.click(position={"x": 14, "y": 35 + 17})  # the row's selection box, left of the first row
+        create = page.get_by_role("button", name="为选中的 1 项创建整改事项")
+        expect(create).to_be_visible(timeout=30_000)
+        create.click()
+        expect(page.get_by_text("已创建整改事项 1 项")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="数据上传").click()
+        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(second))
+        load = page.get_by_role("button", name="确认载入")
+        expect(load).to_be_visible(timeout=30_000)
+        load.click()
+        expect(page.get_by_text("已载入「2024年第二季度报表.csv」")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="整改督办").click()
+        evidence = page.get_by_text("2024Q2 是否配备书记 否 → 是")
+        expect(evidence).to_be_visible(timeout=60_000)
+        shown = dict(
+            zip(
+                page.get_by_test_id("stMetricLabel").all_inner_texts(),
+                page.get_by_test_id("stMetricValue").all_inner_texts(),
+                strict=True,
+            )
+        )
+        page.screenshot(path=str(tmp_path / "rectify.png"), full_page=True)
+        browser.close()
+    assert shown["待核验"] == "1" and shown["待整改"] == "0"
+    with store.connect(db) as con:
+        log = audit.events(con)
+    actions = list(zip(log["user_name"], log["action"], strict=True))
+    assert ("分析员甲", "rectify_create") in actions and ("分析员甲", "upload") in actions
+
+
 @pytest.mark.skipif(not shutil.which(CHROMIUM), reason="system chromium is installed by .ci/run")
 def test_an_unrecognized_header_is_confirmed_once_in_a_real_browser(server, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright

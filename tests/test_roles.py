@@ -18,7 +18,9 @@ from tests.records import csv_bytes, org
 from tests.sessions import PASSWORD, as_user, ensure_user
 
 ROOT = Path(__file__).resolve().parent.parent
-VIEWS = {"overview", "standardization", "integration", "imbalance", "branch", "alerts", "home", "method", "account"}
+VIEWS = {
+    "overview", "standardization", "integration", "imbalance", "branch", "alerts", "rectify", "home", "method", "account",
+}  # fmt: skip
 EXPECTED = {
     "leader": VIEWS,
     "analyst": VIEWS | {"upload", "batches"},
