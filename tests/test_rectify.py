@@ -116,6 +116,10 @@ def test_a_missing_report_is_fixed_by_the_report_and_reopened_by_its_rollback(co
     history = items.history(con, items.items(con)["item_id"].iloc[0])
     assert list(history["status_to"]) == ["open", "to_verify", "open"]
     assert list(history["by_data"]) == [False, True, True] and "回退" in history["note"].iloc[-1]
+    # the data check's moves are audited as the user whose upload or rollback made them
+    moved = audit.events(con, action="rectify_change")
+    assert len(moved) == 2 and set(moved["user_name"]) == {ADMIN.name}
+    assert [json.loads(d)["after"] for d in moved["detail"][::-1]] == ["to_verify", "open"]
 
 
 def test_a_closed_item_reopens_when_the_batch_that_showed_the_fix_is_rolled_back(con):

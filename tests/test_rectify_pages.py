@@ -140,3 +140,21 @@ def test_the_branch_profile_opens_items_for_the_indicators_it_lost_most_on(demo_
     assert len(chosen) == 3 and {i for i in lost if lost[i] > third + 1e-9} <= chosen
     assert all(lost[i] >= third - 1e-9 for i in chosen)
     assert set(made["org_id"]) == {org_id} and set(made["quarter"]) == {"2024Q4"}
+
+
+def test_a_scoped_analyst_is_refused_on_another_systems_item_and_nothing_changes(demo_db: Path):
+    with store.connect(demo_db) as con:
+        frame = items.items(con)
+    other = frame.index[(frame["status"] == "to_verify") & (frame["system"] != "经济系统")].tolist()[:1]
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "analyst", "经济分析员", ("经济系统",))
+    at.run()
+    at.switch_page("pages/rectify.py")
+    at.session_state["rectify_items"] = {"selection": {"rows": other, "columns": [], "cells": []}}
+    at.run()
+    at.radio(key="move").set_value("closed")
+    at.text_input(key="rectify_note").input("越权销号")
+    at.button(key="rectify_apply").click().run()
+    assert not at.exception and "不在你负责范围内的系统" in at.error[0].value
+    with store.connect(demo_db) as con:
+        after = items.items(con)
+    assert after.loc[other[0], "status"] == "to_verify" and (after["status"] == "closed").sum() == 0

@@ -77,12 +77,15 @@ DETAIL_LABELS = {
     "quarter": "季度", "rows": "党组织数", "already_loaded": "此前已载入", "withdrawn": "撤下行数",
     "restored": "恢复行数", "old_version": "原版本", "new_version": "新版本", "header": "表头", "field": "对应列",
     "attempted": "尝试的操作", "command": "命令", "organization": "党组织", "change": "变更", "attempt": "所用名称摘要", "reason": "原因", "locked": "已锁定", "scope": "范围", "files": "文件", "method": "方式",
+    "item": "整改事项", "problem": "问题", "before": "原状态", "after": "新状态", "note": "说明", "by_data": "数据核验",
+    "deadline": "整改时限", "unit": "单位", "org": "党组织", "system": "系统",
 }  # fmt: skip
 DETAIL_VALUES = {
     "unknown_user": "用户名不存在", "disabled": "账户已停用", "locked": "账户已锁定", "wrong_password": "密码错误",
     "admin": "管理员", "analyst": "分析员", "leader": "领导", "view": "查看", "export": "导出",
     "upload": "上传数据", "rollback": "回退批次", "idle_timeout": "长时间未操作，自动退出",
     "session_ended": "账户已停用或登录已失效", "oidc": "统一身份认证",
+    "open": "待整改", "in_progress": "整改中", "to_verify": "待核验", "closed": "已销号", "overdue": "逾期",
 }  # fmt: skip
 
 

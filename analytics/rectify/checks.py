@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from analytics.accounts import audit
 from analytics.rectify.items import INDICATOR, OPEN, add_history, set_status
 from analytics.scoring import alerts, rubric_versions, scores
 from analytics.scoring.rubric import Rubric
@@ -198,6 +199,7 @@ def check(con: duckdb.DuckDBPyConnection, rubric: Rubric, actor: str) -> Checked
         status, note, evidence, batch = move
         set_status(con, int(row.item_id), status, evidence, batch)
         add_history(con, int(row.item_id), actor, row.status, status, note, now, by_data=True)
+        audit.record(con, actor, "rectify_change", item=int(row.item_id), before=row.status, after=status, by_data=True)
         if status != row.status:
             counts["reopened" if status in OPEN and row.status not in OPEN else status] += 1
     return Checked(**counts)
