@@ -68,3 +68,20 @@ def create_for_indicators(quarter: str, scored_rows: pd.DataFrame, rubric) -> No
         with connection() as con:
             new = sources.from_indicators(con, quarter, scored_rows, rubric, picked)
         create_controls(new, key="branch")
+
+
+def create_for_unit(quarter: str, frame: pd.DataFrame, units: list[str], rubric) -> None:
+    """Items of a whole unit for the indicators its organizations lose the most points on (analysts, admins)."""
+    if not may_act() or not units:
+        return
+    with st.expander("为单位失分较多的指标创建整改事项"):
+        unit = st.selectbox("单位（排名靠后的在前）", units, key="unit_rectify_unit")
+        system = frame.loc[frame["unit"] == unit, "system"].iloc[0]
+        lost = sources.unit_losses(frame, rubric, system, unit)
+        picked = st.multiselect(
+            "指标（按单位平均失分从多到少）", list(lost), default=list(lost)[:3], key="unit_rectify_items",
+            format_func=lambda i: f"{i} {rubric.indicator(i).name}（平均失 {lost[i]:.1f} 分）",
+        )  # fmt: skip
+        with connection() as con:
+            new = sources.from_unit_indicators(con, quarter, frame, rubric, system, unit, picked)
+        create_controls(new, key="unit")

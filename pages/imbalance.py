@@ -7,11 +7,12 @@ from analytics.scoring import imbalance
 from analytics.scoring import views as dashboard
 from pages._cache import current_rubric, per_state, scores_or_stop, trend
 from pages._filters import open_branch, quarter_or_stop, rank_intervals, sidebar_filters
+from pages._rectify_controls import create_for_unit
 from pages._session import ensure_app_frame
 from pages._ui import show_chart
 
 ensure_app_frame()
-current_rubric()
+rubric = current_rubric()
 scored = scores_or_stop()
 filters = sidebar_filters(scored)
 frame = quarter_or_stop(scored, filters)
@@ -53,6 +54,8 @@ if by == "unit" and chosen:
 if by == "unit":
     st.caption("排名靠后的单位在前。点击某个单位（名称或整行），可进入该单位得分最低的支部画像；左侧筛选不受影响。")
 show_chart(per_state("imbalance.ranks", lambda: charts.rank_dots(ranks, by), filters.selection, by))
+if by == "unit":  # analysts and admins: follow a lagging unit's weakest indicators up in 整改督办
+    create_for_unit(filters.quarter, frame, list(ranks["unit"]), rubric)
 
 
 st.subheader("不平衡程度")

@@ -195,3 +195,23 @@ def test_a_move_from_the_wrong_status_is_refused_in_chinese(con):
     with pytest.raises(store.StoreError, match=r"待整改.*不能"):
         items.change(con, ADMIN, created.item_ids, "closed", "没有证据")
     assert status_of(con)[("第1党支部", "no_secretary")] == "open"
+
+
+def test_a_units_indicator_item_is_fixed_when_its_mean_loss_falls_below_the_rubrics_threshold(con):
+    # 单位0: 第1 and 第2 elected 2020-03-15 (S3 lost in full: 800/83 points each, tests/records.py), 第3 on time
+    q1 = [org(1, last_election_date="2020-03-15"), org(2, last_election_date="2020-03-15"), org(3)]
+    upload(con, q1, "2024Q1")
+    rubric = rubric_versions.active(con)
+    scored = scores.for_quarter(con, "2024Q1", rubric)
+    assert sources.unit_losses(scored, rubric, "系统0", "单位0")["S3"] == round(2 * 800 / 83 / 3, 2)
+    new = sources.from_unit_indicators(con, "2024Q1", scored, rubric, "系统0", "单位0", ["S3", "S99"])
+    assert [(i.problem, i.org_id, i.unit) for i in new] == [("indicator:S3", None, "单位0")]  # S99 lost nothing
+    items.create(con, ADMIN, new)
+    # 2024Q2: 第1 re-elected, 第2 not: mean loss 800/83/3 = 3.2 points, above the default threshold of 1
+    upload(con, [org(1, last_election_date="2024-05-01"), org(2, last_election_date="2020-03-15"), org(3)], "2024Q2")
+    assert rubric.unit_lost_below == 1.0 and list(items.items(con)["status"]) == ["overdue"]
+    upload(con, [org(1, last_election_date="2024-05-01"), org(2, last_election_date="2024-08-01"), org(3)], "2024Q3")
+    frame = items.items(con)
+    assert list(frame["status"]) == ["to_verify"]
+    evidence = json.loads(frame["evidence"].iloc[0])
+    assert (evidence["quarter"], evidence["before"], evidence["after"]) == ("2024Q3", round(2 * 800 / 83 / 3, 2), 0.0)

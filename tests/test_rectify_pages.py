@@ -158,3 +158,24 @@ def test_a_scoped_analyst_is_refused_on_another_systems_item_and_nothing_changes
     with store.connect(demo_db) as con:
         after = items.items(con)
     assert after.loc[other[0], "status"] == "to_verify" and (after["status"] == "closed").sum() == 0
+
+
+def test_the_unit_ranking_opens_items_for_the_worst_units_weakest_indicators(demo_db: Path):
+    from analytics.scoring import rubric_versions, scores
+
+    at = page("imbalance", "admin")
+    unit = at.selectbox(key="unit_rectify_unit").value  # the last-ranked unit comes first
+    at.button(key="unit_create").click().run()
+    assert not at.exception and any("已创建整改事项 3 项" in s.value for s in at.success)
+    with store.connect(demo_db) as con:
+        made = items.items(con, "open")
+        rubric = rubric_versions.active(con)
+        scored = scores.for_quarter(con, "2024Q4", rubric)
+    system = scored.loc[scored["unit"] == unit, "system"].iloc[0]
+    # the unit's mean loss per indicator computed here from the organizations' own lost_ columns
+    mine = scored[scored["unit"] == unit]
+    means = sorted(((mine[f"lost_{i.id}"].mean(), i.id) for i in rubric.indicators), reverse=True)
+    third = [m for m, _ in means if m == m][2]
+    chosen = {p.removeprefix("indicator:") for p in made["problem"]}
+    assert set(made["unit"]) == {unit} and set(made["system"]) == {system} and made["org_id"].isna().all()
+    assert len(chosen) == 3 and all(mine[f"lost_{i}"].mean() >= third - 1e-9 for i in chosen)

@@ -157,6 +157,49 @@ SEEN_KEYS = {"missing_report": "last_reported"}
 BY_DEFINITION = {"no_secretary": False}  # the 书记空缺 list holds exactly the organizations without one
 
 
+UNIT_LATER_SQL = """
+    WITH later AS (
+        SELECT u.item_id, c.quarter, c.batch_id, c.unit AS label FROM rectify_units u
+        JOIN current_records c ON c.system = u.system AND c.unit_name = u.unit AND c.quarter > u.quarter
+    ), last AS (SELECT item_id, max(quarter) AS quarter FROM later GROUP BY item_id)
+    SELECT l.item_id, l.quarter AS check_quarter, max(x.batch_id) AS batch_id, any_value(x.label) AS label
+    FROM last l JOIN later x ON x.item_id = l.item_id AND x.quarter = l.quarter GROUP BY l.item_id, l.quarter"""
+
+
+def unit_fixed_in_data(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """fixed_in_data for the items of a whole unit on an indicator: its organizations' mean loss in the latest later
+    quarter below rubric.unit_lost_below; the batch is the latest of the unit's records in that quarter."""
+    units = items[items["org_id"].isna() & items["problem"].str.startswith(INDICATOR)]
+    if units.empty:
+        return pd.DataFrame(columns=["item_id", "check_quarter", "fixed", "before", "after", "column", "batch_id"])
+    con.register("rectify_units", units[["item_id", "system", "unit", "quarter"]])
+    try:
+        later = con.execute(UNIT_LATER_SQL).df()
+    finally:
+        con.unregister("rectify_units")
+    found = units[["item_id", "system", "problem", "seen"]].merge(later, on="item_id")
+    scored = _scored(con, rubric, sorted(found["check_quarter"].unique()))
+    lost_columns = [c for c in scored.columns if c.startswith("lost_")]
+    means = scored.groupby(["quarter", "system", "unit"])[lost_columns].mean().stack().rename("lost").reset_index()
+    means["problem"] = INDICATOR + means["level_3"].str.removeprefix("lost_")
+    found = found.merge(
+        means.rename(columns={"quarter": "check_quarter", "unit": "label"})[
+            ["check_quarter", "system", "label", "problem", "lost"]
+        ],
+        on=["check_quarter", "system", "label", "problem"],
+        how="left",
+    )
+    return pd.DataFrame(
+        {
+            "item_id": found["item_id"], "check_quarter": found["check_quarter"],
+            "fixed": _test(found["lost"].lt(rubric.unit_lost_below), found["lost"].notna()),
+            "before": [_seen_value(s, p) for s, p in zip(found["seen"], found["problem"], strict=True)],
+            "after": found["lost"].round(2), "column": [f"单位平均{_evidence_column(p, rubric)}" for p in found["problem"]],
+            "batch_id": found["batch_id"],
+        }
+    )  # fmt: skip
+
+
 def _seen_value(seen: str, problem: str) -> object:
     values = json.loads(seen or "{}")
     if problem.startswith(INDICATOR):
@@ -189,7 +232,7 @@ def check(con: duckdb.DuckDBPyConnection, rubric: Rubric, actor: str) -> Checked
     items = items[[has_data_test(p) for p in items["problem"]]]
     if items.empty:
         return Checked(0, 0, 0)
-    tested = fixed_in_data(con, items, rubric)
+    tested = pd.concat([fixed_in_data(con, items, rubric), unit_fixed_in_data(con, items, rubric)], ignore_index=True)
     merged = items.merge(tested, on="item_id", how="left")
     now, counts = dt.datetime.now(), {"to_verify": 0, "overdue": 0, "reopened": 0}
     for row in merged.itertuples(index=False):  # one UPDATE per item that moves: few, and each with its history

@@ -81,3 +81,38 @@ def from_indicators(
             for row in lost.to_dict("records")
         ]
     return made
+
+
+def unit_losses(scored: pd.DataFrame, rubric: Rubric, system: str, unit: str) -> dict[str, float]:
+    """Mean points lost per indicator by the unit's organizations (rows of scores.for_quarter), where any was lost,
+    biggest first; an organization the indicator does not apply to is left out of its mean."""
+    mine = scored[(scored["system"] == system) & (scored["unit"] == unit)]
+    means = {i.id: mine[f"lost_{i.id}"].mean() for i in rubric.indicators}
+    lost = {k: round(float(v), 2) for k, v in means.items() if v == v and v > 1e-9}
+    return dict(sorted(lost.items(), key=lambda kv: kv[1], reverse=True))
+
+
+def from_unit_indicators(
+    con: duckdb.DuckDBPyConnection, quarter: str, scored: pd.DataFrame, rubric: Rubric, system: str, unit: str,
+    indicator_ids: list[str],
+) -> list[NewItem]:  # fmt: skip
+    """Items of a whole unit (unit as shown on the pages) for indicators its organizations lose points on; the
+    data check closes one when the unit's mean loss falls below the rubric's threshold (Rubric.unit_lost_below)."""
+    known = _organizations(con, quarter)
+    typed = known.loc[(known["system"] == system) & (known["unit"] == unit), "unit_name"]
+    if typed.empty:
+        return []
+    lost, names = unit_losses(scored, rubric, system, unit), {i.id: i.name for i in rubric.indicators}
+    return [
+        NewItem(
+            problem=f"{INDICATOR}{ind}",
+            quarter=quarter,
+            system=system,
+            unit=typed.iloc[0],
+            seen={"lost": lost[ind], "indicator": names[ind]},
+            requirement=f"单位内各党组织对照“{names[ind]}”的失分原因制定整改措施，单位平均失分降至"
+            f"{rubric.unit_lost_below:g}分以下。",
+        )
+        for ind in indicator_ids
+        if ind in lost
+    ]

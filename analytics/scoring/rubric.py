@@ -82,6 +82,8 @@ class Rubric:
     composites: tuple[tuple[str, str], ...]
     indicators: tuple[Indicator, ...] = field(default=())
     composite_applies: tuple[tuple[str, tuple[Condition, ...]], ...] = ()
+    # 整改督办 (SPEC §8): a unit's item on an indicator is fixed when its mean loss falls below this many points
+    unit_lost_below: float = 1.0
 
     def conditions(self, ind: Indicator) -> tuple[Condition, ...]:
         """Every condition an indicator needs: its own and its composite's (离退休 not scored on integration)."""
@@ -303,6 +305,10 @@ def parse_rubric(text: str) -> Rubric:
     threshold = _number(raw, "quadrant_threshold", "象限阈值")
     if threshold is None or not 0 < threshold <= 100:
         raise RubricError("象限阈值 quadrant_threshold 须在 0 到 100 之间。")
+    rectification = raw.get("rectification", {})
+    unit_lost_below = _number(rectification, "unit_lost_below", "整改核验阈值") if rectification else None
+    if unit_lost_below is not None and unit_lost_below <= 0:
+        raise RubricError("整改核验阈值 [rectification] unit_lost_below 须大于 0。")
     return Rubric(
         version=str(raw["version"]),
         name=str(raw.get("name", "")),
@@ -312,6 +318,7 @@ def parse_rubric(text: str) -> Rubric:
         composites=composites,
         indicators=indicators,
         composite_applies=composite_applies,
+        unit_lost_below=1.0 if unit_lost_below is None else unit_lost_below,
     )
 
 
