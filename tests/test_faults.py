@@ -481,3 +481,26 @@ def test_the_upload_page_on_a_full_disk_shows_the_chinese_message(tmp_path: Path
     assert seen["exceptions"] == [] and seen["success"] == []
     assert any(DISK_FULL in e and UNCHANGED in e for e in seen["errors"]), seen
     assert same_state(snapshot(db), before)
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("postgresql://dj:secret@localhost:5432/dangjian", "PostgreSQL 存储尚未提供"),
+        ("postgres://localhost/dangjian", "PostgreSQL 存储尚未提供"),
+        ("mysql://localhost/dangjian", "不支持的数据库地址「mysql://…」"),
+    ],
+)
+def test_a_database_url_is_refused_in_chinese_and_creates_no_directory(tmp_path: Path, address: str, message: str):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    by_option = subprocess.run(
+        [sys.executable, "-m", "analytics", "batches", "--db", address], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    by_variable = subprocess.run(
+        [sys.executable, "-m", "analytics", "ingest", str(ROOT / "data" / "demo" / "2024Q4_区直机关党组织统计表.csv")],
+        cwd=tmp_path, env=env | {"DANGJIAN_DB": address}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    for run in (by_option, by_variable):
+        assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr
+    assert list(tmp_path.iterdir()) == []  # before: a directory named "postgresql:" (the URL read as a path)

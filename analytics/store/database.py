@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,27 @@ def db_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(explicit or os.environ.get("DANGJIAN_DB") or ROOT / "data" / "dangjian.duckdb")
 
 
+# scheme:// (or scheme:/ once a Path has folded the slashes); two letters at least, so C:/ stays a path
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def refuse_url(path: str | os.PathLike | None) -> None:
+    """StoreError for a database address that is a URL (postgresql://…), not a DuckDB file: taken as a path it
+    would create a directory named after the scheme. The PostgreSQL store is issue 17, not yet in this version."""
+    raw = str(path or os.environ.get("DANGJIAN_DB") or "")
+    if not _URL.match(raw):
+        return
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme in ("postgresql", "postgres"):
+        raise StoreError(
+            "本版本的数据库只能是 DuckDB 文件（如 data/dangjian.duckdb）：PostgreSQL 存储尚未提供。"
+            "请把 DANGJIAN_DB 或 --db 改为文件路径。"
+        )
+    raise StoreError(
+        f"不支持的数据库地址「{scheme}://…」：DANGJIAN_DB 或 --db 应为 DuckDB 文件路径（如 data/dangjian.duckdb）。"
+    )
+
+
 @contextlib.contextmanager
 def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """An open, migrated connection; waits a little if another process holds the file.
@@ -47,6 +69,7 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
     reading: the caller only reads (a read command of the CLI). An existing file that the system will not let us
     write (a read-only file, directory or file system: an archive copy, a backup mount) is then opened read-only
     instead of refused; writes through it fail, and the read-outs' audit rows are skipped (cli._read_out)."""
+    refuse_url(path)
     target = db_path(path)
     existing = reading and target.is_file()
     if not existing:
