@@ -84,6 +84,8 @@ class Rubric:
     composite_applies: tuple[tuple[str, tuple[Condition, ...]], ...] = ()
     # 整改督办 (SPEC §8): a unit's item on an indicator is fixed when its mean loss falls below this many points
     unit_lost_below: float = 1.0
+    # The year (SPEC §9): a quarter an organization did not report counts as 0 ("zero") or is left out ("reported")
+    annual_missing: str = "zero"
 
     def conditions(self, ind: Indicator) -> tuple[Condition, ...]:
         """Every condition an indicator needs: its own and its composite's (离退休 not scored on integration)."""
@@ -309,6 +311,11 @@ def parse_rubric(text: str) -> Rubric:
     unit_lost_below = _number(rectification, "unit_lost_below", "整改核验阈值") if rectification else None
     if unit_lost_below is not None and unit_lost_below <= 0:
         raise RubricError("整改核验阈值 [rectification] unit_lost_below 须大于 0。")
+    annual_missing = str(raw.get("annual", {}).get("missing_quarter", "zero"))
+    if annual_missing not in ("zero", "reported"):
+        raise RubricError(
+            f"[annual] missing_quarter 应为 zero（未报送按 0 分计）或 reported（只计已报送的季度），现为「{annual_missing}」。"
+        )
     return Rubric(
         version=str(raw["version"]),
         name=str(raw.get("name", "")),
@@ -319,6 +326,7 @@ def parse_rubric(text: str) -> Rubric:
         indicators=indicators,
         composite_applies=composite_applies,
         unit_lost_below=1.0 if unit_lost_below is None else unit_lost_below,
+        annual_missing=annual_missing,
     )
 
 

@@ -223,8 +223,8 @@ def grade(value: duckdb.Expression, rubric: Rubric) -> duckdb.Expression:
     return _band(value, bands, rubric.grades[-1][0])
 
 
-def _labels(rubric: Rubric) -> list[duckdb.Expression]:
-    """Quadrant, grades, completeness, the list of 未填报 indicators and lost points."""
+def quadrant_and_grades(rubric: Rubric) -> list[duckdb.Expression]:
+    """Quadrant and grades of the columns standardization and integration (a quarter's scores, or a year's)."""
     t = const(rubric.quadrant_threshold)
     s = fn("round", col("standardization"), const(THRESHOLD_DIGITS))
     i = fn("round", col("integration"), const(THRESHOLD_DIGITS))
@@ -234,13 +234,20 @@ def _labels(rubric: Rubric) -> list[duckdb.Expression]:
         "min": fn("least", col("standardization"), col("integration")),
         "mean": (col("standardization") + col("integration")) / const(2.0),
     }.get(rubric.grade_of, col(rubric.grade_of))
-    applicable = [col(f"applies_{ind.id}").cast(duckdb.sqltype("INTEGER")) for ind in rubric.indicators]
-    missing = [col(f"missing_{ind.id}").cast(duckdb.sqltype("INTEGER")) for ind in rubric.indicators]
-    out = [
+    return [
         quadrant.alias("quadrant"),
         grade(basis, rubric).alias("grade"),
         grade(col("standardization"), rubric).alias("standardization_grade"),
         grade(col("integration"), rubric).alias("integration_grade"),
+    ]
+
+
+def _labels(rubric: Rubric) -> list[duckdb.Expression]:
+    """Quadrant, grades, completeness, the list of 未填报 indicators and lost points."""
+    applicable = [col(f"applies_{ind.id}").cast(duckdb.sqltype("INTEGER")) for ind in rubric.indicators]
+    missing = [col(f"missing_{ind.id}").cast(duckdb.sqltype("INTEGER")) for ind in rubric.indicators]
+    out = [
+        *quadrant_and_grades(rubric),
         (const(1.0) - _sum(missing) / fn("nullif", _sum(applicable), const(0))).alias("completeness"),
         fn(
             "concat_ws", const(","), *(CaseExpression(col(f"missing_{x.id}"), const(x.id)) for x in rubric.indicators)
