@@ -1,0 +1,114 @@
+"""The year (SPEC §9) on the demo district (2023 and 2024, four quarters each; 区信访局 did not report 2024Q2):
+annual scores, ranks and counts against an independent computation from what `scores` and `dump` print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analytics.scoring import annual, rubric_versions
+from analytics.scoring.summary import scores_table
+from analytics.store import database as store
+from tests.helpers import cli, rubric_edited
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = json.loads((ROOT / "data" / "demo" / "truth.json").read_text(encoding="utf-8"))
+QUARTERS = [f"2024Q{q}" for q in range(1, 5)]
+
+
+def by_hand(con, quarters: list[str], rule: str = "zero") -> dict[tuple[str, str, str], dict[str, float | None]]:
+    """Per organization: each composite's annual score from the quarterly score tables, one value at a time."""
+    tables = {q: scores_table(con, q) for q in quarters}
+    orgs = {tuple(r) for t in tables.values() for r in t[["system", "unit", "org_name"]].itertuples(index=False)}
+    out = {}
+    for org in orgs:
+        out[org] = {}
+        for score in ("standardization", "integration"):
+            values, counted = [], 0
+            for table in tables.values():
+                row = table[(table["system"] == org[0]) & (table["unit"] == org[1]) & (table["org_name"] == org[2])]
+                if row.empty:  # not reported: 0 under the default rule, left out under "reported"
+                    counted += rule == "zero"
+                elif row[score].notna().iloc[0]:
+                    values.append(float(row[score].iloc[0]))
+                    counted += 1
+            out[org][score] = sum(values) / counted if values else None
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(demo_template: Path):
+    with store.connect(demo_template, reading=True) as con:
+        rubric = rubric_versions.active(con)
+        return {
+            "annual": annual.annual_scores(con, 2024, rubric),
+            "expected": by_hand(con, QUARTERS),
+            "counts": annual.year_counts(con, 2024, rubric),
+            "dumps": {q: store.quarter_records(con, q) for q in QUARTERS},
+        }
+
+
+def test_annual_scores_are_the_mean_of_the_four_quarters_with_an_unreported_quarter_as_zero(report):
+    frame, expected = report["annual"], report["expected"]
+    assert len(frame) == len(expected) == TRUTH["organizations"]
+    for row in frame.itertuples():
+        for score in ("standardization", "integration"):
+            want = expected[(row.system, row.unit, row.org_name)][score]
+            got = getattr(row, score)
+            assert (got != got and want is None) or got == pytest.approx(want, abs=1e-9), (row.org_name, score)
+    unit, quarter = TRUTH["missing_report"]
+    missed = frame[frame["missing_quarters"] != ""]
+    assert set(missed["unit"]) == {unit} and set(missed["missing_quarters"]) == {quarter}
+    assert set(missed["quarters_reported"]) == {3}
+
+
+def test_units_are_ranked_by_the_mean_of_their_organizations_annual_scores(report):
+    units = annual.unit_annual(report["annual"])
+    means = {}
+    for (system, unit, _), scores in report["expected"].items():
+        means.setdefault((system, unit), []).append(scores["standardization"])
+    ordered = sorted(means, key=lambda k: -sum(means[k]) / len(means[k]))
+    assert list(zip(units["system"], units["unit"], strict=True)) == ordered  # no ties in the demo
+    assert list(units["standardization_rank"]) == list(range(1, len(ordered) + 1))
+
+
+def test_the_years_counts_equal_the_dumps_and_the_planted_changes(report):
+    counts, dumps = report["counts"], report["dumps"]
+    total = lambda column: int(sum(d[column].fillna(0).sum() for d in dumps.values()))  # noqa: E731
+    assert counts["counts"]["接收预备党员"] == total("new_probationary")
+    assert counts["counts"]["预备党员转正"] == total("converted")
+    assert counts["counts"]["发展对象"] == int(dumps["2024Q4"]["candidates"].sum())  # everyone reported in Q4
+    assert counts["counts"]["市级样板"] == len(TRUTH["model_levels"]["市级样板"])
+    re_elected = {n for n, e in TRUTH["re_elected"].items() if e["quarter"].startswith("2024")}
+    assert set(counts["lists"]["换届超期"]["left_names"]) == re_elected
+    assert set(counts["lists"]["书记空缺"]["left_names"]) == {
+        n for n, q in TRUTH["secretary_filled"].items() if q.startswith("2024")
+    }
+    assert set(counts["lists"]["正式党员不足3人"]["left_names"]) == set(TRUTH["reached_3_full"])
+    assert counts["lists"]["换届超期"]["end"] == len(TRUTH["overdue_2024Q4"])
+    q4 = dumps["2024Q4"]
+    assert counts["counts"]["年内完成换届"] == int((q4["last_election_date"].dt.year == 2024).sum())
+
+
+def test_the_rubric_may_count_only_the_reported_quarters_and_the_cli_says_the_rule(demo_db: Path, tmp_path: Path):
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(
+        rubric_edited(
+            'grade_of = "standardization"', 'grade_of = "standardization"\n\n[annual]\nmissing_quarter = "reported"'
+        ),
+        encoding="utf-8",
+    )
+    result = cli("annual", "--year", "2024", "--format", "json", "--rubric", str(rubric), db=demo_db)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    with store.connect(demo_db) as con:
+        expected = by_hand(con, QUARTERS, rule="reported")
+    assert shown["rule"] == "reported" and shown["quarters"] == QUARTERS
+    for row in shown["organizations"]:
+        want = expected[(row["system"], row["unit"], row["org_name"])]["standardization"]
+        assert row["standardization"] == pytest.approx(want, abs=1e-9)
+    # 2023 exists: every organization has a year-on-year change
+    assert all(row["standardization_change"] is not None for row in shown["organizations"])
+    assert cli("annual", "--year", "2021", db=demo_db).returncode == 1
