@@ -34,23 +34,11 @@ def add_parser(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--rubric", help="评分细则文件（默认使用系统中生效的细则）")
 
 
-def year_report(con, year: int, rubric) -> dict:
-    """Everything the annual command prints: organizations and units with year-on-year change, and the counts."""
-    now, before = annual.annual_scores(con, year, rubric), annual.previous_year(con, year, rubric)
-    orgs = annual.year_on_year(now, before, ["system", "unit", "org_name"])
-    units = annual.year_on_year(annual.unit_annual(now), annual.unit_annual(before) if before is not None else None,
-                                ["system", "unit"])  # fmt: skip
-    return {
-        "year": year, "rule": rubric.annual_missing, "quarters": annual.loaded_quarters(con, year),
-        "organizations": orgs[ORG_COLUMNS], "units": units, "counts": annual.year_counts(con, year, rubric),
-    }  # fmt: skip
-
-
 def cmd_annual(args: argparse.Namespace) -> int:
     """The year's report: organizations as CSV, or everything as JSON."""
     with store.connect(args.db, reading=True) as con:
         rubric = load_rubric(args.rubric) if args.rubric else rubric_versions.active(con)
-        report = year_report(con, args.year, rubric)
+        report = annual.year_report(con, args.year, rubric, ORG_COLUMNS)
     if args.format == "json":
         out = report | {k: _records(report[k]) for k in ("organizations", "units")}
         print(json.dumps(out, ensure_ascii=False, indent=2))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from analytics.scoring import alerts, robustness, rubric_versions, scores
+from analytics.scoring import alerts, annual, robustness, rubric_versions, scores
 from analytics.scoring import kept as derived
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import RUBRIC_PATH, Rubric, RubricError, parse_rubric
@@ -263,3 +263,14 @@ def _warm(db: str, version: int, text: str) -> None:
             derived.keep(con, derived.Key.of(version, text), results)
     except Exception:  # nothing lost: a page computes what is missing itself and shows its own error
         log.warning("warm-up of %s (version %s) stopped", db, version, exc_info=True)
+
+
+@st.cache_data(show_spinner="正在计算年度得分…", max_entries=8)
+def _year(db: str, version: int, text: str, year: int) -> dict:
+    with store.connect(db) as con:
+        return annual.year_report(con, year, parse_rubric(text))
+
+
+def year_report(year: int) -> dict:
+    """annual.year_report of a year under the rubric in force (cached on data and rubric)."""
+    return read_or_stop(_year, db_file(), data_version(), rubric_text(), year)

@@ -32,6 +32,7 @@ NAVIGATION = {
         ("pages/branch.py", "支部画像", ":material/account_tree:", "view"),
         ("pages/alerts.py", "预警", ":material/notifications:", "view"),
         ("pages/rectify.py", "整改督办", ":material/assignment_turned_in:", "view"),
+        ("pages/annual.py", "年度考核", ":material/calendar_month:", "view"),
         ("pages/export.py", "导出", ":material/download:", "export"),
     ],
     "数据管理": [

@@ -112,3 +112,29 @@ def test_the_rubric_may_count_only_the_reported_quarters_and_the_cli_says_the_ru
     # 2023 exists: every organization has a year-on-year change
     assert all(row["standardization_change"] is not None for row in shown["organizations"])
     assert cli("annual", "--year", "2021", db=demo_db).returncode == 1
+
+
+def test_the_annual_page_shows_the_year_its_worst_unit_first_and_the_counts(demo_db: Path, report):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.sessions import as_user
+
+    at = as_user(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), "leader")
+    at.run()
+    at.switch_page("pages/annual.py")
+    at.run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["参评党组织"] == f"{TRUTH['organizations']} 个" and shown["有季度未报送的党组织"] != "0 个"
+    expected = report["expected"]
+    assert (
+        shown["支部标准化建设年度平均分"]
+        == f"{sum(v['standardization'] for v in expected.values()) / len(expected):.1f}"
+    )
+    ranking = next(d.value for d in at.dataframe if "单位名称" in d.value.columns and "党组织数" in d.value.columns)
+    means = {}
+    for (_, unit, _), scores in expected.items():
+        means.setdefault(unit, []).append(scores["standardization"])
+    assert ranking["单位名称"].iloc[0] == min(means, key=lambda u: sum(means[u]) / len(means[u]))
+    counts = next(d.value for d in at.dataframe if list(d.value.columns) == ["项目", "数量"])
+    assert dict(zip(counts["项目"], counts["数量"], strict=True)) == report["counts"]["counts"]

@@ -19,7 +19,8 @@ from tests.sessions import PASSWORD, as_user, ensure_user
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS = {
-    "overview", "standardization", "integration", "imbalance", "branch", "alerts", "rectify", "home", "method", "account",
+    "overview", "standardization", "integration", "imbalance", "branch", "alerts", "rectify", "annual", "home", "method",
+    "account",
 }  # fmt: skip
 EXPECTED = {
     "leader": VIEWS,

@@ -197,3 +197,48 @@ def _meetings(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> dict:
             "branches": int(counted.sum()), "required": needed, "met": int((held.loc[counted, column] >= needed).sum()),
         }  # fmt: skip
     return out
+
+
+def year_report(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, columns: list[str] | None = None) -> dict:
+    """The year in one dict: the rule, quarters, organizations and units with year-on-year change, the counts."""
+    now, before = annual_scores(con, year, rubric), previous_year(con, year, rubric)
+    orgs = year_on_year(now, before, ["system", "unit", "org_name"])
+    units = year_on_year(unit_annual(now), unit_annual(before) if before is not None else None, ["system", "unit"])
+    return {
+        "year": year, "rule": rubric.annual_missing, "quarters": loaded_quarters(con, year),
+        "organizations": orgs[columns] if columns else orgs, "units": units, "counts": year_counts(con, year, rubric),
+    }  # fmt: skip
+
+
+def persistent(summary: pd.DataFrame, year: int, quadrant: str = "两张皮", at_least: int = 3) -> pd.DataFrame:
+    """Organizations in `quadrant` in at least `at_least` quarters of the year (rows of views.all_scores_summary),
+    with the quarters, most quarters first."""
+    mine = summary[summary["quarter"].str.startswith(f"{year}Q") & summary["quadrant"].eq(quadrant)]
+    grouped = mine.groupby(["system", "unit", "org_name"])["quarter"].agg(["size", lambda q: "、".join(sorted(q))])
+    grouped.columns = ["quarters", "which"]
+    out = grouped[grouped["quarters"] >= at_least].reset_index()
+    return out.sort_values(["quarters", "system", "unit", "org_name"], ascending=[False, True, True, True])
+
+
+def counts_table(counts: dict) -> pd.DataFrame:
+    """The year's counts (year_counts) as a two-column table: 项目, 数量."""
+    return pd.DataFrame({"项目": list(counts["counts"]), "数量": list(counts["counts"].values())})
+
+
+def meetings_table(counts: dict) -> pd.DataFrame:
+    """三会一课 against the 条例 (year_counts): branches counted, required, met, share."""
+    rows = [
+        {"会议": name, "应开次数": f"{m['required']:g}", "党支部数": m["branches"], "达到要求": m["met"],
+         "达标比例": f"{m['met'] / m['branches'] * 100:.0f}%" if m["branches"] else "—"}
+        for name, m in counts["meetings"].items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def lists_table(counts: dict) -> pd.DataFrame:
+    """The warning lists over the year (year_counts): at the start, at year end, left during the year."""
+    rows = [
+        {"名单": name, "年初": "—" if v["start"] is None else v["start"], "年末": v["end"], "年内解决": v["left"]}
+        for name, v in counts["lists"].items()
+    ]
+    return pd.DataFrame(rows)
