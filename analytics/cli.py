@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _export_parser(sub, common: argparse.ArgumentParser) -> None:
     """The `export` subcommand: quarter, optional system, one flag per file to write."""
     p = sub.add_parser("export", parents=[common], help="导出会议材料：演示文稿、数据表、季度通报、图表图片")
-    p.add_argument("--quarter", type=quarter_arg, required=True)
+    p.add_argument("--quarter", type=quarter_arg, help="季度（季度材料）")
+    p.add_argument("--year", type=int, help="年度（年度述职数据稿 --docx、年度数据表 --xlsx），与 --quarter 二选一")
     p.add_argument("--system", help="只导出一个系统（默认全区）")
     p.add_argument("--pptx", metavar="F", help="演示文稿（16:9 PPTX）")
     p.add_argument("--xlsx", metavar="F", help="数据表（XLSX）")
@@ -300,6 +301,10 @@ def cmd_imbalance(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the meeting files of a quarter (optionally one system): PPTX, XLSX, DOCX and chart images."""
+    if bool(args.year) == bool(args.quarter):
+        raise UsageError("请指定 --quarter（季度材料）或 --year（年度材料）之一")
+    if args.year:
+        return cli_annual.export_year(args)
     targets = {f: getattr(args, f) for f in EXPORT_FORMATS if getattr(args, f)}
     if not targets:
         raise UsageError("请至少指定 --pptx、--xlsx、--docx、--png 中的一项")

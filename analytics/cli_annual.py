@@ -7,11 +7,14 @@ import csv
 import json
 import math
 import sys
+from pathlib import Path
 
 import pandas as pd
 
-from analytics.cli_args import EXIT_OK
-from analytics.scoring import annual, rubric_versions
+from analytics.accounts import audit
+from analytics.cli_args import EXIT_OK, UsageError
+from analytics.meeting import annual_report
+from analytics.scoring import annual, rubric_versions, views
 from analytics.scoring.rubric import load_rubric
 from analytics.store import database as store
 
@@ -57,3 +60,24 @@ def _missing(value: object) -> bool:
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: None if _missing(v) else v for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def export_year(args: argparse.Namespace) -> int:
+    """`export --year Y --docx F --xlsx F`: the 年度述职 data draft and the year's workbook."""
+    if not (args.docx or args.xlsx) or args.pptx or args.png:
+        raise UsageError("年度材料只有 --docx（年度述职数据稿）和 --xlsx（年度数据表）")
+    with store.connect(args.db) as con:
+        rubric = load_rubric(args.rubric) if args.rubric else rubric_versions.active(con)
+        report = annual.year_report(con, args.year, rubric)
+        stuck = annual.persistent(views.all_scores_summary(con, rubric), args.year)
+        files = {}
+        if args.docx:
+            files[args.docx] = annual_report.report_bytes(report, rubric, stuck, args.district, args.signed)
+        if args.xlsx:
+            files[args.xlsx] = annual_report.year_xlsx(report)
+        for target, data in files.items():
+            Path(target).write_bytes(data)
+            print(f"已写出 {target}（{args.year}年度）")
+        with store.transaction(con):
+            audit.record(con, "cli", "export", year=args.year, files=[Path(t).name for t in files])
+    return EXIT_OK

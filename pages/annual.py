@@ -20,10 +20,11 @@ st.caption(f"年度得分为各季度得分的平均（{rule}）；已载入：{
 
 row = st.columns(4)
 row[0].metric("参评党组织", f"{len(orgs)} 个")
+district = report["district"]
 for column, score in zip(row[1:3], ("standardization", "integration"), strict=True):
-    change = (orgs[score] - orgs[f"{score}_previous"]).mean() if orgs[f"{score}_previous"].notna().any() else None
-    column.metric(f"{rubric.composite_name(score)}年度平均分", f"{orgs[score].mean():.1f}",
-                  delta=None if change is None else f"{change:+.1f}（同比）")  # fmt: skip
+    now, before = district[score], district[f"{score}_previous"]
+    column.metric(f"{rubric.composite_name(score)}年度平均分", "—" if now is None else f"{now:.1f}",
+                  delta=None if now is None or before is None else f"{now - before:+.1f}（同比）")  # fmt: skip
 row[3].metric("有季度未报送的党组织", f"{int((orgs['missing_quarters'] != '').sum())} 个")
 
 st.subheader("单位年度排名")

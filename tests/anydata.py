@@ -76,6 +76,38 @@ def check_cli(db: Path, quarter: str, folder: Path, deck: bool) -> None:
         assert all(p.stat().st_size > 0 for p in files.values())
     if deck:
         assert any((folder / "png").glob("*.svg")) and any((folder / "png").glob("*.png"))
+    check_year(db, int(quarter[:4]), folder)
+
+
+def check_year(db: Path, year: int, folder: Path) -> None:
+    """The year's command and its 述职 draft answer on any store, and the draft's sentences hold on its numbers."""
+    from analytics.meeting import annual_report
+    from analytics.scoring import annual, views
+
+    code, out, err = run_cli("annual", "--db", str(db), "--year", str(year), "--format", "json")
+    assert code == 0 and not LEAKS.search(err), err
+    json.loads(out)
+    files = ["--docx", str(folder / "year.docx"), "--xlsx", str(folder / "year.xlsx")]
+    code, _, err = run_cli("export", "--db", str(db), "--year", str(year), *files)
+    assert code == 0, err
+    rubric = load_rubric()
+    with store.connect(db) as con:
+        report = annual.year_report(con, year, rubric)
+        stuck = annual.persistent(views.all_scores_summary(con, rubric), year)
+    parts = annual_report.highlights(report, rubric) + annual_report.plans(report)
+    text = "".join(h + t for h, t in parts) + "".join(annual_report.problems(report, rubric, stuck))
+    assert not LEAKS.search(text), LEAKS.search(text)
+    means = report["units"].dropna(subset=["standardization"])
+    if "最高的" in text:  # the best and the worst unit (either of a tie) are named with their own means
+        top, low = means["standardization"].max(), means["standardization"].min()
+        assert any(f"最高的{u}{top:.1f}分" in text for u in means.loc[means["standardization"] == top, "unit"])
+        assert any(f"最低的{u}{low:.1f}分" in text for u in means.loc[means["standardization"] == low, "unit"])
+    # 比上年提高 / 下降 only as last year's mean says, by the amount it says
+    said = re.search(r"年度平均([\d.]+)分，比上年(提高|下降)([\d.]+)分", annual_report.highlights(report, rubric)[2][1])
+    if said:
+        now, before = report["district"]["standardization"], report["district"]["standardization_previous"]
+        assert before is not None and (said[2] == "提高") == (now > before)
+        assert float(said[3]) == round(abs(now - before), 1)
 
 
 def check_rollback(db: Path) -> None:

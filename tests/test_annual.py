@@ -138,3 +138,34 @@ def test_the_annual_page_shows_the_year_its_worst_unit_first_and_the_counts(demo
     assert ranking["单位名称"].iloc[0] == min(means, key=lambda u: sum(means[u]) / len(means[u]))
     counts = next(d.value for d in at.dataframe if list(d.value.columns) == ["项目", "数量"])
     assert dict(zip(counts["项目"], counts["数量"], strict=True)) == report["counts"]["counts"]
+
+
+def test_the_report_draft_has_the_three_sections_and_the_numbers_of_the_annual_command(demo_db: Path, tmp_path):
+    import docx
+
+    target = tmp_path / "年度述职.docx"
+    made = cli("export", "--year", "2024", "--docx", str(target), "--xlsx", str(tmp_path / "年度.xlsx"), db=demo_db)
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(cli("annual", "--year", "2024", "--format", "json", db=demo_db).stdout)
+    document = docx.Document(str(target))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、履职工作特色和亮点", "二、存在的主要问题及原因", "三、下一步工作打算"]
+    text = "\n".join(p.text for p in document.paragraphs)
+    n = shown["counts"]["counts"]
+    for phrase in (
+        f"年内接收预备党员{n['接收预备党员']}名，预备党员转正{n['预备党员转正']}名",
+        f"年末有发展对象{n['发展对象']}名、入党积极分子{n['入党积极分子']}名",
+        f"年内{n['年内完成换届']}个党组织完成换届选举",
+        f"年末有市级样板党支部{n['市级样板']}个、区级示范党支部{n['区级示范']}个",
+        f"全年{len(shown['organizations'])}个党组织参加季度质量评价",
+    ):
+        assert phrase in text, phrase
+    units = sorted(shown["units"], key=lambda u: u["standardization"])
+    worst, best = units[0], units[-1]
+    assert (
+        f"最高的{best['unit']}{best['standardization']:.1f}分，最低的{worst['unit']}{worst['standardization']:.1f}分"
+        in text
+    )
+    assert text.count("【待补充：") >= 4  # the committee's own passages are marked, not invented
+    [appendix] = document.tables
+    assert {r.cells[0].text: int(r.cells[1].text) for r in appendix.rows[1:]} == n

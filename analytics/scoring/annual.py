@@ -200,14 +200,22 @@ def _meetings(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> dict:
 
 
 def year_report(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, columns: list[str] | None = None) -> dict:
-    """The year in one dict: the rule, quarters, organizations and units with year-on-year change, the counts."""
+    """The year in one dict: the rule, quarters, the district's means (this year and last), organizations and units
+    with year-on-year change, the counts."""
     now, before = annual_scores(con, year, rubric), previous_year(con, year, rubric)
     orgs = year_on_year(now, before, ["system", "unit", "org_name"])
     units = year_on_year(unit_annual(now), unit_annual(before) if before is not None else None, ["system", "unit"])
+    district = {score: _mean(now[score]) for score in COMPOSITES}
+    district |= {f"{s}_previous": _mean(before[s]) if before is not None else None for s in COMPOSITES}
     return {
-        "year": year, "rule": rubric.annual_missing, "quarters": loaded_quarters(con, year),
+        "year": year, "rule": rubric.annual_missing, "quarters": loaded_quarters(con, year), "district": district,
         "organizations": orgs[columns] if columns else orgs, "units": units, "counts": year_counts(con, year, rubric),
     }  # fmt: skip
+
+
+def _mean(values: pd.Series) -> float | None:
+    """The mean of the scores that exist, None when none does."""
+    return float(values.mean()) if values.notna().any() else None
 
 
 def persistent(summary: pd.DataFrame, year: int, quadrant: str = "两张皮", at_least: int = 3) -> pd.DataFrame:
