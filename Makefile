@@ -29,7 +29,7 @@ dev: $(VENV)/.installed
 		--server.fileWatcherType poll --server.runOnSave true --runner.postScriptGC true
 
 test: $(VENV)/.dev-installed
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --durations=25
 
 # The edit loop: everything but the slow, browser and Chromium-rendering tests
 test-fast: $(VENV)/.dev-installed
