@@ -42,6 +42,18 @@ def server(tmp_path: Path):
         print(log.read_text(errors="replace"))
 
 
+def upload_on_the_page(page, path: Path) -> None:
+    """Open 数据上传, choose the file, press 确认载入 and wait until the page says it is loaded."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="数据上传").click()
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(path))
+    load = page.get_by_role("button", name="确认载入")
+    expect(load).to_be_visible(timeout=30_000)
+    load.click()
+    expect(page.get_by_text(f"已载入「{path.name}」")).to_be_visible(timeout=30_000)
+
+
 def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -62,12 +74,7 @@ def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, t
         expect(page.get_by_text("用户名或密码不正确")).to_be_visible(timeout=30_000)
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
-        page.get_by_role("link", name="数据上传").click()
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(upload))
-        load = page.get_by_role("button", name="确认载入")
-        expect(load).to_be_visible(timeout=30_000)
-        load.click()
-        expect(page.get_by_text("已载入「2024年第一季度报表.csv」")).to_be_visible(timeout=30_000)
+        upload_on_the_page(page, upload)
         values = page.get_by_test_id("stMetricValue").all_inner_texts()
         page.get_by_role("link", name="总览").click()
         expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=60_000)
@@ -114,12 +121,7 @@ def test_an_item_created_from_a_warning_is_shown_fixed_once_the_next_quarter_is_
         expect(create).to_be_visible(timeout=30_000)
         create.click()
         expect(page.get_by_text("已创建整改事项 1 项")).to_be_visible(timeout=30_000)
-        page.get_by_role("link", name="数据上传").click()
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(second))
-        load = page.get_by_role("button", name="确认载入")
-        expect(load).to_be_visible(timeout=30_000)
-        load.click()
-        expect(page.get_by_text("已载入「2024年第二季度报表.csv」")).to_be_visible(timeout=30_000)
+        upload_on_the_page(page, second)
         page.get_by_role("link", name="整改督办").click()
         evidence = page.get_by_text("2024Q2 是否配备书记 否 → 是")
         expect(evidence).to_be_visible(timeout=60_000)
