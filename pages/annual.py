@@ -28,12 +28,11 @@ for column, score in zip(row[1:3], ("standardization", "integration"), strict=Tr
 row[3].metric("有季度未报送的党组织", f"{int((orgs['missing_quarters'] != '').sum())} 个")
 
 st.subheader("单位年度排名")
-st.caption("排名靠后的单位在前；同比为与上一年度年度得分之差。")
-names = {"system": "所属系统", "unit": "单位名称", "organizations": "党组织数", "with_missing": "有未报送季度的党组织"}
-for score in ("standardization", "integration"):
-    label = rubric.composite_name(score)
-    names |= {score: f"{label}年度得分", f"{score}_rank": f"{label}名次", f"{score}_change": f"{label}同比"}
-show_table(units.iloc[::-1][list(names)].rename(columns=names))
+st.caption(
+    "排名靠后的单位在前；同比为与上一年度年度得分之差。名次区间：把各指标权重在 ±25% 内随机调整 1,000 次、"
+    "每次重算各季度得分和年度得分后名次的 5%–95% 区间，区间短说明名次站得住。"
+)
+show_table(annual.units_table(units, rubric))
 
 st.subheader("全年持续存在的问题")
 stuck = annual.persistent(all_scores(), year)

@@ -169,3 +169,25 @@ def test_the_report_draft_has_the_three_sections_and_the_numbers_of_the_annual_c
     assert text.count("【待补充：") >= 4  # the committee's own passages are marked, not invented
     [appendix] = document.tables
     assert {r.cells[0].text: int(r.cells[1].text) for r in appendix.rows[1:]} == n
+
+
+def test_annual_rank_intervals_hold_the_nominal_rank_and_collapse_to_it_under_the_rubrics_own_weights(demo_template):
+    from analytics.scoring import robustness, scores
+
+    with store.connect(demo_template, reading=True) as con:
+        rubric = rubric_versions.active(con)
+        now = annual.annual_scores(con, 2024, rubric)
+        frames = [scores.for_quarter(con, q, rubric) for q in QUARTERS]
+        report = annual.year_report(con, 2024, rubric)
+    units = report["units"]
+    for score in ("standardization", "integration"):
+        inside = (units[f"{score}_rank_p05"] <= units[f"{score}_rank"]) & (
+            units[f"{score}_rank"] <= units[f"{score}_rank_p95"]
+        )
+        assert inside.all(), score
+    # one draw equal to the rubric's weights: every unit's interval is its nominal rank (a second computation)
+    nominal = robustness.annual_rank_intervals(
+        frames, now, rubric, "unit", "standardization", robustness.nominal_weights(rubric)
+    )
+    ranked = annual.unit_annual(now).set_index("unit")["standardization_rank"]
+    assert (nominal.set_index("unit")["rank_p05"] == ranked.reindex(nominal["unit"])).all()

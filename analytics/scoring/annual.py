@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.scoring import alerts, scores
+from analytics.scoring import alerts, robustness, scores
 from analytics.scoring.rubric import COMPOSITES, Rubric
 from analytics.store import database as store
 
@@ -54,6 +54,20 @@ def years(con: duckdb.DuckDBPyConnection) -> list[int]:
 def _quarterly(con: duckdb.DuckDBPyConnection, quarters: list[str], rubric: Rubric) -> pd.DataFrame:
     keep = [*IDENTITY, *COMPOSITES]
     return pd.concat([scores.for_quarter(con, q, rubric)[keep].assign(quarter=q) for q in quarters], ignore_index=True)
+
+
+def unit_intervals(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, now: pd.DataFrame) -> pd.DataFrame:
+    """Per unit (system, unit): the 5–95 % interval of its annual rank on each score under weight perturbation."""
+    frames = [scores.for_quarter(con, q, rubric) for q in loaded_quarters(con, year)]
+    keyed = now.assign(group=now["system"] + "\x1f" + now["unit"])
+    keyed_frames = [f.assign(group=f["system"] + "\x1f" + f["unit"]) for f in frames]
+    out = None
+    for score in COMPOSITES:
+        band = robustness.annual_rank_intervals(keyed_frames, keyed, rubric, "group", score)
+        band = band.rename(columns={"rank_p05": f"{score}_rank_p05", "rank_p95": f"{score}_rank_p95"})
+        out = band if out is None else out.merge(band, on="group")
+    out[["system", "unit"]] = out["group"].str.split("\x1f", expand=True)
+    return out.drop(columns="group")
 
 
 def _annual_mean(long: pd.DataFrame, composite: str, quarters: list[str], rule: str) -> pd.Series:
@@ -205,6 +219,7 @@ def year_report(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, colum
     now, before = annual_scores(con, year, rubric), previous_year(con, year, rubric)
     orgs = year_on_year(now, before, ["system", "unit", "org_name"])
     units = year_on_year(unit_annual(now), unit_annual(before) if before is not None else None, ["system", "unit"])
+    units = units.merge(unit_intervals(con, year, rubric, now), on=["system", "unit"], how="left")
     district = {score: _mean(now[score]) for score in COMPOSITES}
     district |= {f"{s}_previous": _mean(before[s]) if before is not None else None for s in COMPOSITES}
     return {
@@ -250,3 +265,17 @@ def lists_table(counts: dict) -> pd.DataFrame:
         for name, v in counts["lists"].items()
     ]
     return pd.DataFrame(rows)
+
+
+def units_table(units: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """The unit ranking (year_report's units) in Chinese, worst first, each rank with its 5–95 % interval."""
+    out = pd.DataFrame({"所属系统": units["system"], "单位名称": units["unit"], "党组织数": units["organizations"]})
+    for score in COMPOSITES:
+        label = rubric.composite_name(score)
+        out[f"{label}年度得分"] = units[score]
+        band = units[f"{score}_rank_p05"].map("{:.0f}".format) + "–" + units[f"{score}_rank_p95"].map("{:.0f}".format)
+        out[f"{label}名次"] = units[f"{score}_rank"]
+        out[f"{label}名次区间"] = band.where(units[f"{score}_rank"].notna(), "—")
+        out[f"{label}同比"] = units[f"{score}_change"]
+    out["有未报送季度的党组织"] = units["with_missing"]
+    return out.iloc[::-1].reset_index(drop=True)

@@ -245,3 +245,47 @@ def _ranks(means: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(1, means.shape[0] + 1)[None, :], axis=1)
     return ranks.T
+
+
+def annual_rank_intervals(
+    quarters: list[pd.DataFrame],
+    annual_frame: pd.DataFrame,
+    rubric: Rubric,
+    by: str = "unit",
+    score: str = "standardization",
+    weights: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Per group of the year (SPEC §9): the 5–95 % interval of its annual rank over the weight draws. Under each
+    draw every quarter is rescored, each organization's annual score is the mean of its quarters by the rubric's
+    rule (an unreported quarter 0, or left out), and groups are ranked by the mean of their organizations.
+    quarters: one frame of every score column per loaded quarter; annual_frame: annual.annual_scores rows."""
+    weights = weight_draws(rubric) if weights is None else weights
+    index = pd.Index(annual_frame["org_id"])
+    codes, labels = pd.factorize(annual_frame[by], sort=True)
+    reported = np.zeros(len(index))
+    for frame in quarters:
+        reported[index.get_indexer(frame["org_id"])] += 1
+    missed = (len(quarters) - reported) if rubric.annual_missing == "zero" else np.zeros(len(index))
+    ranks = []
+    for part in _chunks(len(index) * max(len(quarters), 1), len(weights)):
+        total, counted = np.zeros((len(index), len(weights[part]))), np.zeros((len(index), len(weights[part])))
+        for frame in quarters:  # a few quarters; every organization and draw at once
+            rows = index.get_indexer(frame["org_id"])
+            composite = _composite_draws(frame, rubric, score, weights[part])
+            total[rows] += np.nan_to_num(composite)
+            counted[rows] += ~np.isnan(composite)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            yearly = np.where(counted > 0, total / (counted + missed[:, None]), np.nan)
+        sums, rated = np.zeros((len(labels), yearly.shape[1])), np.zeros((len(labels), yearly.shape[1]))
+        np.add.at(sums, codes, np.nan_to_num(yearly))
+        np.add.at(rated, codes, ~np.isnan(yearly))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ranks.append(_ranks(sums / rated))
+    rank = np.concatenate(ranks, axis=1)
+    return pd.DataFrame(
+        {
+            by: labels,
+            "rank_p05": np.percentile(rank, 5, axis=1, method="lower"),
+            "rank_p95": np.percentile(rank, 95, axis=1, method="higher"),
+        }
+    )
