@@ -74,7 +74,7 @@ def export_year(args: argparse.Namespace) -> int:
         if args.docx:
             files[args.docx] = annual_report.report_bytes(report, rubric, stuck, args.district, args.signed)
         if args.xlsx:
-            files[args.xlsx] = annual_report.year_xlsx(report)
+            files[args.xlsx] = annual_report.year_xlsx(report, rubric)
         for target, data in files.items():
             Path(target).write_bytes(data)
             print(f"已写出 {target}（{args.year}年度）")

@@ -169,6 +169,13 @@ def test_the_report_draft_has_the_three_sections_and_the_numbers_of_the_annual_c
     assert text.count("【待补充：") >= 4  # the committee's own passages are marked, not invented
     [appendix] = document.tables
     assert {r.cells[0].text: int(r.cells[1].text) for r in appendix.rows[1:]} == n
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "年度.xlsx")
+    assert book.sheetnames == ["年度得分", "单位排名", "全年数据", "三会一课", "预警名单变化"]
+    assert book["年度得分"].max_row - 1 == len(shown["organizations"])
+    ranking = list(book["单位排名"].iter_rows(values_only=True))
+    assert [r[1] for r in ranking[1:]] == [u["unit"] for u in shown["units"]]  # best first, as the command ranks
 
 
 def test_annual_rank_intervals_hold_the_nominal_rank_and_collapse_to_it_under_the_rubrics_own_weights(demo_template):

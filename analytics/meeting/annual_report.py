@@ -156,22 +156,17 @@ def report_bytes(report: dict, rubric: Rubric, stuck: pd.DataFrame, district: st
     return buffer.getvalue()
 
 
-def year_xlsx(report: dict) -> bytes:
+def year_xlsx(report: dict, rubric: Rubric) -> bytes:
     """The year's workbook: organizations, units, counts, 三会一课, the warning lists over the year."""
     org_names = {"system": "所属系统", "unit": "单位名称", "org_name": "党组织名称", "org_type": "组织类型",
                  "standardization": "标准化建设年度得分", "integration": "党建业务融合年度得分", "quadrant": "年度象限",
                  "grade": "年度等级", "standardization_rank": "标准化建设名次", "integration_rank": "党建业务融合名次",
                  "quarters_reported": "报送季度数", "missing_quarters": "未报送季度",
                  "standardization_change": "标准化建设同比", "integration_change": "党建业务融合同比"}  # fmt: skip
-    unit_names = {"system": "所属系统", "unit": "单位名称", "organizations": "党组织数",
-                  "standardization": "标准化建设年度得分", "standardization_rank": "标准化建设名次",
-                  "standardization_change": "标准化建设同比", "integration": "党建业务融合年度得分",
-                  "integration_rank": "党建业务融合名次", "integration_change": "党建业务融合同比",
-                  "with_missing": "有未报送季度的党组织"}  # fmt: skip
     return xlsx_bytes(
         {
             "年度得分": report["organizations"][list(org_names)].rename(columns=org_names),
-            "单位排名": report["units"][list(unit_names)].rename(columns=unit_names),
+            "单位排名": annual.units_table(report["units"], rubric).iloc[::-1],  # best first, as ranked
             "全年数据": annual.counts_table(report["counts"]),
             "三会一课": annual.meetings_table(report["counts"]),
             "预警名单变化": annual.lists_table(report["counts"]),
