@@ -360,9 +360,11 @@ def test_a_signed_in_walk_over_every_page_calls_no_other_host_and_metrics_and_me
         expect(links.first).to_be_visible(timeout=30_000)
         addresses = [links.nth(i).get_attribute("href") for i in range(links.count())]
         assert len(addresses) >= 9, addresses
-        for address in addresses:
+        for address in addresses:  # 整改督办 and 年度考核 among them
             page.goto(address, wait_until="networkidle")
             expect(page.get_by_test_id("stHeading").first).to_be_visible(timeout=30_000)
+            assert page.get_by_test_id("stException").count() == 0, address
+        assert any(a.endswith("/annual") for a in addresses) and any(a.endswith("/rectify") for a in addresses)
         # a download (served from /media/) still reaches the signed-in browser
         page.goto(f"{url}/alerts", wait_until="domcontentloaded")
         with page.expect_download(timeout=30_000) as download:
