@@ -37,7 +37,7 @@ def every_check(shape, monkeypatch: pytest.MonkeyPatch, deck: bool, roles: tuple
 
 
 @pytest.mark.slow
-@examples(10)  # 18 s each on CI's two cores: the long run (make test-long) gives the 200
+@examples(7)  # 19 s each on two cores (CI has 15 minutes): the long run (make test-long) gives the 200
 @given(shape=shapes())
 def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=False, roles=())
