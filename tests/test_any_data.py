@@ -37,7 +37,7 @@ def every_check(shape, monkeypatch: pytest.MonkeyPatch, deck: bool, roles: tuple
 
 
 @pytest.mark.slow
-@examples(7)  # 19 s each on two cores (CI has 15 minutes): the long run (make test-long) gives the 200
+@examples(6)  # 20 s each on two cores (CI has 15 minutes): the long run (make test-long) gives the 200
 @given(shape=shapes())
 def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=False, roles=())
@@ -45,7 +45,7 @@ def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shap
 
 @pytest.mark.slow
 @pytest.mark.chromium
-@examples(2)
+@examples(1)  # about 50 s a store; the four regression stores below and the long run cover more
 @given(shape=shapes())
 def test_every_page_and_the_deck_with_its_images_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=True, roles=("leader", "admin"))
