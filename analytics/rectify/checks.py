@@ -56,8 +56,8 @@ def _candidates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                   (SELECT arg_max(h.status_from, h.changed_at) FROM rectification_history h
                    WHERE h.item_id = r.item_id AND h.by_data AND h.status_to = 'to_verify') AS before_check
            FROM rectifications r
-           WHERE list_contains($open, r.status) OR (r.status = 'to_verify' AND r.evidence_batch IS NOT NULL)
-              OR (r.status = 'closed' AND r.evidence_batch IS NOT NULL)""",
+           WHERE list_contains($open, r.status)
+              OR (r.status IN ('to_verify', 'closed') AND r.evidence_batch IS NOT NULL)""",
         {"open": list(OPEN)},
     ).df()
 

@@ -51,16 +51,16 @@ def years(con: duckdb.DuckDBPyConnection) -> list[int]:
     return sorted({int(q[:4]) for q in store.quarters(con)}, reverse=True)
 
 
-def _quarterly(con: duckdb.DuckDBPyConnection, quarters: list[str], rubric: Rubric) -> pd.DataFrame:
-    keep = [*IDENTITY, *COMPOSITES]
-    return pd.concat([scores.for_quarter(con, q, rubric)[keep].assign(quarter=q) for q in quarters], ignore_index=True)
+def quarter_frames(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric) -> dict[str, pd.DataFrame]:
+    """Every score column of each loaded quarter of the year (scored once, read by the means and the intervals)."""
+    return {q: scores.for_quarter(con, q, rubric) for q in loaded_quarters(con, year)}
 
 
-def unit_intervals(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, now: pd.DataFrame) -> pd.DataFrame:
-    """Per unit (system, unit): the 5–95 % interval of its annual rank on each score under weight perturbation."""
-    frames = [scores.for_quarter(con, q, rubric) for q in loaded_quarters(con, year)]
+def unit_intervals(frames: dict[str, pd.DataFrame], rubric: Rubric, now: pd.DataFrame) -> pd.DataFrame:
+    """Per unit (system, unit): the 5–95 % interval of its annual rank on each score under weight perturbation;
+    frames: quarter_frames of the year, now: its annual_scores."""
     keyed = now.assign(group=now["system"] + "\x1f" + now["unit"])
-    keyed_frames = [f.assign(group=f["system"] + "\x1f" + f["unit"]) for f in frames]
+    keyed_frames = [f.assign(group=f["system"] + "\x1f" + f["unit"]) for f in frames.values()]
     out = None
     for score in COMPOSITES:
         band = robustness.annual_rank_intervals(keyed_frames, keyed, rubric, "group", score)
@@ -83,15 +83,19 @@ def _annual_mean(long: pd.DataFrame, composite: str, quarters: list[str], rule: 
     return (total / counted.replace(0, np.nan)).where(applicable.any(axis=1))
 
 
-def annual_scores(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric) -> pd.DataFrame:
+def annual_scores(
+    con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, frames: dict[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """Per organization that reported in the year: both annual scores, quarters reported and missed (未报送),
     annual quadrant and grade (the quarterly rules applied to the annual scores) and district ranks (1 = best).
-    StoreError when the year has no data."""
-    quarters = loaded_quarters(con, year)
+    frames: quarter_frames of the year when already scored. StoreError when the year has no data."""
+    frames = quarter_frames(con, year, rubric) if frames is None else frames
+    quarters = list(frames)
     if not quarters:
         known = "、".join(str(y) for y in years(con)) or "无"
         raise store.StoreError(f"{year}年没有任何季度的数据（已有数据的年份：{known}）。")
-    long = _quarterly(con, quarters, rubric)
+    keep = [*IDENTITY, *COMPOSITES]
+    long = pd.concat([frame[keep].assign(quarter=q) for q, frame in frames.items()], ignore_index=True)
     out = long.sort_values("quarter").groupby("org_id")[IDENTITY[1:]].last()  # names as last reported
     for composite in COMPOSITES:
         out[composite] = _annual_mean(long, composite, quarters, rubric.annual_missing)
@@ -216,10 +220,11 @@ def _meetings(con: duckdb.DuckDBPyConnection, quarters: list[str]) -> dict:
 def year_report(con: duckdb.DuckDBPyConnection, year: int, rubric: Rubric, columns: list[str] | None = None) -> dict:
     """The year in one dict: the rule, quarters, the district's means (this year and last), organizations and units
     with year-on-year change, the counts."""
-    now, before = annual_scores(con, year, rubric), previous_year(con, year, rubric)
+    frames = quarter_frames(con, year, rubric)
+    now, before = annual_scores(con, year, rubric, frames), previous_year(con, year, rubric)
     orgs = year_on_year(now, before, ["system", "unit", "org_name"])
     units = year_on_year(unit_annual(now), unit_annual(before) if before is not None else None, ["system", "unit"])
-    units = units.merge(unit_intervals(con, year, rubric, now), on=["system", "unit"], how="left")
+    units = units.merge(unit_intervals(frames, rubric, now), on=["system", "unit"], how="left")
     district = {score: _mean(now[score]) for score in COMPOSITES}
     district |= {f"{s}_previous": _mean(before[s]) if before is not None else None for s in COMPOSITES}
     return {
