@@ -1,11 +1,15 @@
-"""Shared fixtures: a fresh DuckDB file per test and a clean Streamlit cache."""
+"""Shared fixtures: a fresh store per test (a DuckDB file, or a PostgreSQL database) and a clean Streamlit cache."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +20,69 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "test.duckdb"
     monkeypatch.setenv("DANGJIAN_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster for this test process (tests/pg.py); skips without PostgreSQL installed,
+    fails instead where DANGJIAN_REQUIRE_POSTGRES=1 (CI: the PostgreSQL store must be tested there)."""
+    server = pg.cluster()
+    try:
+        url = server.__enter__()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("DANGJIAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL 测试必须运行，但无法启动测试用的 PostgreSQL：{exc}")
+        pytest.skip(pg.MISSING)
+    yield url
+    server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_db(pg_server: str, monkeypatch: pytest.MonkeyPatch):
+    """A new, empty PostgreSQL database, also exported as DANGJIAN_DB; dropped after the test."""
+    url = pg.new_database(pg_server)
+    monkeypatch.setenv("DANGJIAN_DB", url)
+    yield url
+    pg.drop_database(pg_server, url)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path | str:
+    """A new store on each backend in turn: a DuckDB file path, then a postgresql:// URL (also $DANGJIAN_DB)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_db")
+    path = tmp_path / "test.duckdb"
+    monkeypatch.setenv("DANGJIAN_DB", str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_server: str) -> str:
+    """A PostgreSQL database holding the demo district, loaded once per test process: the template of pg_demo."""
+    from analytics.demo import load_demo
+    from analytics.store import database as store
+    from analytics.store import replica
+
+    url = pg.new_database(pg_server)
+    with store.connect(url) as con:
+        load_demo(con, uploader="tester")
+    replica.forget(url)  # a template database must have no open connection
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo_store(request: pytest.FixtureRequest, demo_template: Path, tmp_path: Path, monkeypatch) -> Path | str:
+    """The demo district on each backend in turn (a copy per test), also $DANGJIAN_DB."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        url = pg.new_database(server, template=request.getfixturevalue("pg_demo_template"))
+        request.addfinalizer(lambda: pg.drop_database(server, url))
+        target: Path | str = url
+    else:
+        target = tmp_path / "test.duckdb"
+        shutil.copy(demo_template, target)
+    monkeypatch.setenv("DANGJIAN_DB", str(target))
+    return target
 
 
 @pytest.fixture(autouse=True)

@@ -35,10 +35,10 @@ def test_new_file_is_created_with_current_schema_version(db_path: Path):
     assert db_path.exists()
 
 
-def test_reopening_does_not_migrate_again_and_keeps_data(db_path: Path):
-    with store.connect(db_path) as con:
+def test_reopening_does_not_migrate_again_and_keeps_data(db):
+    with store.connect(db) as con:
         load(con, [org(1), org(2)])
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         assert len(store.quarter_records(con, "2024Q1")) == 2
 
 
@@ -56,8 +56,8 @@ def test_a_file_that_is_not_a_database_gives_a_chinese_error(tmp_path: Path):
         pass
 
 
-def test_load_stores_every_row_and_reports_new_changed_unchanged(db_path: Path):
-    with store.connect(db_path) as con:
+def test_load_stores_every_row_and_reports_new_changed_unchanged(db):
+    with store.connect(db) as con:
         first = load(con, [org(1), org(2), org(3)])
         second = load(con, [org(1), org(2, theme_days=1), org(4)], name="g.csv")
         assert (first.new, first.changed, first.unchanged) == (3, 0, 0)
@@ -70,17 +70,17 @@ def test_load_stores_every_row_and_reports_new_changed_unchanged(db_path: Path):
         assert changes.loc["第4党支部", "change"] == "new"
 
 
-def test_replaced_rows_stay_in_history(db_path: Path):
-    with store.connect(db_path) as con:
+def test_replaced_rows_stay_in_history(db):
+    with store.connect(db) as con:
         first = load(con, [org(1, theme_days=1)])
         second = load(con, [org(1, theme_days=2)], name="g.csv")
         history = con.execute("SELECT batch_id, theme_days, replaced_by FROM records ORDER BY batch_id").fetchall()
     assert history == [(first.batch_id, 1, second.batch_id), (second.batch_id, 2, None)]
 
 
-def test_identical_bytes_are_reported_as_already_loaded_and_change_nothing(db_path: Path):
+def test_identical_bytes_are_reported_as_already_loaded_and_change_nothing(db):
     rows = [org(1), org(2)]
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         first = load(con, rows)
         version = store.data_version(con)
         again = load(con, rows, name="renamed.csv")
@@ -89,8 +89,8 @@ def test_identical_bytes_are_reported_as_already_loaded_and_change_nothing(db_pa
         assert len(batches.history(con)) == 1
 
 
-def test_names_are_matched_after_nfkc_and_whitespace_removal_and_shown_as_first_seen(db_path: Path):
-    with store.connect(db_path) as con:
+def test_names_are_matched_after_nfkc_and_whitespace_removal_and_shown_as_first_seen(db):
+    with store.connect(db) as con:
         load(con, [org(1, org_name="区教育局 第一党支部")])
         load(con, [org(1, org_name="区教育局第一党支部", theme_days=1)], name="g.csv")
         frame = store.quarter_records(con, "2024Q1")
@@ -98,8 +98,8 @@ def test_names_are_matched_after_nfkc_and_whitespace_removal_and_shown_as_first_
     assert frame["theme_days"].tolist() == [1]
 
 
-def test_rollback_restores_exactly_what_the_batch_replaced(db_path: Path):
-    with store.connect(db_path) as con:
+def test_rollback_restores_exactly_what_the_batch_replaced(db):
+    with store.connect(db) as con:
         load(con, [org(1, theme_days=1), org(2, theme_days=1)])
         before = state(con)
         result = load(con, [org(2, theme_days=3), org(3)], name="g.csv")
@@ -109,8 +109,8 @@ def test_rollback_restores_exactly_what_the_batch_replaced(db_path: Path):
         assert batches.history(con).set_index("id").loc[result.batch_id, "status"] == "rolled_back"
 
 
-def test_rolling_back_twice_or_an_unknown_batch_is_refused(db_path: Path):
-    with store.connect(db_path) as con:
+def test_rolling_back_twice_or_an_unknown_batch_is_refused(db):
+    with store.connect(db) as con:
         result = load(con, [org(1)])
         batches.rollback(con, result.batch_id, "tester")
         with pytest.raises(store.StoreError, match="已经回退"):
@@ -119,8 +119,8 @@ def test_rolling_back_twice_or_an_unknown_batch_is_refused(db_path: Path):
             batches.rollback(con, 999, "tester")
 
 
-def test_rolling_back_an_older_batch_keeps_the_newer_batchs_rows(db_path: Path):
-    with store.connect(db_path) as con:
+def test_rolling_back_an_older_batch_keeps_the_newer_batchs_rows(db):
+    with store.connect(db) as con:
         load(con, [org(1, theme_days=0), org(2, theme_days=0)])  # Z
         a = load(con, [org(1, theme_days=1), org(2, theme_days=1)], name="a.csv")
         b = load(con, [org(2, theme_days=2)], name="b.csv")
@@ -133,9 +133,9 @@ def test_rolling_back_an_older_batch_keeps_the_newer_batchs_rows(db_path: Path):
         assert days == {"第1党支部": 0, "第2党支部": 0}
 
 
-def test_reuploading_a_rolled_back_file_loads_it_again(db_path: Path):
+def test_reuploading_a_rolled_back_file_loads_it_again(db):
     rows = [org(1)]
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         first = load(con, rows)
         batches.rollback(con, first.batch_id, "tester")
         again = load(con, rows)
@@ -143,8 +143,8 @@ def test_reuploading_a_rolled_back_file_loads_it_again(db_path: Path):
         assert len(store.quarter_records(con, "2024Q1")) == 1
 
 
-def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db_path: Path, monkeypatch):
-    with store.connect(db_path) as con:
+def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db, monkeypatch):
+    with store.connect(db) as con:
         load(con, [org(1), org(2)])
         before, batches_before = state(con), batches.history(con)
 
@@ -154,29 +154,29 @@ def test_a_failure_inside_the_load_leaves_the_file_exactly_as_before(db_path: Pa
         monkeypatch.setattr(store, "bump_data_version", crash)
         with pytest.raises(RuntimeError):
             load(con, [org(2, theme_days=0), org(3)], name="g.csv")
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         assert_same_state(state(con), before)
         pd.testing.assert_frame_equal(batches.history(con), batches_before)
         assert con.execute("SELECT count(*) FROM organizations").fetchall()[0][0] == 2
 
 
-def test_original_bytes_are_kept_for_every_batch(db_path: Path):
+def test_original_bytes_are_kept_for_every_batch(db):
     data = csv_bytes([org(1)])
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         result = batches.load_batch(con, ingest_bytes(data, "原始.csv"), data, "tester")
         assert batches.batch_file(con, result.batch_id) == ("原始.csv", data)
         row = batches.history(con).iloc[0]
     assert row["sha256"] == batches.sha256(data) and row["uploader"] == "tester" and row["rows"] == 1
 
 
-def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Path):
-    with store.connect(db_path):
+def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db):
+    with store.connect(db):
         pass
     errors: list[BaseException] = []
 
     def upload(rows, name):
         try:
-            with store.connect(db_path) as con:
+            with store.connect(db) as con:
                 load(con, rows, name=name)
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
@@ -189,7 +189,7 @@ def test_concurrent_uploads_of_one_quarter_both_land_without_errors(db_path: Pat
     for t in threads:
         t.join()
     assert errors == []
-    with store.connect(db_path) as con:
+    with store.connect(db) as con:
         assert len(store.quarter_records(con, "2024Q1")) == 80
         assert len(batches.history(con)) == 4
 
@@ -248,8 +248,8 @@ def test_rolling_back_any_batch_equals_never_having_loaded_it(tmp_path_factory, 
     assert_same_state(rolled_back, replayed)
 
 
-def test_queries_take_parameters_so_quotes_in_names_are_data(db_path: Path):
-    with store.connect(db_path) as con:
+def test_queries_take_parameters_so_quotes_in_names_are_data(db):
+    with store.connect(db) as con:
         load(con, [org(1, org_name="第1'); DROP TABLE records; --支部")])
         assert store.quarter_records(con, "2024Q1")["org_name"].tolist() == ["第1'); DROP TABLE records; --支部"]
         assert isinstance(con.execute("SELECT count(*) FROM records").fetchall()[0][0], int)

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics import ROOT
+from analytics.store import postgres
 from analytics.store.audit_chain import chain_existing
 from analytics.store.errors import DIR_ERRORS, StoreError, read_only_refusal, write_failure
 from analytics.store.locks import WRITE_LOCK
@@ -36,9 +37,12 @@ def value_columns() -> list[str]:
     return [n for n in load_template().names if n not in ("system", "unit", "org_name")]
 
 
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """--db, else $DANGJIAN_DB, else data/dangjian.duckdb in the project."""
-    return Path(explicit or os.environ.get("DANGJIAN_DB") or ROOT / "data" / "dangjian.duckdb")
+def db_path(explicit: str | os.PathLike | None = None) -> Path | str:
+    """--db, else $DANGJIAN_DB, else data/dangjian.duckdb in the project; a postgresql:// address as it is."""
+    raw = explicit or os.environ.get("DANGJIAN_DB")
+    if raw and (url := postgres.url_of(raw)):
+        return url
+    return Path(raw or ROOT / "data" / "dangjian.duckdb")
 
 
 # scheme:// (or scheme:/ once a Path has folded the slashes); two letters at least, so C:/ stays a path
@@ -46,19 +50,15 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 
 
 def refuse_url(path: str | os.PathLike | None) -> None:
-    """StoreError for a database address that is a URL (postgresql://…), not a DuckDB file: taken as a path it
-    would create a directory named after the scheme. The PostgreSQL store is issue 17, not yet in this version."""
+    """StoreError for a database address that is a URL but not postgresql:// (taken as a path, it would create a
+    directory named after the scheme)."""
     raw = str(path or os.environ.get("DANGJIAN_DB") or "")
-    if not _URL.match(raw):
+    if not _URL.match(raw) or postgres.url_of(raw):
         return
-    scheme = raw.split(":", 1)[0].lower()
-    if scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            "本版本的数据库只能是 DuckDB 文件（如 data/dangjian.duckdb）：PostgreSQL 存储尚未提供。"
-            "请把 DANGJIAN_DB 或 --db 改为文件路径。"
-        )
+    scheme = raw.split(":", 1)[0]
     raise StoreError(
-        f"不支持的数据库地址「{scheme}://…」：DANGJIAN_DB 或 --db 应为 DuckDB 文件路径（如 data/dangjian.duckdb）。"
+        f"不支持的数据库地址「{scheme}://…」：DANGJIAN_DB 或 --db 应为 DuckDB 文件路径（如 data/dangjian.duckdb），"
+        "或 PostgreSQL 地址（postgresql://用户:密码@主机:5432/库名）。"
     )
 
 
@@ -71,6 +71,12 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
     instead of refused; writes through it fail, and the read-outs' audit rows are skipped (cli._read_out)."""
     refuse_url(path)
     target = db_path(path)
+    if isinstance(target, str):  # a PostgreSQL store: this process's copy of it (replica.py)
+        from analytics.store import replica
+
+        with replica.connect(target) as con:
+            yield con
+        return
     existing = reading and target.is_file()
     if not existing:
         try:
@@ -250,20 +256,31 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN … COMMIT, one writer per process at a time; on any failure nothing is kept (the file stays as before)."""
+    from analytics.store import replica
+
+    if copy := replica.of(con):  # a PostgreSQL store: the same write, on the copy and on the server
+        with copy.writing(con):
+            yield
+        _forget_run_version()
+        return
     # Writers of one process share one DuckDB instance: serialized, they never meet a write-write conflict.
     with WRITE_LOCK:
         con.execute("BEGIN TRANSACTION")
         try:
             yield
             con.execute("COMMIT")
-            if memo := getattr(_RUN, "versions", None):  # this run changed the data: read its version again
-                memo.clear()
+            _forget_run_version()
         except BaseException as exc:
             with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already rolled back
                 con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error) and (failure := write_failure(exc)):
                 raise failure from exc
             raise
+
+
+def _forget_run_version() -> None:
+    if memo := getattr(_RUN, "versions", None):  # this run changed the data: read its version again
+        memo.clear()
 
 
 _SNAPSHOTS = threading.local()
