@@ -75,6 +75,15 @@ def admin(server: str, statement: str) -> None:
         cur.execute(statement)
 
 
+def rows(url: str, query: str) -> list[tuple]:
+    """The rows of a query, read straight from the server (not through the store's copy)."""
+    from adbc_driver_postgresql import dbapi
+
+    with dbapi.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(query)
+        return cur.fetchall()
+
+
 def database_url(server: str, name: str) -> str:
     return server.rsplit("/", 1)[0] + "/" + name
 

@@ -14,14 +14,16 @@ from analytics.scoring import rubric_versions
 from analytics.scoring.rubric import RubricError
 from analytics.store import batches
 from analytics.store import database as store
+from tests import pg
 from tests.records import csv_bytes, org
 
 PASSWORD = "s3cret-pass"
 
 
 @pytest.fixture
-def con(tmp_path: Path):
-    with store.connect(tmp_path / "auth.duckdb") as connection:
+def con(db):
+    """An open store on each backend in turn (tests/conftest.py `db`)."""
+    with store.connect(db) as connection:
         yield connection
 
 
@@ -30,12 +32,16 @@ def actions(con) -> list[tuple[str, str]]:
     return list(zip(events["user_name"], events["action"], strict=True))[::-1]  # oldest first
 
 
-def test_passwords_are_stored_only_as_argon2_hashes(con, tmp_path: Path):
+def test_passwords_are_stored_only_as_argon2_hashes(con, db):
     auth.add_user(con, "甲", PASSWORD, "leader")
     stored = con.execute("SELECT password_hash FROM users").fetchall()[0][0]
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
-    con.execute("CHECKPOINT")
-    assert PASSWORD.encode() not in (tmp_path / "auth.duckdb").read_bytes()
+    if isinstance(db, str):  # PostgreSQL: every column of every row the server holds
+        assert PASSWORD not in str(pg.rows(db, "SELECT * FROM users"))
+        assert pg.rows(db, "SELECT password_hash FROM users") == [(stored,)]
+    else:
+        con.execute("CHECKPOINT")
+        assert PASSWORD.encode() not in db.read_bytes()
 
 
 def test_a_hash_made_under_other_parameters_still_signs_in_and_is_rehashed_to_the_policy(con):
@@ -261,14 +267,14 @@ def test_the_identity_providers_email_is_looked_up_by_the_same_rule(con):
         auth.external_user(con, "zhang.san@district.example.cn")
 
 
-def test_parallel_wrong_guesses_are_counted_one_by_one_and_lock_the_account(con, tmp_path: Path):
+def test_parallel_wrong_guesses_are_counted_one_by_one_and_lock_the_account(con, db):
     import threading
 
     auth.add_user(con, "乙", PASSWORD, "leader")
     refused: list[str] = []
 
     def guess() -> None:
-        with store.connect(tmp_path / "auth.duckdb") as own:
+        with store.connect(db) as own:
             try:
                 auth.authenticate(own, "乙", "wrong-password")
             except auth.AuthError as exc:

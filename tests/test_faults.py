@@ -486,12 +486,13 @@ def test_the_upload_page_on_a_full_disk_shows_the_chinese_message(tmp_path: Path
 @pytest.mark.parametrize(
     ("address", "message"),
     [
-        ("postgresql://dj:secret@localhost:5432/dangjian", "PostgreSQL 存储尚未提供"),
-        ("postgres://localhost/dangjian", "PostgreSQL 存储尚未提供"),
+        # nothing listens on port 1: the PostgreSQL store is chosen, and the server cannot be reached
+        ("postgresql://dj:secret@127.0.0.1:1/dangjian", "无法连接 PostgreSQL 数据库 127.0.0.1:1/dangjian"),
+        ("postgres://127.0.0.1:1/dangjian", "无法连接 PostgreSQL 数据库 127.0.0.1:1/dangjian"),
         ("mysql://localhost/dangjian", "不支持的数据库地址「mysql://…」"),
     ],
 )
-def test_a_database_url_is_refused_in_chinese_and_creates_no_directory(tmp_path: Path, address: str, message: str):
+def test_a_database_url_that_is_not_reachable_or_not_postgresql_is_refused_in_chinese_and_creates_no_directory(tmp_path: Path, address: str, message: str):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     by_option = subprocess.run(
         [sys.executable, "-m", "analytics", "batches", "--db", address], cwd=tmp_path, env=env,
@@ -503,4 +504,5 @@ def test_a_database_url_is_refused_in_chinese_and_creates_no_directory(tmp_path:
     )  # fmt: skip
     for run in (by_option, by_variable):
         assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr
+        assert "secret" not in run.stderr  # the password in an address is never echoed
     assert list(tmp_path.iterdir()) == []  # before: a directory named "postgresql:" (the URL read as a path)

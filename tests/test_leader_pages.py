@@ -68,11 +68,11 @@ def test_overview_kpis_equal_hand_computed_means(db_path: Path):
     assert shown["支部标准化建设低于60分"] == "100.0%"  # 56.6, 47.0 and 59.2 (records.py) < 60
 
 
-def test_overview_lists_the_lagging_units_first_with_the_item_that_costs_each_the_most(demo_db: Path):
+def test_overview_lists_the_lagging_units_first_with_the_item_that_costs_each_the_most(demo_store):
     at = page("overview")
     (table,) = [d.value for d in at.dataframe if "失分最多的指标" in d.value.columns]
     rubric = load_rubric()
-    with store.connect(demo_db) as con:
+    with store.connect(demo_store) as con:
         frame = for_quarter(con, "2024Q4", rubric)
         built = meeting.build(con, "2024Q4", rubric)
     # the same units as the 通报 names as 后进 (built there from the rank table), lowest first
@@ -89,7 +89,7 @@ def test_overview_lists_the_lagging_units_first_with_the_item_that_costs_each_th
         assert row.失分最多的指标 == max(lost, key=lost.get) and row.平均失分 == pytest.approx(max(lost.values()))
 
 
-def test_overview_changes_are_against_the_previous_quarter(demo_db: Path):
+def test_overview_changes_are_against_the_previous_quarter(demo_store):
     at = page("overview")
     delta = next(m for m in at.metric if m.label == "参评党组织")
     assert delta.value == "150 个"  # 2024Q4: every demo organization reported
@@ -133,7 +133,7 @@ def test_the_two_skins_unit_is_last_on_integration_and_strong_on_standardization
     assert ranking.loc[TRUTH["two_skins_unit"], "名次"] <= len(ranking) / 2
 
 
-def test_the_unit_ranking_comes_first_worst_first_and_a_click_on_a_name_opens_its_lowest_branch(demo_db: Path):
+def test_the_unit_ranking_comes_first_worst_first_and_a_click_on_a_name_opens_its_lowest_branch(demo_store):
     at = page("imbalance")
     assert at.subheader[0].value.startswith("单位排名")  # before the inequality measures
     ranking = at.dataframe[0].value
@@ -142,7 +142,7 @@ def test_the_unit_ranking_comes_first_worst_first_and_a_click_on_a_name_opens_it
     # a click on the unit's name (a cell, not the row's checkbox) opens its lowest-scoring branch
     at.session_state["rank_table"] = {"selection": {"rows": [], "columns": [], "cells": [(0, "单位")]}}
     at.run()
-    with store.connect(demo_db) as con:
+    with store.connect(demo_store) as con:
         frame = for_quarter(con, "2024Q4", load_rubric())
     lowest = frame[frame["unit"] == worst].sort_values("standardization").iloc[0]
     assert at.session_state["branch_org_id"] == lowest["org_id"]
@@ -259,7 +259,7 @@ def test_method_page_shows_the_rubric_in_force(demo_db: Path):
     assert "支部标准化建设等级" in text
 
 
-def test_alerts_list_the_planted_overdue_elections(demo_db: Path):
+def test_alerts_list_the_planted_overdue_elections(demo_store):
     at = page("alerts")
     overdue = next(
         d.value

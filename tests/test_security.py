@@ -23,6 +23,13 @@ ALLOWED = {
     "differs",  # IS DISTINCT FROM over template names
     "where",  # fixed text with $parameters (scoring/terms.py)
     "version",  # sql(f"schema_v{version}"): an integer from range(), naming a bundled file
+    # store/replica.py: names of our own schema's tables and columns, read from the DuckDB catalog, quoted
+    "quoted(table)",
+    "names(keys)",
+    "names([c for c, _ in self.columns[table]])",
+    "digest",  # hash(<quoted column names>)
+    "row_hash(cols)",  # the same
+    "where_sql",  # t."col" = g."col" AND … over quoted column names
 }
 
 

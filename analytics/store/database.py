@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics import ROOT
-from analytics.store import postgres
+from analytics.store import postgres, replica
 from analytics.store.audit_chain import chain_existing
 from analytics.store.errors import DIR_ERRORS, StoreError, read_only_refusal, write_failure
 from analytics.store.locks import WRITE_LOCK
@@ -72,9 +72,7 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
     refuse_url(path)
     target = db_path(path)
     if isinstance(target, str):  # a PostgreSQL store: this process's copy of it (replica.py)
-        from analytics.store import replica
-
-        with replica.connect(target) as con:
+        with replica.connect(target, migrate, SCHEMA_VERSION) as con:
             yield con
         return
     existing = reading and target.is_file()
@@ -256,8 +254,6 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN … COMMIT, one writer per process at a time; on any failure nothing is kept (the file stays as before)."""
-    from analytics.store import replica
-
     if copy := replica.of(con):  # a PostgreSQL store: the same write, on the copy and on the server
         with copy.writing(con):
             yield

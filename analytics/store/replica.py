@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
 
-from analytics.store import database
 from analytics.store.errors import StoreError
 from analytics.store.locks import WRITE_LOCK
 from analytics.store.postgres import (
@@ -46,11 +45,11 @@ BUMP = "INSERT INTO store_versions VALUES ($1, $2) ON CONFLICT (name) DO UPDATE 
 class Replica:
     """One process's copy of one PostgreSQL database."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, migrate: Callable[[duckdb.DuckDBPyConnection], None], version: int) -> None:
+        self.url, self.version = url, version
         self.pool = Pool(url)
         self.db = duckdb.connect(":memory:")
-        database.migrate(self.db)  # the tables, views and sequence of the current schema, empty
+        migrate(self.db)  # the tables, views and sequence of the current schema (database.migrate), empty
         self.columns = table_columns(self.db)
         self.versions: dict[str, int] = {}  # the store_versions each table was last read or written at
         self.prints = {t: fingerprint(self.db, self.compared(t)[1], t) for t in self.columns}
@@ -66,16 +65,16 @@ class Replica:
         if self.ready:
             return
         with WRITE_LOCK, self._server("BEGIN") as cur:
-            cur.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            cur.execute("SELECT pg_advisory_xact_lock($1)", (WRITE_LOCK_KEY,))
             for statement in [*VERSIONS, *create_statements(self.columns), *APPEND_ONLY]:
                 cur.execute(statement)
             cur.execute("INSERT INTO meta VALUES ('schema_version', '0'), ('data_version', '0') ON CONFLICT DO NOTHING")
             cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
             found = int(cur.fetchall()[0][0])
-            if found > database.SCHEMA_VERSION:
-                raise StoreError(f"数据库版本（{found}）比本程序（{database.SCHEMA_VERSION}）新，请升级程序。")
-            if found < database.SCHEMA_VERSION:
-                cur.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", (str(database.SCHEMA_VERSION),))
+            if found > self.version:
+                raise StoreError(f"数据库版本（{found}）比本程序（{self.version}）新，请升级程序。")
+            if found < self.version:
+                cur.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", (str(self.version),))
                 bump(cur, ["meta"])
             cur.execute("COMMIT")
         self.ready = True
@@ -94,7 +93,7 @@ class Replica:
             return
         frames = {}
         for table in stale:
-            cur.execute(f"SELECT {', '.join(quoted(c) for c, _ in self.columns[table])} FROM {quoted(table)}")
+            cur.execute(f"SELECT {names([c for c, _ in self.columns[table]])} FROM {quoted(table)}")
             frames[table] = cur.fetch_arrow_table()
         with WRITE_LOCK:
             if any(remote.get(t, 0) < v for t, v in self.versions.items()):
@@ -124,7 +123,7 @@ class Replica:
     def writing(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         """database.transaction() of a copy: the write on the copy and its rows on the server, both or neither."""
         with WRITE_LOCK, self._server("BEGIN") as cur:
-            cur.execute(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+            cur.execute("SELECT pg_advisory_xact_lock($1)", (WRITE_LOCK_KEY,))
             self._pull(cur)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -241,10 +240,11 @@ _LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def connect(url: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to this process's copy of the database at `url`, brought up to date."""
+def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to this process's copy of the database at `url`, brought up to date; the copy is made
+    with `migrate` (database.migrate) at schema `version` on first use."""
     with _LOCK:
-        replica = _REPLICAS.get(url) or _REPLICAS.setdefault(url, Replica(url))
+        replica = _REPLICAS.get(url) or _REPLICAS.setdefault(url, Replica(url, migrate, version))
     replica.ensure_schema()
     replica.sync()
     con = replica.db.cursor()
