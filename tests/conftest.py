@@ -91,6 +91,7 @@ def _no_background_warm_up(monkeypatch: pytest.MonkeyPatch):
     file is closed as each page run ends (no lingering instance while a test replaces or reopens it; the linger
     has its own test in tests/test_concurrency.py)."""
     monkeypatch.setenv("DANGJIAN_WARM_UP", "0")
+    monkeypatch.setenv("DANGJIAN_CHECK_COPY", "1")  # a PostgreSQL store's copy is checked at every close
     monkeypatch.setenv("DANGJIAN_LINGER_SECONDS", "0")
 
 

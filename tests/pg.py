@@ -37,34 +37,45 @@ def _as_owner(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+class Cluster:
+    """A throwaway cluster in a temp directory: initdb once, then start and stop (a server restart) at will."""
+
+    def __init__(self) -> None:
+        bin_dir = binaries()
+        if bin_dir is None:
+            raise FileNotFoundError(MISSING)
+        self.bin, self.root, self.port = bin_dir, Path(tempfile.mkdtemp(prefix="dangjian-pg-")), free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+        self.data = self.root / "data"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self._run("initdb", "-D", str(self.data), "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres")
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(_as_owner([str(self.bin / program), *args]), check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def cluster() -> Iterator[str]:
     """A running cluster for this process; yields the URL of its `postgres` database (trust auth, 127.0.0.1)."""
-    bin_dir = binaries()
-    if bin_dir is None:
-        raise FileNotFoundError(MISSING)
-    root = Path(tempfile.mkdtemp(prefix="dangjian-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    data, port = root / "data", free_port()
-    log = root / "server.log"
-    user = "postgres"
-    subprocess.run(
-        _as_owner([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-                   "-U", user]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+    server = Cluster()
     try:
-        yield f"postgresql://{user}@127.0.0.1:{port}/postgres"
+        server.start()
+        yield server.url
     finally:
-        subprocess.run(_as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
 
 
 def admin(server: str, statement: str) -> None:

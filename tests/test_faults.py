@@ -492,7 +492,9 @@ def test_the_upload_page_on_a_full_disk_shows_the_chinese_message(tmp_path: Path
         ("mysql://localhost/dangjian", "不支持的数据库地址「mysql://…」"),
     ],
 )
-def test_a_database_url_that_is_not_reachable_or_not_postgresql_is_refused_in_chinese_and_creates_no_directory(tmp_path: Path, address: str, message: str):
+def test_a_database_url_that_is_not_reachable_or_not_postgresql_is_refused_in_chinese_and_creates_no_directory(
+    tmp_path: Path, address: str, message: str
+):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     by_option = subprocess.run(
         [sys.executable, "-m", "analytics", "batches", "--db", address], cwd=tmp_path, env=env,

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from analytics.store import audit_chain
+from analytics.store import database as store
 
 ACTIONS = {
     "login_ok": "登录成功",
@@ -39,7 +40,12 @@ def record(con: duckdb.DuckDBPyConnection, user: str, action: str, **detail: obj
     """Append one event; detail values are stored as JSON (never a password)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    audit_chain.append(con, dt.datetime.now(), user, action, json.dumps(detail, ensure_ascii=False, default=str))
+    row = (dt.datetime.now(), user, action, json.dumps(detail, ensure_ascii=False, default=str))
+    if store.in_transaction(con):  # lands with the change it records, or not at all
+        audit_chain.append(con, *row)
+        return
+    with store.transaction(con):  # a read-out's record: its own transaction (on PostgreSQL, the only way it lands)
+        audit_chain.append(con, *row)
 
 
 def chain_state(con: duckdb.DuckDBPyConnection) -> audit_chain.Verdict:

@@ -255,7 +255,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN … COMMIT, one writer per process at a time; on any failure nothing is kept (the file stays as before)."""
     if copy := replica.of(con):  # a PostgreSQL store: the same write, on the copy and on the server
-        with copy.writing(con):
+        with copy.writing(con), _open_transaction(con):
             yield
         _forget_run_version()
         return
@@ -263,7 +263,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     with WRITE_LOCK:
         con.execute("BEGIN TRANSACTION")
         try:
-            yield
+            with _open_transaction(con):
+                yield
             con.execute("COMMIT")
             _forget_run_version()
         except BaseException as exc:
@@ -272,6 +273,23 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             if isinstance(exc, duckdb.Error) and (failure := write_failure(exc)):
                 raise failure from exc
             raise
+
+
+_WRITING: set[int] = set()  # id() of the connections inside transaction(), changed only under WRITE_LOCK
+
+
+@contextlib.contextmanager
+def _open_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    _WRITING.add(id(con))
+    try:
+        yield
+    finally:
+        _WRITING.discard(id(con))
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection is inside transaction(): a write there lands with the rest, or not at all."""
+    return id(con) in _WRITING
 
 
 def _forget_run_version() -> None:

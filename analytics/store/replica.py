@@ -16,7 +16,9 @@ rows are compared without them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 
@@ -118,6 +120,13 @@ class Replica:
                 advance_audit_sequence(db)
         finally:
             db.close()
+
+    def check_untouched(self) -> None:
+        """AssertionError when the copy differs from what was last read or written: a write outside
+        transaction() changed the copy only, and would never reach the server."""
+        with WRITE_LOCK:
+            moved = [t for t in self.columns if fingerprint(self.db, self.compared(t)[1], t) != self.prints[t]]
+        assert not moved, f"written outside store.transaction(), lost on PostgreSQL: {moved}"
 
     @contextlib.contextmanager
     def writing(self, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
@@ -244,6 +253,8 @@ def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDB
     """A connection to this process's copy of the database at `url`, brought up to date; the copy is made
     with `migrate` (database.migrate) at schema `version` on first use."""
     with _LOCK:
+        if not _REPLICAS:
+            atexit.register(forget_all)  # close the server connections before the interpreter tears down the driver
         replica = _REPLICAS.get(url) or _REPLICAS.setdefault(url, Replica(url, migrate, version))
     replica.ensure_schema()
     replica.sync()
@@ -251,6 +262,8 @@ def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDB
     _CURSORS[id(con)] = replica
     try:
         yield con
+        if os.environ.get("DANGJIAN_CHECK_COPY") == "1":  # the tests: no write may bypass transaction()
+            replica.check_untouched()
     finally:
         _CURSORS.pop(id(con), None)
         con.close()
@@ -259,6 +272,12 @@ def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDB
 def of(con: duckdb.DuckDBPyConnection) -> Replica | None:
     """The copy a connection belongs to; None for a DuckDB file's connection."""
     return _CURSORS.get(id(con))
+
+
+def forget_all() -> None:
+    """Close every copy and its connections (at exit)."""
+    for url in list(_REPLICAS):
+        forget(url)
 
 
 def forget(url: str) -> None:
