@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analytics import cli_annual, cli_rectify, mappings
+from analytics import cli_annual, cli_rectify, cli_store, mappings
 from analytics.accounts import audit, auth
 from analytics.charts.images import ImageError
 from analytics.cli_args import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, ChineseParser, UsageError, date_arg, quarter_arg
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--if-empty", action="store_true", help="数据库已有数据时不载入")
     cli_rectify.add_parser(sub, common)
     cli_annual.add_parser(sub, common)
+    cli_store.add_parser(sub, common)
     sub.add_parser("refresh", parents=[common], help="预先计算看板数据（最新季度的得分、象限稳定性、预警、排名）")
     p = sub.add_parser("template", parents=[common], help="生成空白季度报表模板（xlsx）")
     p.add_argument("file", metavar="FILE")
@@ -441,4 +442,5 @@ COMMANDS = {
     "template": cmd_template,
     "rectify": cli_rectify.cmd_rectify,
     "annual": cli_annual.cmd_annual,
+    "store-copy": cli_store.cmd_store_copy,
 }

@@ -93,6 +93,18 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
         con.close()
 
 
+def copy_to_server(source: str | os.PathLike, target: str | os.PathLike | None = None) -> dict[str, int]:
+    """Copy the DuckDB file `source` (migrated first) into the empty PostgreSQL database `target` (--db,
+    $DANGJIAN_DB); the rows copied per table. StoreError when the target is not PostgreSQL or not empty."""
+    url = db_path(target)
+    if not isinstance(url, str):
+        raise StoreError("复制的目标必须是 PostgreSQL 数据库：请用 --db 或 DANGJIAN_DB 指定 postgresql://… 地址。")
+    if not Path(source).is_file():
+        raise StoreError(f"源数据库文件不存在：{source}")
+    with connect(source, reading=True) as con:
+        return replica.copy_store(con, url, migrate, SCHEMA_VERSION)
+
+
 @contextlib.contextmanager
 def held(path: str | os.PathLike | None = None) -> Iterator[None]:
     """Keep an existing file's database instance open meanwhile: every connect() inside is a lookup, not a file open.

@@ -198,6 +198,32 @@ class Replica:
             raise unreachable(self.url, exc) from exc
 
 
+def copy_store(source: duckdb.DuckDBPyConnection, url: str, migrate: Callable, version: int) -> dict[str, int]:
+    """Copy every table of an open DuckDB store (at this schema version) into the empty PostgreSQL database at
+    `url`, in one transaction; the rows copied per table. StoreError when the server's database holds data."""
+    replica = _replica(url, migrate, version)
+    replica.ensure_schema()
+    counts = {}
+    with WRITE_LOCK, replica._server("BEGIN") as cur:
+        cur.execute("SELECT pg_advisory_xact_lock($1)", (WRITE_LOCK_KEY,))
+        cur.execute(
+            "SELECT (SELECT count(*) FROM batches) + (SELECT count(*) FROM users) + (SELECT count(*) FROM audit_log)"
+        )
+        if cur.fetchall()[0][0]:
+            raise StoreError(
+                f"目标数据库 {where(url)} 已有数据（批次、账号或审计记录），未复制任何内容：请指定一个新建的空数据库。"
+            )
+        cur.execute("DELETE FROM meta")  # the new database's own schema_version and data_version rows
+        for table, columns in replica.columns.items():
+            frame = source.sql(f"SELECT {names([c for c, _ in columns])} FROM {quoted(table)}").to_arrow_table()
+            if frame.num_rows:
+                cur.adbc_ingest(table, frame, mode="append")
+            counts[table] = frame.num_rows
+        bump(cur, list(replica.columns))
+        cur.execute("COMMIT")
+    return counts
+
+
 def row_hash(cols: list[str]) -> str:
     """SQL of a 64-bit hash of a row's compared columns."""
     return f"hash({', '.join(map(quoted, cols))})"
@@ -252,10 +278,7 @@ _LOCK = threading.Lock()
 def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to this process's copy of the database at `url`, brought up to date; the copy is made
     with `migrate` (database.migrate) at schema `version` on first use."""
-    with _LOCK:
-        if not _REPLICAS:
-            atexit.register(forget_all)  # close the server connections before the interpreter tears down the driver
-        replica = _REPLICAS.get(url) or _REPLICAS.setdefault(url, Replica(url, migrate, version))
+    replica = _replica(url, migrate, version)
     replica.ensure_schema()
     replica.sync()
     con = replica.db.cursor()
@@ -267,6 +290,13 @@ def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDB
     finally:
         _CURSORS.pop(id(con), None)
         con.close()
+
+
+def _replica(url: str, migrate: Callable, version: int) -> Replica:
+    with _LOCK:
+        if not _REPLICAS:
+            atexit.register(forget_all)  # close the server connections before the interpreter tears down the driver
+        return _REPLICAS.get(url) or _REPLICAS.setdefault(url, Replica(url, migrate, version))
 
 
 def of(con: duckdb.DuckDBPyConnection) -> Replica | None:
