@@ -158,9 +158,23 @@ def child_main(step: str, args: list[str]) -> None:
             "rollback": lambda: rollback_batches(args[0], [int(b) for b in args[1:]]),
             "refresh": lambda: refresh_kept(args[0]),
             "unkeep": lambda: drop_kept(args[0]),
+            "connect": lambda: first_connect(args[0]),
         }[step]
     )
     print(json.dumps(result | {"wall": wall, "cpu_total": cpu, "peak_mb": peak_rss_mb()}))
+
+
+def first_connect(db: str) -> dict:
+    """A new process's first connect (on PostgreSQL: the whole store read into its copy), then a second one."""
+    from analytics.store import database as store
+
+    walls = []
+    for _ in range(2):
+        started = time.perf_counter()
+        with store.connect(db) as con:
+            con.execute("SELECT count(*) FROM records").fetchall()
+        walls.append(time.perf_counter() - started)
+    return {"first": walls[0], "again": walls[1]}
 
 
 def refresh_kept(db: str) -> dict:

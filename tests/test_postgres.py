@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,3 +227,30 @@ def test_a_write_by_another_process_is_seen_here_at_the_next_read(pg_db: str, tm
     with store.connect(pg_db) as con:  # another process wrote: this copy reads the changed tables again
         assert len(store.quarter_records(con, "2024Q1")) == 10
         assert len(batches.history(con)) == 2
+
+
+def test_a_duckdb_store_copied_to_postgresql_scores_and_dumps_the_same_and_a_full_target_is_refused(
+    demo_template: Path, pg_server: str, tmp_path: Path
+):
+    demo_file = tmp_path / "demo.duckdb"  # the read-outs below are audited: never in the shared template
+    shutil.copy(demo_template, demo_file)
+    url = pg.new_database(pg_server)
+    try:
+        copied = cli("store-copy", "--from", str(demo_file), db=url)
+        assert copied.returncode == 0 and "已复制到 PostgreSQL" in copied.stdout, copied.stderr
+        for command in (["scores", "--quarter", "2024Q4", "--format", "csv"], ["dump", "--quarter", "2024Q3"]):
+            on_file, on_server = cli(*command, db=demo_file), cli(*command, db=url)
+            assert on_file.returncode == on_server.returncode == 0, on_server.stderr
+            assert on_server.stdout == on_file.stdout and len(on_file.stdout.splitlines()) > 140
+        with store.connect(demo_file) as con:
+            file_events = len(audit.events(con))
+        with store.connect(url) as con:
+            events = audit.events(con)
+            assert audit_chain.verify(con).intact
+        assert len(events) >= file_events + 1 and "store_copy" in set(events["action"])  # the copy is audited there
+        before = pg.rows(url, "SELECT count(*) FROM records")
+        again = cli("store-copy", "--from", str(demo_file), db=url)
+        assert again.returncode == 1 and "已有数据" in again.stderr and "Traceback" not in again.stderr
+        assert pg.rows(url, "SELECT count(*) FROM records") == before
+    finally:
+        pg.drop_database(pg_server, url)
