@@ -40,7 +40,8 @@ def _as_owner(args: list[str]) -> list[str]:
 class Cluster:
     """A throwaway cluster in a temp directory: initdb once, then start and stop (a server restart) at will."""
 
-    def __init__(self) -> None:
+    def __init__(self, standby_of: Cluster | None = None) -> None:
+        """A new cluster; with standby_of, a streaming standby of that running cluster (pg_basebackup -R)."""
         bin_dir = binaries()
         if bin_dir is None:
             raise FileNotFoundError(MISSING)
@@ -49,7 +50,13 @@ class Cluster:
             shutil.chown(self.root, "postgres")
         self.data = self.root / "data"
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres")
+        if standby_of is None:
+            self._run(
+                "initdb", "-D", str(self.data), "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres"
+            )
+        else:  # a copy of the primary that follows it, read-only
+            self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(standby_of.port), "-U", "postgres",
+                      "-D", str(self.data), "-R", "-X", "stream", "-c", "fast")  # fmt: skip
 
     def _run(self, program: str, *args: str) -> None:
         subprocess.run(_as_owner([str(self.bin / program), *args]), check=True, capture_output=True, timeout=120)

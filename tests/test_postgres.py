@@ -254,3 +254,43 @@ def test_a_duckdb_store_copied_to_postgresql_scores_and_dumps_the_same_and_a_ful
         assert pg.rows(url, "SELECT count(*) FROM records") == before
     finally:
         pg.drop_database(pg_server, url)
+
+
+def wait_until(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.slow
+def test_a_streaming_standby_answers_reads_follows_the_primary_and_refuses_writes_in_chinese(tmp_path):
+    try:
+        primary = pg.Cluster()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("DANGJIAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL 测试必须运行：{exc}")
+        pytest.skip(pg.MISSING)
+    standby = None
+    try:
+        primary.start()
+        url = pg.new_database(primary.url)
+        fill(url, {"seed.csv": csv_bytes([org(i) for i in range(30)])})
+        standby = pg.Cluster(standby_of=primary)
+        standby.start()
+        on_standby = pg.database_url(standby.url, url.rsplit("/", 1)[1])
+        dump = cli("dump", "--quarter", "2024Q1", db=url)
+        read = cli("dump", "--quarter", "2024Q1", db=on_standby)
+        assert read.returncode == 0 and read.stdout == dump.stdout and len(read.stdout.splitlines()) == 31, read.stderr
+        more = tmp_path / "more.csv"
+        more.write_bytes(csv_bytes([org(i) for i in range(30, 40)], QUARTER_TITLES["2024Q2"]))
+        refused = cli("ingest", str(more), db=on_standby)
+        assert refused.returncode == 1 and "只读的备用服务器" in refused.stderr and "Traceback" not in refused.stderr
+        assert cli("ingest", str(more), db=url).returncode == 0  # on the primary
+        assert wait_until(lambda: cli("dump", "--quarter", "2024Q2", db=on_standby).stdout.count("\n") == 11)
+    finally:
+        if standby is not None:
+            standby.remove()
+        primary.remove()

@@ -63,9 +63,24 @@ class Replica:
         return list(KEYS.get(table, cols)), cols
 
     def ensure_schema(self) -> None:
-        """Create or extend the server's tables to this version's schema, once per process."""
+        """Create or extend the server's tables to this version's schema, once per process. A database already at
+        this version is only read (a read-only standby serves reads too)."""
         if self.ready:
             return
+        with self._server(READ) as cur:
+            cur.execute("SELECT to_regclass('store_versions') IS NOT NULL AND to_regclass('meta') IS NOT NULL")
+            found = 0
+            if cur.fetchall()[0][0]:
+                cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
+                found = int((cur.fetchall() or [("0",)])[0][0])
+            cur.execute("COMMIT")
+        if found > self.version:
+            raise StoreError(f"数据库版本（{found}）比本程序（{self.version}）新，请升级程序。")
+        if found < self.version:
+            self._create_schema()
+        self.ready = True
+
+    def _create_schema(self) -> None:
         with WRITE_LOCK, self._server("BEGIN") as cur:
             cur.execute("SELECT pg_advisory_xact_lock($1)", (WRITE_LOCK_KEY,))
             for statement in [*VERSIONS, *create_statements(self.columns), *APPEND_ONLY]:
@@ -79,7 +94,6 @@ class Replica:
                 cur.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", (str(self.version),))
                 bump(cur, ["meta"])
             cur.execute("COMMIT")
-        self.ready = True
 
     def sync(self) -> None:
         """Bring the copy to the server's latest state (only the tables that changed are read)."""
@@ -190,6 +204,11 @@ class Replica:
         except DriverError as exc:
             if "append-only" in str(exc):
                 raise StoreError("审计日志只能追加，不能修改或删除：本次操作未做任何更改。") from exc
+            if "SQLSTATE: 25006" in str(exc) or "during recovery" in str(exc):  # read_only_sql_transaction
+                raise StoreError(
+                    f"PostgreSQL 数据库 {where(self.url)} 是只读的备用服务器：只能查看，不能上传、回退或修改。"
+                    "本次操作未做任何更改；请在主服务器上操作。"
+                ) from exc
             raise StoreError(
                 f"PostgreSQL 数据库 {where(self.url)} 未能完成本次操作（{exc.__class__.__name__}），"
                 "本次操作未做任何更改；如连接中断，请确认数据库服务器正在运行后重试。"
