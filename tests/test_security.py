@@ -26,7 +26,8 @@ ALLOWED = {
     # store/replica.py: names of our own schema's tables and columns, read from the DuckDB catalog, quoted
     "quoted(table)",
     "names(keys)",
-    "names([c for c, _ in self.columns[table]])",
+    "self.column_list(table)",
+    "replica.column_list(table)",
     "digest",  # hash(<quoted column names>)
     "row_hash(cols)",  # the same
     "where_sql",  # t."col" = g."col" AND … over quoted column names

@@ -33,7 +33,7 @@ ACTIONS = {
     "download": "下载文件",
     "rectify_create": "创建整改事项",
     "rectify_change": "整改事项状态变更",
-    "store_copy": "复制数据库到 PostgreSQL",
+    "store_copy": "整库复制（从数据库文件迁入）",
 }
 
 

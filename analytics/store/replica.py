@@ -57,6 +57,10 @@ class Replica:
         self.prints = {t: fingerprint(self.db, self.compared(t)[1], t) for t in self.columns}
         self.ready = False
 
+    def column_list(self, table: str) -> str:
+        """Every column of a table, quoted, in schema order."""
+        return names([c for c, _ in self.columns[table]])
+
     def compared(self, table: str) -> tuple[list[str], list[str]]:
         """(key columns, columns compared): the declared key, else every column but BLOBs; all but BLOBs."""
         cols = [c for c, kind in self.columns[table] if kind != "BLOB"]
@@ -109,7 +113,7 @@ class Replica:
             return
         frames = {}
         for table in stale:
-            cur.execute(f"SELECT {names([c for c, _ in self.columns[table]])} FROM {quoted(table)}")
+            cur.execute(f"SELECT {self.column_list(table)} FROM {quoted(table)}")
             frames[table] = cur.fetch_arrow_table()
         with WRITE_LOCK:
             if any(remote.get(t, 0) < v for t, v in self.versions.items()):
@@ -233,8 +237,8 @@ def copy_store(source: duckdb.DuckDBPyConnection, url: str, migrate: Callable, v
                 f"目标数据库 {where(url)} 已有数据（批次、账号或审计记录），未复制任何内容：请指定一个新建的空数据库。"
             )
         cur.execute("DELETE FROM meta")  # the new database's own schema_version and data_version rows
-        for table, columns in replica.columns.items():
-            frame = source.sql(f"SELECT {names([c for c, _ in columns])} FROM {quoted(table)}").to_arrow_table()
+        for table in replica.columns:
+            frame = source.sql(f"SELECT {replica.column_list(table)} FROM {quoted(table)}").to_arrow_table()
             if frame.num_rows:
                 cur.adbc_ingest(table, frame, mode="append")
             counts[table] = frame.num_rows
