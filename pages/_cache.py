@@ -163,6 +163,8 @@ def stability(frame: pd.DataFrame, quarter: str) -> pd.DataFrame:
     rows of the selection are taken, so changing a filter costs nothing.
     """
     whole = read_or_stop(_stability, db_file(), data_version(), rubric_text(), quarter)
+    if frame.index.equals(whole.index):  # the whole quarter: no reindexing of 200,000 labels
+        return whole.copy(deep=False)
     return whole.loc[frame.index].reset_index(drop=True)  # quarter_scores has a RangeIndex, as `whole`
 
 
@@ -171,7 +173,7 @@ def branch_stability(row: pd.DataFrame) -> float:
     return float(robustness.quadrant_stability(row, current_rubric())["stability"].iloc[0])
 
 
-@st.cache_data(show_spinner="正在生成预警清单…", max_entries=8)
+@st.cache_resource(show_spinner="正在生成预警清单…", max_entries=8)  # shared: pages filter, never change it
 def _warnings(db: str, version: int, text: str, quarter: str) -> dict[str, pd.DataFrame]:
     with store.connect(db) as con:
         kept = derived.fetch_warnings(con, derived.Key.of(version, text), quarter)

@@ -16,8 +16,12 @@ rubric = current_rubric()
 scored = scores_or_stop()
 filters = sidebar_filters(scored)
 frame = quarter_or_stop(scored, filters)
-previous = dashboard.previous_of(scored, filters.quarter)
-k = dashboard.kpis(frame, filters.apply(previous) if previous is not None else None)
+# The same figures for every leader with the same filters: computed once per data state (issue 20)
+previous = per_state("overview.previous", lambda: dashboard.previous_of(scored, filters.quarter), filters.quarter)
+k = per_state(
+    "overview.kpis", lambda: dashboard.kpis(frame, filters.apply(previous) if previous is not None else None),
+    filters.selection,
+)  # fmt: skip
 
 st.title(f"{filters.quarter} 总览")
 if k["organizations_change"] is None:
@@ -91,8 +95,13 @@ if points and points[0].get("customdata") is not None:
     chosen = points[0]["customdata"]
     open_branch(int(chosen[0] if isinstance(chosen, list) else chosen))
 
-steady = stability(frame, filters.quarter)
-borderline = steady[steady["borderline"]]
+
+def borderline_rows():
+    steady = stability(frame, filters.quarter)
+    return steady[steady["borderline"]]
+
+
+borderline = per_state("overview.borderline", borderline_rows, filters.selection)
 if len(borderline):
     with st.expander(f"临界党组织 {len(borderline)} 个：象限取决于权重的设定"):
         st.caption("把各指标权重在 ±25% 内随机调整 1,000 次，保持当前象限的比例低于 90% 的党组织，结论宜谨慎使用。")

@@ -318,11 +318,13 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
     from analytics.scoring.rubric import parse_rubric
     from pages import _cache
 
-    at = page("overview", keep_quarter="2024Q3", keep_system="经济系统")  # filters make pages slice the frames
-    for name in ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"):
-        at.switch_page(f"pages/{name}.py")
-        at.run()
-        assert not at.exception, (name, at.exception)
+    # with filters pages slice the frames; without, they get the shared frames themselves (shallow copies)
+    for state in ({"keep_quarter": "2024Q3", "keep_system": "经济系统"}, {"keep_quarter": "2024Q3"}):
+        at = page("overview", **state)
+        for name in ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"):
+            at.switch_page(f"pages/{name}.py")
+            at.run()
+            assert not at.exception, (name, at.exception)
     with store.connect(demo_db) as con:
         version, text = store.data_version(con), rubric_versions.active_text(con)
         rubric = parse_rubric(text)
@@ -337,3 +339,10 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
     pd.testing.assert_frame_equal(
         _cache._stability(str(demo_db), version, text, "2024Q3"), robustness.quadrant_stability(quarter, rubric)
     )
+    with store.connect(demo_db) as con:
+        before = scores.for_quarter(con, "2024Q2", rubric)
+        fresh = alerts.warnings_for_quarter(con, "2024Q3", rubric, now=quarter, before=before)
+    shared_lists = _cache._warnings(str(demo_db), version, text, "2024Q3")
+    assert shared_lists.keys() == fresh.keys()
+    for kind, frame in fresh.items():
+        pd.testing.assert_frame_equal(shared_lists[kind], frame, check_exact=True)

@@ -17,11 +17,18 @@ FILTERS = ("system", "unit", "org_type")
 
 def filtered(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
     """Rows matching every given filter (system, unit, org_type); None or "" means all; absent columns are skipped."""
+    active = {key: value for key, value in filters.items() if value and key in frame.columns}
+    if not active:  # a shallow copy (copy-on-write): taking all 200,000 rows of a wide frame cost 0.1 s a page run
+        return frame.copy(deep=False)
     mask = pd.Series(True, index=frame.index)
-    for key, value in filters.items():
-        if value and key in frame.columns:
-            mask &= frame[key] == value
+    for key, value in active.items():
+        mask &= frame[key] == value
     return frame[mask]
+
+
+def filter_options(scored: pd.DataFrame) -> pd.DataFrame:
+    """The distinct (quarter, system, unit, org_type) of an all-quarters frame: what the sidebar's lists offer."""
+    return scored[["quarter", "system", "unit", "org_type"]].drop_duplicates().reset_index(drop=True)
 
 
 def all_scores(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
