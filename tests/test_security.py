@@ -31,6 +31,9 @@ ALLOWED = {
     "digest",  # hash(<quoted column names>)
     "row_hash(cols)",  # the same
     "where_sql",  # t."col" = g."col" AND … over quoted column names
+    "key_list",  # the quoted key columns of one of our tables (store/postgres.KEYS)
+    "key_match",  # t."key" = d."key" AND … over the same
+    "quoted(gone_table(table))",  # "_gone_<one of our tables>"
 }
 
 

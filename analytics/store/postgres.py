@@ -22,6 +22,8 @@ from analytics.store.errors import StoreError
 _SCHEME = re.compile(r"^(postgresql|postgres)://", re.IGNORECASE)
 WRITE_LOCK_KEY = 7_172_017  # pg_advisory_xact_lock: one writer at a time across every process and server
 POOL_SIZE = 8
+ROW_VERSION = "_v"  # the store version that wrote a row (tables with a declared key)
+LAYOUT = 2  # meta 'pg_layout': the server-side tables beyond the DuckDB schema (2: row versions, removed keys)
 
 # DuckDB column types of the schema (sql/schema_v*.sql) and the PostgreSQL type that holds the same values
 PG_TYPES = {
@@ -48,6 +50,7 @@ KEYS = {
     "header_mappings": ("header_key",),
     "web_sessions": ("token_hash",),
     "rectifications": ("item_id",),
+    "derived": ("data_version", "rubric_sha", "name", "arg"),  # one kept result per state, name and argument
 }
 
 # The audit log is append-only in the database itself: no role, the app's included, can change or remove a row.
@@ -182,9 +185,17 @@ def table_columns(db: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, st
     return tables
 
 
+def gone_table(table: str) -> str:
+    """The table of the keys removed from `table`, each with the version that removed it."""
+    return f"_gone_{table}"
+
+
 def create_statements(tables: dict[str, list[tuple[str, str]]]) -> list[str]:
     """CREATE TABLE IF NOT EXISTS for every table and ADD COLUMN IF NOT EXISTS for every column: run in order,
-    they bring a database made by any earlier version to this schema (columns are only ever added)."""
+    they bring a database made by any earlier version to this schema (columns are only ever added).
+
+    A table with a declared key also gets ROW_VERSION on every row (the store version that wrote it) and a table of
+    the keys removed from it with theirs, so a reader reads only what changed since its copy (replica._pull)."""
     statements = []
     for table, columns in tables.items():
         cols = ", ".join(f"{quoted(c)} {PG_TYPES[kind]}" for c, kind in columns)
@@ -193,4 +204,14 @@ def create_statements(tables: dict[str, list[tuple[str, str]]]) -> list[str]:
         statements.extend(
             f"ALTER TABLE {quoted(table)} ADD COLUMN IF NOT EXISTS {quoted(c)} {PG_TYPES[kind]}" for c, kind in columns
         )
+        if table in KEYS:
+            kinds = dict(columns)
+            keys = ", ".join(f"{quoted(c)} {PG_TYPES[kinds[c]]}" for c in KEYS[table])
+            version = quoted(ROW_VERSION)
+            statements += [
+                f"ALTER TABLE {quoted(table)} ADD COLUMN IF NOT EXISTS {version} bigint NOT NULL DEFAULT 0",
+                f"CREATE INDEX IF NOT EXISTS {quoted(table + '_by_version')} ON {quoted(table)} ({version})",
+                f"CREATE TABLE IF NOT EXISTS {quoted(gone_table(table))} ({keys}, {version} bigint NOT NULL)",
+                f"CREATE INDEX IF NOT EXISTS {quoted(table + '_gone_by_version')} ON {quoted(gone_table(table))} ({version})",
+            ]
     return statements

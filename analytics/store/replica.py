@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from analytics.store.errors import StoreError
@@ -30,10 +31,13 @@ from analytics.store.locks import WRITE_LOCK
 from analytics.store.postgres import (
     APPEND_ONLY,
     KEYS,
+    LAYOUT,
+    ROW_VERSION,
     VERSIONS,
     WRITE_LOCK_KEY,
     Pool,
     create_statements,
+    gone_table,
     quoted,
     table_columns,
     unreachable,
@@ -73,14 +77,14 @@ class Replica:
             return
         with self._server(READ) as cur:
             cur.execute("SELECT to_regclass('store_versions') IS NOT NULL AND to_regclass('meta') IS NOT NULL")
-            found = 0
+            found = {}
             if cur.fetchall()[0][0]:
-                cur.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-                found = int((cur.fetchall() or [("0",)])[0][0])
+                cur.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'pg_layout')")
+                found = {key: int(value) for key, value in cur.fetchall()}
             cur.execute("COMMIT")
-        if found > self.version:
-            raise StoreError(f"数据库版本（{found}）比本程序（{self.version}）新，请升级程序。")
-        if found < self.version:
+        if found.get("schema_version", 0) > self.version:
+            raise StoreError(f"数据库版本（{found['schema_version']}）比本程序（{self.version}）新，请升级程序。")
+        if found.get("schema_version", 0) < self.version or found.get("pg_layout", 0) < LAYOUT:
             self._create_schema()
         self.ready = True
 
@@ -94,9 +98,13 @@ class Replica:
             found = int(cur.fetchall()[0][0])
             if found > self.version:
                 raise StoreError(f"数据库版本（{found}）比本程序（{self.version}）新，请升级程序。")
-            if found < self.version:
-                cur.execute("UPDATE meta SET value = $1 WHERE key = 'schema_version'", (str(self.version),))
-                bump(cur, ["meta"])
+            version = next_version(cur)
+            cur.execute(
+                "INSERT INTO meta VALUES ('schema_version', $1, $3), ('pg_layout', $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, _v = EXCLUDED._v",
+                (str(self.version), str(LAYOUT), version),
+            )
+            bump(cur, ["meta"], version)
             cur.execute("COMMIT")
 
     def sync(self) -> None:
@@ -111,30 +119,51 @@ class Replica:
         stale = [t for t in self.columns if remote.get(t, 0) > self.versions.get(t, -1)]
         if not stale:
             return
-        frames = {}
+        whole, changes = {}, {}
         for table in stale:
-            cur.execute(f"SELECT {self.column_list(table)} FROM {quoted(table)}")
-            frames[table] = cur.fetch_arrow_table()
+            seen = self.versions.get(table, -1)
+            if table in KEYS and seen >= 0:  # only the rows written, and the keys removed, since this copy's version
+                key_list = names(list(KEYS[table]))
+                cur.execute(f"SELECT {self.column_list(table)} FROM {quoted(table)} WHERE _v > $1", (seen,))
+                rows = cur.fetch_arrow_table()
+                cur.execute(f"SELECT {key_list} FROM {quoted(gone_table(table))} WHERE _v > $1", (seen,))
+                changes[table] = (rows, cur.fetch_arrow_table())
+            else:
+                cur.execute(f"SELECT {self.column_list(table)} FROM {quoted(table)}")
+                whole[table] = cur.fetch_arrow_table()
         with WRITE_LOCK:
             if any(remote.get(t, 0) < v for t, v in self.versions.items()):
                 return  # another thread of this process has already read or written a newer state
-            self._replace(frames)
-            for table in frames:
+            self._replace(whole, changes)
+            for table in stale:
                 self.versions[table] = remote.get(table, 0)
 
-    def _replace(self, frames: dict[str, pa.Table]) -> None:
+    def _replace(self, whole: dict[str, pa.Table], changes: dict[str, tuple[pa.Table, pa.Table]]) -> None:
+        """Tables read whole replace the copy's; changed rows replace theirs by key, removed keys go."""
         db = self.db.cursor()
         try:
             db.execute("BEGIN TRANSACTION")
-            for table, frame in frames.items():
+            for table, frame in whole.items():
                 db.register("_pg_rows", frame)
                 db.execute(f"DELETE FROM {quoted(table)}")
                 db.execute(f"INSERT INTO {quoted(table)} BY NAME SELECT * FROM _pg_rows")
                 db.unregister("_pg_rows")
+            for table, (rows, gone) in changes.items():
+                db.register("_pg_rows", rows)
+                db.register("_pg_gone", gone)
+                key_list = names(list(KEYS[table]))
+                key_match = " AND ".join(f"t.{quoted(k)} = d.{quoted(k)}" for k in KEYS[table])
+                db.execute(
+                    f"DELETE FROM {quoted(table)} t USING (SELECT {key_list} FROM _pg_gone "
+                    f"UNION ALL SELECT {key_list} FROM _pg_rows) d WHERE {key_match}"
+                )
+                db.execute(f"INSERT INTO {quoted(table)} BY NAME SELECT * FROM _pg_rows")
+                db.unregister("_pg_rows")
+                db.unregister("_pg_gone")
             db.execute("COMMIT")
-            for table in frames:
+            for table in [*whole, *changes]:
                 self.prints[table] = fingerprint(db, self.compared(table)[1], table)
-            if "audit_log" in frames:
+            if "audit_log" in whole or "audit_log" in changes:
                 advance_audit_sequence(db)
         finally:
             db.close()
@@ -174,6 +203,7 @@ class Replica:
     def _push(self, con: duckdb.DuckDBPyConnection, cur, changed: list[str]) -> int:
         """Send the rows the write added, changed and removed in `changed` tables; the new store version."""
         before = self.db.cursor()  # outside the write's transaction: it sees the copy as it was
+        version = next_version(cur)
         try:
             for table in changed:
                 keys, cols = self.compared(table)
@@ -191,11 +221,13 @@ class Replica:
                 con.unregister("_pg_before")
                 if gone.num_rows:
                     delete_rows(cur, table, gone, exact=table in KEYS)
+                    if table in KEYS:  # readers holding an older copy remove these keys (replica._pull)
+                        cur.adbc_ingest(gone_table(table), versioned(gone, version), mode="append")
                 if new.num_rows:
-                    cur.adbc_ingest(table, new, mode="append")
+                    cur.adbc_ingest(table, versioned(new, version) if table in KEYS else new, mode="append")
         finally:
             before.close()
-        return bump(cur, changed)
+        return bump(cur, changed, version)
 
     @contextlib.contextmanager
     def _server(self, begin: str) -> Iterator:
@@ -236,13 +268,16 @@ def copy_store(source: duckdb.DuckDBPyConnection, url: str, migrate: Callable, v
             raise StoreError(
                 f"目标数据库 {where(url)} 已有数据（批次、账号或审计记录），未复制任何内容：请指定一个新建的空数据库。"
             )
-        cur.execute("DELETE FROM meta")  # the new database's own schema_version and data_version rows
+        version = next_version(cur)
+        # the new database's own schema_version and data_version rows make way for the file's
+        cur.execute("INSERT INTO _gone_meta SELECT key, $1 FROM meta WHERE key <> 'pg_layout'", (version,))
+        cur.execute("DELETE FROM meta WHERE key <> 'pg_layout'")
         for table in replica.columns:
             frame = source.sql(f"SELECT {replica.column_list(table)} FROM {quoted(table)}").to_arrow_table()
             if frame.num_rows:
-                cur.adbc_ingest(table, frame, mode="append")
+                cur.adbc_ingest(table, versioned(frame, version) if table in KEYS else frame, mode="append")
             counts[table] = frame.num_rows
-        bump(cur, list(replica.columns))
+        bump(cur, list(replica.columns), version)
         cur.execute("COMMIT")
     return counts
 
@@ -274,13 +309,23 @@ def delete_rows(cur, table: str, keys: pa.Table, *, exact: bool) -> None:
     cur.execute("DROP TABLE pg_temp._pg_gone")
 
 
-def bump(cur, tables: list[str]) -> int:
-    """Mark `tables` changed on the server (inside the caller's transaction); the new version."""
+def next_version(cur) -> int:
+    """A new store version (inside the caller's transaction, under the write lock: versions follow commit order)."""
     cur.execute("SELECT nextval('store_version_seq')")
-    version = int(cur.fetchall()[0][0])
+    return int(cur.fetchall()[0][0])
+
+
+def bump(cur, tables: list[str], version: int | None = None) -> int:
+    """Mark `tables` changed on the server at `version` (a new one if None); the version."""
+    version = next_version(cur) if version is None else version
     for table in tables:
         cur.execute(BUMP, (table, version))
     return version
+
+
+def versioned(frame: pa.Table, version: int) -> pa.Table:
+    """The rows with ROW_VERSION set to `version`."""
+    return frame.append_column(ROW_VERSION, pa.array(np.full(frame.num_rows, version, dtype=np.int64)))
 
 
 def advance_audit_sequence(db: duckdb.DuckDBPyConnection) -> None:
