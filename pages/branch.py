@@ -5,7 +5,7 @@ import streamlit as st
 from analytics.charts import charts
 from analytics.scoring import views as dashboard
 from analytics.scoring.rubric import NOT_RATED
-from pages._cache import branch_stability, current_rubric, quarter_scores, scores_or_stop
+from pages._cache import branch_stability, current_rubric, per_state, quarter_scores, scores_or_stop
 from pages._filters import sidebar_filters
 from pages._rectify_controls import create_for_indicators
 from pages._session import ensure_app_frame
@@ -18,19 +18,26 @@ filters = sidebar_filters(scored)
 quarter = quarter_scores(filters.quarter)
 st.title("支部画像")
 
+
 # One selector: the organizations of the sidebar's selection (system, unit, type), the lowest-scoring first; it
 # opens on the branch asked for (a click elsewhere, the last one seen) when it is in the selection
-scope = filters.apply(quarter)
-scope = (scope if len(scope) else quarter).sort_values([filters.score, "unit", "org_name"], kind="stable")
-labels = dict(zip(scope["org_id"], scope["unit"] + " · " + scope["org_name"], strict=True))
-ids = list(labels)
+def choices():
+    """The selection's organizations lowest first, their labels and positions: the same for every leader."""
+    scope = filters.apply(quarter)
+    scope = (scope if len(scope) else quarter).sort_values([filters.score, "unit", "org_name"], kind="stable")
+    labels = dict(zip(scope["org_id"], scope["unit"] + " · " + scope["org_name"], strict=True))
+    return scope.reset_index(drop=True), labels, list(labels), {org: i for i, org in enumerate(labels)}
+
+
+# Sorting 200,000 rows and labelling them cost most of a run at a province's size (issue 20): once per selection
+scope, labels, ids, position = per_state("branch.choices", choices, filters.selection)
 wanted = st.session_state.get("branch_org_id")
 org_id = st.selectbox(
     "党组织（按得分从低到高；范围随左侧的系统、单位筛选）", ids, index=ids.index(wanted) if wanted in ids else 0,
     format_func=labels.get,
 )  # fmt: skip
 st.session_state["branch_org_id"] = org_id
-branches = scope[scope["org_id"] == org_id]
+branches = scope.iloc[[position[org_id]]]
 row = branches.iloc[0]
 
 st.subheader(f"{plain(row['org_name'])}（{row['org_type']}，{filters.quarter}）")

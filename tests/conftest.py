@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,15 +24,12 @@ def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def pg_server():
     """A throwaway PostgreSQL cluster for this test process (tests/pg.py); skips without PostgreSQL installed,
     fails instead where DANGJIAN_REQUIRE_POSTGRES=1 (CI: the PostgreSQL store must be tested there)."""
-    server = pg.cluster()
+    server = pg.own_cluster()
     try:
-        url = server.__enter__()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("DANGJIAN_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL 测试必须运行，但无法启动测试用的 PostgreSQL：{exc}")
-        pytest.skip(pg.MISSING)
-    yield url
-    server.__exit__(None, None, None)
+        server.start()
+        yield server.url
+    finally:
+        server.remove()
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ def filtered(frame: pd.DataFrame, **filters: str | None) -> pd.DataFrame:
     return frame[mask]
 
 
-def filter_options(scored: pd.DataFrame) -> pd.DataFrame:
-    """The distinct (quarter, system, unit, org_type) of an all-quarters frame: what the sidebar's lists offer."""
-    return scored[["quarter", "system", "unit", "org_type"]].drop_duplicates().reset_index(drop=True)
-
-
 def all_scores(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> pd.DataFrame:
     """Scores of every organization in every quarter with data, oldest quarter first."""
     with store.snapshot(con):
@@ -128,8 +123,17 @@ def unit_indicator_matrix(frame: pd.DataFrame, rubric: Rubric, composite: str, b
 
 def previous_of(scored: pd.DataFrame, quarter: str) -> pd.DataFrame | None:
     """The previous calendar quarter's rows of an all-quarters frame, or None if it has no data."""
-    before = scored[scored["quarter"] == previous_quarter(quarter)]
+    before = quarter_rows(scored, previous_quarter(quarter))
     return before if len(before) else None
+
+
+def quarter_rows(scored: pd.DataFrame, quarter: str) -> pd.DataFrame:
+    """The rows of one quarter of an all-quarters frame: a slice when they are contiguous (all_scores puts each
+    quarter's rows together), which costs nothing; a boolean take of 800,000 wide rows cost 0.4 s at 200k."""
+    hits = np.flatnonzero((scored["quarter"] == quarter).to_numpy(dtype=bool, na_value=False))
+    if len(hits) and hits[-1] - hits[0] + 1 == len(hits):
+        return scored.iloc[hits[0] : hits[-1] + 1]
+    return scored.iloc[hits]
 
 
 def lost_points(row: pd.Series, rubric: Rubric, composite: str) -> pd.DataFrame:
