@@ -72,7 +72,11 @@ def connect(path: str | os.PathLike | None = None, *, reading: bool = False) -> 
     refuse_url(path)
     target = db_path(path)
     if isinstance(target, str):  # a PostgreSQL store: this process's copy of it (replica.py)
-        with replica.connect(target, migrate, SCHEMA_VERSION) as con:
+        run = getattr(_RUN, "migrated", None)  # inside held(): brought up to date at the run's first connect only,
+        fresh = run is not None and target in run  # so one page run reads one state of the server
+        with replica.connect(target, migrate, SCHEMA_VERSION, sync=not fresh) as con:
+            if run is not None:
+                run.add(target)
             yield con
         return
     existing = reading and target.is_file()

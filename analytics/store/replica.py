@@ -343,12 +343,13 @@ _LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def connect(url: str, migrate: Callable, version: int) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to this process's copy of the database at `url`, brought up to date; the copy is made
-    with `migrate` (database.migrate) at schema `version` on first use."""
+def connect(url: str, migrate: Callable, version: int, sync: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to this process's copy of the database at `url`, brought up to date unless `sync` is False;
+    the copy is made with `migrate` (database.migrate) at schema `version` on first use."""
     replica = _replica(url, migrate, version)
     replica.ensure_schema()
-    replica.sync()
+    if sync or not replica.versions:
+        replica.sync()
     con = replica.db.cursor()
     _CURSORS[id(con)] = replica
     try:
