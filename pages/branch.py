@@ -11,6 +11,8 @@ from pages._rectify_controls import create_for_indicators
 from pages._session import ensure_app_frame
 from pages._ui import connection, plain, show_chart
 
+SHOWN = 2000
+
 ensure_app_frame()
 rubric = current_rubric()
 scored = scores_or_stop()
@@ -32,10 +34,18 @@ def choices():
 # Sorting 200,000 rows and labelling them cost most of a run at a province's size (issue 20): once per selection
 scope, labels, ids, position = per_state("branch.choices", choices, filters.selection)
 wanted = st.session_state.get("branch_org_id")
+# A list longer than SHOWN is cut to the lowest-scoring (plus the one asked for): nobody scrolls 200,000 names, and
+# sending them cost half of every run at a province's size
+shown = ids[:SHOWN] + ([wanted] if position.get(wanted, 0) >= SHOWN else [])
 org_id = st.selectbox(
-    "党组织（按得分从低到高；范围随左侧的系统、单位筛选）", ids, index=ids.index(wanted) if wanted in ids else 0,
+    "党组织（按得分从低到高；范围随左侧的系统、单位筛选）", shown,
+    index=shown.index(wanted) if wanted in position else 0,  # in the selection: listed, or added at the end
     format_func=labels.get,
 )  # fmt: skip
+if len(ids) > SHOWN:
+    st.caption(
+        f"所选范围共 {len(ids):,} 个党组织，这里列出得分最低的 {SHOWN:,} 个；其他党组织请先在左侧选定系统或单位。"
+    )
 st.session_state["branch_org_id"] = org_id
 branches = scope.iloc[[position[org_id]]]
 row = branches.iloc[0]
