@@ -318,10 +318,17 @@ def test_every_page_leaves_the_shared_score_frames_as_computed(demo_db: Path):
     from analytics.scoring.rubric import parse_rubric
     from pages import _cache
 
-    # with filters pages slice the frames; without, they get the shared frames themselves (shallow copies)
-    for state in ({"keep_quarter": "2024Q3", "keep_system": "经济系统"}, {"keep_quarter": "2024Q3"}):
+    # with filters the pages that slice by index (imbalance, branch) slice; without, every page gets the shared frames
+    # themselves (shallow copies)
+    for state, names in (
+        ({"keep_quarter": "2024Q3", "keep_system": "经济系统"}, ("imbalance", "branch", "overview")),
+        (
+            {"keep_quarter": "2024Q3"},
+            ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"),
+        ),
+    ):
         at = page("overview", **state)
-        for name in ("standardization", "integration", "imbalance", "branch", "alerts", "export", "overview"):
+        for name in names:
             at.switch_page(f"pages/{name}.py")
             at.run()
             assert not at.exception, (name, at.exception)
