@@ -2,7 +2,7 @@
 tests/stores.py (1–60 units, 1–500 organizations, 1–8 quarters, any optional columns, blanks, ties, all-zero
 quarters, odd names), filled through the real upload path.
 
-`make test` runs 4 stores through the commands, the workbook, the 通报 and its narrative, and 1 through every
+`make test` runs 3 stores through the commands, the workbook, the 通报 and its narrative, and 1 through every
 page (leader and admin) and the deck with its chart images (≈ 25–50 s a store: pages and pictures are what cost).
 The long run, `make test-long` (pytest -m long), runs every check on 200 stores."""
 
@@ -37,7 +37,7 @@ def every_check(shape, monkeypatch: pytest.MonkeyPatch, deck: bool, roles: tuple
 
 
 @pytest.mark.slow
-@examples(4)  # 20–30 s each on two cores (CI has 15 minutes): the long run (make test-long) gives the 200
+@examples(3)  # 20–30 s each on two cores (CI has 15 minutes): the long run (make test-long) gives the 200
 @given(shape=shapes())
 def test_commands_workbook_bulletin_and_narrative_hold_on_a_generated_store(shape, monkeypatch):
     every_check(shape, monkeypatch, deck=False, roles=())

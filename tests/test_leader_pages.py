@@ -18,7 +18,7 @@ from analytics.scoring.scores import for_quarter
 from analytics.store import batches
 from analytics.store import database as store
 from pages._filters import ALL
-from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, org
+from tests.records import COMMITTEE_ON_TIME, ON_TIME, OVERDUE, csv_bytes, load, org
 from tests.sessions import as_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +162,23 @@ def test_the_branch_profile_opens_on_the_lowest_scoring_branch_when_none_was_ask
     choices = at.main.selectbox[0].options
     assert choices and all(c.startswith("区财政局 · ") for c in choices)
     assert len(choices) == int((frame["unit"] == "区财政局").sum())
+
+
+def test_a_province_sized_selection_lists_the_two_thousand_lowest_branches_and_still_opens_one_asked_for(db_path):
+    # 2,050 organizations with theme days 0..2 cycling: the lowest scores are the theme_days=0 ones
+    rows = [org(i, unit=i % 40, theme_days=i % 3) for i in range(2050)]
+    with store.connect(db_path) as con:
+        load(con, rows)
+        frame = for_quarter(con, "2024Q1", load_rubric())
+    ranked = frame.sort_values(["standardization", "unit", "org_name"], kind="stable")
+    at = page("branch")
+    choices = at.main.selectbox[0].options
+    assert len(choices) == 2000 and choices[0] == f"{ranked.iloc[0]['unit']} · {ranked.iloc[0]['org_name']}"
+    assert any("共 2,050 个党组织" in c.value and "2,000" in c.value for c in at.caption)
+    highest = ranked.iloc[-1]  # the 2,050th: not in the list until asked for (a click on 总览, the last one seen)
+    at = page("branch", branch_org_id=int(highest["org_id"]))
+    assert at.subheader[0].value.startswith(f"{highest['org_name']}（")
+    assert len(at.main.selectbox[0].options) == 2001
 
 
 def font_sizes(node: object, inside_font: bool = False) -> list[float]:
