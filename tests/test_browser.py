@@ -42,16 +42,16 @@ def server(tmp_path: Path):
         print(log.read_text(errors="replace"))
 
 
-def upload_on_the_page(page, path: Path) -> None:
-    """Open 数据上传, choose the file, press 确认载入 and wait until the page says it is loaded."""
+def upload_on_the_page(page, path: Path, timeout: float = 30_000) -> None:
+    """Open 数据上传, choose the file, press 确认载入 and wait (up to `timeout` ms a step) until it says it is loaded."""
     from playwright.sync_api import expect
 
     page.get_by_role("link", name="数据上传").click()
     page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(path))
     load = page.get_by_role("button", name="确认载入")
-    expect(load).to_be_visible(timeout=30_000)
+    expect(load).to_be_visible(timeout=timeout)
     load.click()
-    expect(page.get_by_text(f"已载入「{path.name}」")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"已载入「{path.name}」")).to_be_visible(timeout=timeout)
 
 
 def test_sign_in_upload_a_workbook_and_see_the_chart_in_a_real_browser(server, tmp_path: Path):

@@ -91,8 +91,9 @@ def upload_in_browser(url: str, path: Path, errors: list) -> None:
     try:
         with sync_playwright() as p:
             browser, page = browser_sign_in(p, url, "分析员", PASSWORD)
-            expect(page.get_by_role("link", name="数据上传")).to_be_visible(timeout=60_000)
-            upload_on_the_page(page, path)
+            # two servers, four CLIs and two browsers share two cores with the rest of the suite: minutes, not seconds
+            expect(page.get_by_role("link", name="数据上传")).to_be_visible(timeout=120_000)
+            upload_on_the_page(page, path, timeout=120_000)
             browser.close()
     except Exception as exc:  # reported by the test with the server's log
         errors.append(f"{path.name}: {exc}")
